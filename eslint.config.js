@@ -1,0 +1,39 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "src/generated/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-floating-promises": "error",
+      "no-restricted-syntax": ["error", { selector: "TSEnumDeclaration", message: "Use a string-literal union instead of an enum." }],
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "child_process", message: "Only src/adapters/helm/exec.ts spawns processes." }] },
+      ],
+    },
+  },
+  {
+    files: ["src/adapters/helm/exec.ts", "test/**", "bench/**", "scripts/**"],
+    rules: { "no-restricted-imports": "off" },
+  },
+  {
+    files: ["test/**", "bench/**"],
+    rules: {
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/require-await": "off",
+    },
+  },
+);

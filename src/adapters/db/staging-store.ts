@@ -1,0 +1,293 @@
+import type { Action, Prisma, Staging } from "../../generated/prisma/client.ts";
+import type { DesiredSpec } from "../../domain/spec.ts";
+import { checkTransition, isStagingStatus } from "../../domain/state-machine.ts";
+import type {
+  ActionRecord,
+  ActionResult,
+  DesiredState,
+  IntentInput,
+  IntentOutcome,
+  StagingKey,
+  StagingRecord,
+  StagingStore,
+  TransitionInput,
+  TransitionOutcome,
+} from "../../ports/store.ts";
+import type { Db } from "./prisma.ts";
+
+const maxOutputChars = 16_000;
+
+function toRecord(row: Staging): StagingRecord {
+  const status = isStagingStatus(row.status) ? row.status : "failed";
+  return {
+    id: row.id,
+    name: row.name,
+    repoOwner: row.repoOwner,
+    repoName: row.repoName,
+    prNumber: row.prNumber,
+    installationId: Number(row.installationId),
+    namespace: row.namespace,
+    desiredState: row.desiredState as DesiredState,
+    desiredSpec: row.desiredSpec as unknown as DesiredSpec,
+    generation: row.generation,
+    observedGeneration: row.observedGeneration,
+    status,
+    reason: row.reason,
+    statusChangedAt: row.statusChangedAt,
+    statusVersion: row.statusVersion,
+    reportedVersion: row.reportedVersion,
+    url: row.url,
+    headSha: row.headSha,
+    headRef: row.headRef,
+    skipReason: row.skipReason,
+    archivedReplicas: (row.archivedReplicas as Record<string, number> | null) ?? null,
+    deployStartedAt: row.deployStartedAt,
+    checkRun: row.checkRunId !== null && row.checkRunSha ? { id: Number(row.checkRunId), sha: row.checkRunSha } : null,
+    commentId: row.commentId !== null ? Number(row.commentId) : null,
+    deployment:
+      row.deploymentId !== null && row.deploymentSha ? { id: Number(row.deploymentId), sha: row.deploymentSha } : null,
+  };
+}
+
+function toAction(row: Action): ActionRecord {
+  return {
+    id: row.id,
+    kind: row.kind as ActionRecord["kind"],
+    actor: row.actor,
+    source: row.source as ActionRecord["source"],
+    generation: row.generation,
+    state: row.state as ActionRecord["state"],
+    detail: row.detail,
+    exitCode: row.exitCode,
+    durationMs: row.durationMs,
+    output: row.output,
+    error: row.error,
+    deliveryId: row.deliveryId,
+    createdAt: row.createdAt,
+  };
+}
+
+function json(value: unknown): Prisma.InputJsonValue {
+  return value as Prisma.InputJsonValue;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "P2002";
+}
+
+/** The Postgres store. Every change of intent is one transaction. */
+export function createStagingStore(db: Db): StagingStore {
+  async function recordIntentOnce(input: IntentInput): Promise<IntentOutcome> {
+    return db.$transaction(async (tx) => {
+      if (input.deliveryId) {
+        const inserted = await tx.webhookDelivery.createMany({
+          data: [{ id: input.deliveryId, event: input.event }],
+          skipDuplicates: true,
+        });
+        if (inserted.count === 0) return { outcome: "duplicate" } as const;
+      }
+      const where = { repoOwner_repoName_prNumber: input.key };
+      const existing = await tx.staging.findUnique({ where, select: { id: true } });
+      const spec = input.desiredSpec;
+      const common = {
+        desiredState: input.desiredState,
+        skipReason: input.skipReason,
+        ...(spec ? { desiredSpec: json(spec), headSha: spec.sha, headRef: spec.ref, url: spec.url } : {}),
+      };
+      let staging: Staging;
+      if (existing) {
+        staging = await tx.staging.update({
+          where,
+          data: {
+            ...common,
+            statusVersion: { increment: 1 },
+            ...(input.bumpGeneration ? { generation: { increment: 1 } } : {}),
+          },
+        });
+      } else {
+        if (!spec) throw new Error("a new staging needs a desired spec");
+        staging = await tx.staging.create({
+          data: {
+            ...input.key,
+            ...input.create,
+            ...common,
+            desiredSpec: json(spec),
+            headSha: spec.sha,
+            headRef: spec.ref,
+            installationId: BigInt(input.create.installationId),
+            generation: 1,
+          },
+        });
+      }
+      const action = await tx.action.create({
+        data: {
+          stagingId: staging.id,
+          kind: input.action.kind,
+          actor: input.action.actor,
+          source: input.action.source,
+          detail: input.action.detail === undefined ? undefined : json(input.action.detail),
+          generation: staging.generation,
+          state: input.bumpGeneration || !existing ? "queued" : "skipped",
+          deliveryId: input.deliveryId ?? null,
+        },
+      });
+      return { outcome: "recorded", staging: toRecord(staging), actionId: action.id, created: !existing } as const;
+    });
+  }
+
+  return {
+    async recordIntent(input) {
+      try {
+        return await recordIntentOnce(input);
+      } catch (err) {
+        // Two first webhooks for one PR raced to create it: the second sees it now.
+        if (isUniqueViolation(err)) return recordIntentOnce(input);
+        throw err;
+      }
+    },
+
+    async get(id) {
+      const row = await db.staging.findUnique({ where: { id } });
+      return row ? toRecord(row) : null;
+    },
+
+    async find(key: StagingKey) {
+      const row = await db.staging.findUnique({ where: { repoOwner_repoName_prNumber: key } });
+      return row ? toRecord(row) : null;
+    },
+
+    async findByNamespace(namespace) {
+      const row = await db.staging.findFirst({ where: { namespace, status: { not: "deleted" } } });
+      return row ? toRecord(row) : null;
+    },
+
+    async listObserved() {
+      const rows = await db.staging.findMany({
+        where: { desiredState: "active", status: { in: ["deploying", "running", "degraded", "failed", "restoring"] } },
+      });
+      return rows.map(toRecord);
+    },
+
+    async transition(id, input: TransitionInput): Promise<TransitionOutcome> {
+      for (;;) {
+        const row = await db.staging.findUniqueOrThrow({ where: { id } });
+        const current = toRecord(row);
+        const check = checkTransition(current.status, input.to);
+        if (!check.ok) return { applied: false, staging: current, refused: check.error };
+        if (!check.changed && current.reason === input.reason) return { applied: false, staging: current };
+        const now = new Date();
+        const updated = await db.$transaction(async (tx) => {
+          const res = await tx.staging.updateMany({
+            where: { id, status: current.status, statusVersion: current.statusVersion },
+            data: {
+              status: input.to,
+              reason: input.reason,
+              statusVersion: { increment: 1 },
+              ...(check.changed ? { statusChangedAt: now } : {}),
+            },
+          });
+          if (res.count === 0) return null;
+          if (check.changed) {
+            await tx.statusTransition.create({
+              data: { stagingId: id, from: current.status, to: input.to, reason: input.reason, cause: input.cause, actor: input.actor },
+            });
+          }
+          return tx.staging.findUniqueOrThrow({ where: { id } });
+        });
+        if (updated) return { applied: true, staging: toRecord(updated) };
+        // Someone else moved it meanwhile: decide again on the fresh row.
+      }
+    },
+
+    async startGeneration(id, generation) {
+      const now = new Date();
+      await db.$transaction([
+        db.action.updateMany({
+          where: { stagingId: id, state: "queued", generation: { lt: generation } },
+          data: { state: "superseded", finishedAt: now, error: `superseded by generation ${generation}` },
+        }),
+        db.action.updateMany({
+          where: { stagingId: id, state: "queued", generation },
+          data: { state: "running", startedAt: now },
+        }),
+      ]);
+    },
+
+    async finishGeneration(id, generation, result: ActionResult) {
+      await db.action.updateMany({
+        where: { stagingId: id, generation, state: { in: ["running", "queued"] } },
+        data: {
+          state: result.state,
+          exitCode: result.exitCode ?? null,
+          durationMs: result.durationMs ?? null,
+          output: result.output?.slice(-maxOutputChars) ?? null,
+          error: result.error?.slice(0, 4000) ?? null,
+          finishedAt: new Date(),
+        },
+      });
+    },
+
+    async setObservedGeneration(id, generation) {
+      await db.staging.updateMany({
+        where: { id, observedGeneration: { lt: generation } },
+        data: { observedGeneration: generation },
+      });
+    },
+
+    async setArchivedReplicas(id, replicas) {
+      await db.staging.update({ where: { id }, data: { archivedReplicas: replicas === null ? undefined : json(replicas) } });
+    },
+
+    async setDeployStarted(id, at) {
+      await db.staging.update({ where: { id }, data: { deployStartedAt: at } });
+    },
+
+    async markReported(id, version, github) {
+      await db.staging.update({
+        where: { id },
+        data: {
+          ...(github.checkRun ? { checkRunId: BigInt(github.checkRun.id), checkRunSha: github.checkRun.sha } : {}),
+          ...(github.commentId !== undefined ? { commentId: BigInt(github.commentId) } : {}),
+          ...(github.deployment
+            ? { deploymentId: BigInt(github.deployment.id), deploymentSha: github.deployment.sha }
+            : {}),
+        },
+      });
+      await db.staging.updateMany({ where: { id, reportedVersion: { lt: version } }, data: { reportedVersion: version } });
+    },
+
+    async listActions(id) {
+      const rows = await db.action.findMany({ where: { stagingId: id }, orderBy: [{ createdAt: "asc" }, { generation: "asc" }] });
+      return rows.map(toAction);
+    },
+
+    async acquireLease(id, kind, owner, ttlMs) {
+      const rows = await db.$queryRaw<{ owner: string }[]>`
+        INSERT INTO "Lease" ("stagingId", "kind", "owner", "expiresAt")
+        VALUES (${id}::uuid, ${kind}, ${owner}, now() + ${ttlMs} * interval '1 millisecond')
+        ON CONFLICT ("stagingId", "kind") DO UPDATE
+          SET "owner" = EXCLUDED."owner", "expiresAt" = EXCLUDED."expiresAt"
+          WHERE "Lease"."expiresAt" < now() OR "Lease"."owner" = EXCLUDED."owner"
+        RETURNING "owner"`;
+      return rows.length === 1;
+    },
+
+    async releaseLease(id, kind, owner) {
+      await db.lease.deleteMany({ where: { stagingId: id, kind, owner } });
+    },
+
+    async listNeedingWork() {
+      const deploy = await db.$queryRaw<Staging[]>`
+        SELECT s.* FROM "Staging" s
+        WHERE s."generation" > s."observedGeneration" AND s."desiredState" <> 'held' AND s."status" <> 'deleted'
+          AND NOT EXISTS (SELECT 1 FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'deploy' AND l."expiresAt" > now())
+        LIMIT 500`;
+      const report = await db.$queryRaw<Staging[]>`
+        SELECT s.* FROM "Staging" s
+        WHERE s."statusVersion" > s."reportedVersion"
+          AND NOT EXISTS (SELECT 1 FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'report' AND l."expiresAt" > now())
+        LIMIT 500`;
+      return { deploy: deploy.map(toRecord), report: report.map(toRecord) };
+    },
+  };
+}

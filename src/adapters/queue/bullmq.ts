@@ -1,0 +1,124 @@
+import { Queue, UnrecoverableError, Worker } from "bullmq";
+import type { Job } from "bullmq";
+import { Redis } from "ioredis";
+import { z } from "zod";
+import type { Logger } from "../../ports/logger.ts";
+import type { WorkQueue } from "../../ports/queue.ts";
+
+export const queueNames = { deploy: "deploy", report: "report", reconcile: "reconcile" } as const;
+
+const stagingJob = z.object({ stagingId: z.uuid(), generation: z.number().int().optional(), version: z.number().int().optional() });
+export type StagingJobData = z.infer<typeof stagingJob>;
+
+export interface QueueOptions {
+  redisUrl: string;
+  /** Redis key prefix: separates installations (and test runs) sharing one Redis. */
+  prefix: string;
+}
+
+export function redisConnection(url: string): Redis {
+  // BullMQ workers block on Redis; they need maxRetriesPerRequest: null.
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+export interface BullQueues {
+  workQueue: WorkQueue;
+  deploy: Queue;
+  report: Queue;
+  reconcile: Queue;
+  /** Installs the repeatable reconcile job (one scheduler, whatever the number of processes). */
+  scheduleReconcile(everyMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createQueues(opts: QueueOptions): BullQueues {
+  const connection = redisConnection(opts.redisUrl);
+  const common = { connection, prefix: opts.prefix };
+  const deploy = new Queue(queueNames.deploy, {
+    ...common,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: "exponential", delay: 2_000 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    },
+  });
+  const report = new Queue(queueNames.report, {
+    ...common,
+    defaultJobOptions: {
+      attempts: 8,
+      backoff: { type: "exponential", delay: 1_000 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    },
+  });
+  const reconcile = new Queue(queueNames.reconcile, {
+    ...common,
+    defaultJobOptions: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } },
+  });
+  const workQueue: WorkQueue = {
+    // One job per staging at a time, plus at most one waiting with the newest data:
+    // a burst of pushes coalesces, and the worker always reads the latest spec anyway.
+    async enqueueDeploy(stagingId, generation) {
+      await deploy.add("deploy", { stagingId, generation }, { deduplication: { id: `deploy-${stagingId}`, keepLastIfActive: true } });
+    },
+    async enqueueReport(stagingId, version) {
+      await report.add("report", { stagingId, version }, { deduplication: { id: `report-${stagingId}`, keepLastIfActive: true } });
+    },
+  };
+  return {
+    workQueue,
+    deploy,
+    report,
+    reconcile,
+    async scheduleReconcile(everyMs) {
+      await reconcile.upsertJobScheduler("reconcile", { every: everyMs }, { name: "reconcile" });
+    },
+    async close() {
+      await Promise.all([deploy.close(), report.close(), reconcile.close()]);
+      connection.disconnect();
+    },
+  };
+}
+
+export interface JobHandlers {
+  deploy(stagingId: string, attempt: { attempt: number; maxAttempts: number }, log: Logger): Promise<{ permanentError?: string }>;
+  report(stagingId: string, log: Logger): Promise<void>;
+  reconcile(log: Logger): Promise<void>;
+}
+
+export interface BullWorkers {
+  close(): Promise<void>;
+}
+
+export function startWorkers(opts: QueueOptions & { concurrency: number; logger: Logger }, handlers: JobHandlers): BullWorkers {
+  const connection = redisConnection(opts.redisUrl);
+  const common = { connection, prefix: opts.prefix };
+  const childLog = (job: Job) => opts.logger.child({ queue: job.queueName, jobId: job.id });
+  const deploy = new Worker(
+    queueNames.deploy,
+    async (job) => {
+      const data = stagingJob.parse(job.data);
+      const out = await handlers.deploy(data.stagingId, { attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 }, childLog(job));
+      // Permanent failures fail the job at once (no retries) so operators see them.
+      if (out.permanentError) throw new UnrecoverableError(out.permanentError);
+    },
+    { ...common, concurrency: opts.concurrency },
+  );
+  const report = new Worker(
+    queueNames.report,
+    async (job) => handlers.report(stagingJob.parse(job.data).stagingId, childLog(job)),
+    { ...common, concurrency: opts.concurrency },
+  );
+  const reconcile = new Worker(queueNames.reconcile, async (job) => handlers.reconcile(childLog(job)), { ...common, concurrency: 1 });
+  for (const w of [deploy, report, reconcile]) {
+    w.on("failed", (job, err) => opts.logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, "job failed"));
+    w.on("error", (err) => opts.logger.error({ queue: w.name, err: err.message }, "worker error"));
+  }
+  return {
+    async close() {
+      await Promise.all([deploy.close(), report.close(), reconcile.close()]);
+      connection.disconnect();
+    },
+  };
+}

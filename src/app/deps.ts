@@ -1,0 +1,22 @@
+import type { ProjectConfig } from "../config/project.ts";
+import type { Cluster } from "../ports/cluster.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { CodeHost } from "../ports/code-host.ts";
+import type { Helm } from "../ports/helm.ts";
+import type { Logger } from "../ports/logger.ts";
+import type { WorkQueue } from "../ports/queue.ts";
+import type { StagingStore } from "../ports/store.ts";
+
+/** Everything a use case may talk to. Wired once in src/main/. */
+export interface AppDeps {
+  store: StagingStore;
+  queue: WorkQueue;
+  project: ProjectConfig;
+  helm: Helm;
+  cluster: Cluster;
+  codeHost: CodeHost;
+  clock: Clock;
+  logger: Logger;
+  /** Identifies this process in leases (host:pid:random). */
+  workerId: string;
+}

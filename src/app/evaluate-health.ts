@@ -1,0 +1,38 @@
+import { computeHealth } from "../domain/health.ts";
+import type { WorkloadHealthInput } from "../domain/health.ts";
+import type { StagingRecord } from "../ports/store.ts";
+import type { AppDeps } from "./deps.ts";
+import { setStatus } from "./set-status.ts";
+
+type Deps = Pick<AppDeps, "store" | "queue" | "logger">;
+
+/**
+ * Turns the workloads of a staging's namespace into its status. Only acts once the worker
+ * has applied the latest generation (else old pods would call a new deploy "running").
+ */
+export async function evaluateHealth(
+  deps: Deps,
+  staging: StagingRecord,
+  workloads: readonly WorkloadHealthInput[],
+): Promise<StagingRecord> {
+  if (staging.desiredState !== "active") return staging;
+  if (staging.observedGeneration < staging.generation) return staging;
+  if (!["deploying", "running", "degraded", "failed", "restoring"].includes(staging.status)) return staging;
+  const wasReady = staging.status === "running" || staging.status === "degraded";
+  const health = computeHealth(workloads, wasReady);
+  switch (health.state) {
+    case "ready":
+      return setStatus(deps, staging.id, "running", null, "workloads ready");
+    case "failed":
+      return setStatus(deps, staging.id, "failed", health.reason, "workload failed");
+    case "degraded":
+      return setStatus(deps, staging.id, "degraded", health.reason, "replicas not ready");
+    case "progressing":
+      if (staging.status === "deploying" || staging.status === "restoring") {
+        return setStatus(deps, staging.id, staging.status === "restoring" ? "restoring" : "deploying", health.reason, "rollout progressing");
+      }
+      return staging;
+    case "empty":
+      return staging;
+  }
+}

@@ -1,0 +1,56 @@
+import type { WorkloadSnapshot } from "../ports/cluster.ts";
+import type { AppDeps } from "./deps.ts";
+import { evaluateHealth } from "./evaluate-health.ts";
+import { setStatus } from "./set-status.ts";
+
+type Deps = Pick<AppDeps, "store" | "queue" | "clock" | "logger">;
+
+export interface ReconcileSummary {
+  deploysEnqueued: number;
+  reportsEnqueued: number;
+  timedOut: number;
+  evaluated: number;
+}
+
+/**
+ * Heals what events missed. Webhooks are hints, Postgres is the truth:
+ * - intent ahead of what was done, with no worker on it → enqueue a deploy;
+ * - status ahead of what GitHub shows → enqueue a report;
+ * - a deploy not ready within its timeout → failed with the last reason;
+ * - with a workload cache at hand, health is recomputed from the cluster (after a restart).
+ */
+export async function reconcile(
+  deps: Deps,
+  workloadsIn?: (namespace: string) => WorkloadSnapshot[],
+): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = { deploysEnqueued: 0, reportsEnqueued: 0, timedOut: 0, evaluated: 0 };
+  const work = await deps.store.listNeedingWork();
+  for (const s of work.deploy) {
+    await deps.queue.enqueueDeploy(s.id, s.generation);
+    summary.deploysEnqueued++;
+  }
+  for (const s of work.report) {
+    await deps.queue.enqueueReport(s.id, s.statusVersion);
+    summary.reportsEnqueued++;
+  }
+  const now = deps.clock.now().getTime();
+  for (const s of await deps.store.listObserved()) {
+    let current = s;
+    if (workloadsIn && s.observedGeneration >= s.generation) {
+      current = await evaluateHealth(deps, s, workloadsIn(s.namespace));
+      summary.evaluated++;
+    }
+    const inRollout = current.status === "deploying" || current.status === "restoring";
+    const started = current.deployStartedAt?.getTime();
+    const timeoutMs = current.desiredSpec.deployTimeoutSeconds * 1000;
+    if (inRollout && started !== undefined && now - started > timeoutMs && current.observedGeneration >= current.generation) {
+      const last = current.reason ? `: ${current.reason}` : "";
+      await setStatus(deps, s.id, "failed", `not ready within ${current.desiredSpec.deployTimeoutSeconds}s${last}`, "deploy timeout");
+      summary.timedOut++;
+    }
+  }
+  if (summary.deploysEnqueued || summary.reportsEnqueued || summary.timedOut) {
+    deps.logger.info({ ...summary }, "reconciled");
+  }
+  return summary;
+}

@@ -1,0 +1,81 @@
+import { checkView, commentBody, deploymentView } from "../domain/report-view.ts";
+import type { StagingView } from "../domain/report-view.ts";
+import type { CheckRunState, PullRequestRef } from "../ports/code-host.ts";
+import type { StagingRecord } from "../ports/store.ts";
+import type { AppDeps } from "./deps.ts";
+
+const reportLeaseMs = 60_000;
+
+type Deps = Pick<AppDeps, "store" | "codeHost" | "logger" | "workerId">;
+
+export function stagingView(s: StagingRecord): StagingView {
+  return {
+    name: s.name,
+    namespace: s.namespace,
+    status: s.status,
+    reason: s.reason,
+    holdReason: s.skipReason,
+    held: s.desiredState === "held",
+    url: s.desiredSpec.url ?? s.url,
+    sha: s.headSha,
+    statusChangedAt: s.statusChangedAt,
+  };
+}
+
+async function reportOnce(deps: Deps, s: StagingRecord): Promise<void> {
+  const pr: PullRequestRef = { installationId: s.installationId, owner: s.repoOwner, repo: s.repoName, number: s.prNumber };
+  const view = stagingView(s);
+  const check = checkView(view);
+  const state: CheckRunState = check.status === "completed" ? { status: "completed", conclusion: check.conclusion } : { status: check.status };
+  const checkRun = await deps.codeHost.ensureCheckRun(pr, {
+    sha: s.headSha,
+    ...(s.checkRun ? { existing: s.checkRun } : {}),
+    state,
+    title: check.title,
+    summary: check.summary,
+    ...(view.url ? { detailsUrl: view.url } : {}),
+  });
+  const comment = await deps.codeHost.ensureStatusComment(pr, {
+    ...(s.commentId !== null ? { existingId: s.commentId } : {}),
+    body: commentBody(view),
+  });
+  const dep = deploymentView(view);
+  const deployment = dep
+    ? await deps.codeHost.ensureDeployment(pr, {
+        sha: s.headSha,
+        ref: s.headRef,
+        environment: s.name,
+        ...(s.deployment ? { existing: s.deployment } : {}),
+        state: dep.state,
+        description: dep.description,
+        ...(dep.state === "success" && view.url ? { environmentUrl: view.url } : {}),
+      })
+    : undefined;
+  await deps.store.markReported(s.id, s.statusVersion, {
+    checkRun,
+    commentId: comment.id,
+    ...(deployment ? { deployment } : {}),
+  });
+}
+
+/**
+ * Brings GitHub up to date with a staging's latest status: check run for the head SHA, the one
+ * sticky comment, the GitHub Deployment. Under the staging's report lease (no two reporters race
+ * to create the comment); re-checks after release so no status is left unreported.
+ */
+export async function reportStatus(deps: Deps, stagingId: string): Promise<"busy" | "done"> {
+  for (;;) {
+    if (!(await deps.store.acquireLease(stagingId, "report", deps.workerId, reportLeaseMs))) return "busy";
+    try {
+      for (;;) {
+        const s = await deps.store.get(stagingId);
+        if (!s || s.reportedVersion >= s.statusVersion) break;
+        await reportOnce(deps, s);
+      }
+    } finally {
+      await deps.store.releaseLease(stagingId, "report", deps.workerId);
+    }
+    const after = await deps.store.get(stagingId);
+    if (!after || after.reportedVersion >= after.statusVersion) return "done";
+  }
+}

@@ -1,0 +1,93 @@
+import { decideTrigger } from "../domain/policy.ts";
+import { buildDesiredSpec, stagingIdentity } from "../domain/spec.ts";
+import type { ActionKind, IntentInput } from "../ports/store.ts";
+import type { AppDeps } from "./deps.ts";
+
+export type PullRequestEventAction = "opened" | "reopened" | "synchronize" | "ready_for_review" | "closed";
+
+/** The facts of a `pull_request` webhook that Octostage acts on (parsed at the edge). */
+export interface PullRequestEvent {
+  deliveryId: string;
+  action: PullRequestEventAction;
+  installationId: number;
+  owner: string;
+  repo: string;
+  number: number;
+  sender: string;
+  headSha: string;
+  headRef: string;
+  draft: boolean;
+  labels: string[];
+  fromFork: boolean;
+}
+
+export type IntakeResult =
+  | { result: "not_configured" }
+  | { result: "unknown_staging" }
+  | { result: "duplicate" }
+  | { result: "recorded"; stagingId: string; generation: number; deploy: boolean };
+
+const actionKinds: Record<PullRequestEventAction, ActionKind> = {
+  opened: "deploy",
+  reopened: "restore",
+  synchronize: "update",
+  ready_for_review: "deploy",
+  closed: "archive",
+};
+
+type Deps = Pick<AppDeps, "store" | "queue" | "project" | "logger">;
+
+/**
+ * Records what a PR event asks for (one transaction: delivery id, staging, audit action),
+ * then enqueues. Never runs helm or waits for the cluster: GitHub gives up after 10 s.
+ */
+export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent): Promise<IntakeResult> {
+  const settings = deps.project.forRepo(`${ev.owner}/${ev.repo}`);
+  if (!settings) return { result: "not_configured" };
+  const key = { repoOwner: ev.owner, repoName: ev.repo, prNumber: ev.number };
+  const identity = stagingIdentity(settings, ev.number);
+  const action = { kind: actionKinds[ev.action], actor: ev.sender, source: "github" as const, detail: { event: ev.action, sha: ev.headSha } };
+  let intent: IntentInput;
+
+  if (ev.action === "closed") {
+    const existing = await deps.store.find(key);
+    if (!existing) return { result: "unknown_staging" };
+    const neverDeployed = existing.desiredState === "held" && existing.observedGeneration === 0;
+    intent = {
+      deliveryId: ev.deliveryId,
+      event: "pull_request.closed",
+      key,
+      create: { ...identity, installationId: ev.installationId },
+      desiredState: neverDeployed ? "held" : "archived",
+      skipReason: neverDeployed ? "The PR was closed before it was deployed." : null,
+      action,
+      bumpGeneration: !neverDeployed,
+    };
+  } else {
+    const decision = decideTrigger(settings.trigger, ev);
+    const spec = buildDesiredSpec(settings, { owner: ev.owner, repo: ev.repo, number: ev.number, sha: ev.headSha, ref: ev.headRef }, identity.name);
+    intent = {
+      deliveryId: ev.deliveryId,
+      event: `pull_request.${ev.action}`,
+      key,
+      create: { ...identity, installationId: ev.installationId },
+      desiredState: decision.deploy ? "active" : "held",
+      desiredSpec: spec,
+      skipReason: decision.deploy ? null : decision.reason,
+      action: decision.deploy ? action : { ...action, kind: "hold", detail: { ...action.detail, hold: decision.hold } },
+      bumpGeneration: decision.deploy,
+    };
+  }
+
+  const outcome = await deps.store.recordIntent(intent);
+  if (outcome.outcome === "duplicate") return { result: "duplicate" };
+  const { staging } = outcome;
+  // Intent is durable now. A failed enqueue is healed by the reconciler, so it does not fail intake.
+  try {
+    if (intent.bumpGeneration) await deps.queue.enqueueDeploy(staging.id, staging.generation);
+    await deps.queue.enqueueReport(staging.id, staging.statusVersion);
+  } catch (err) {
+    deps.logger.warn({ err, staging: staging.name }, "enqueue failed; the reconciler will pick the staging up");
+  }
+  return { result: "recorded", stagingId: staging.id, generation: staging.generation, deploy: intent.bumpGeneration };
+}

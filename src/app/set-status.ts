@@ -1,0 +1,31 @@
+import type { StagingStatus } from "../domain/state-machine.ts";
+import type { StagingRecord } from "../ports/store.ts";
+import type { AppDeps } from "./deps.ts";
+
+type Deps = Pick<AppDeps, "store" | "queue" | "logger">;
+
+/**
+ * Moves a staging's status through the state machine and, when anything changed, asks the
+ * reporters to show it. An illegal move is refused and logged, never applied.
+ */
+export async function setStatus(
+  deps: Deps,
+  stagingId: string,
+  to: StagingStatus,
+  reason: string | null,
+  cause: string,
+  actor = "octostage",
+): Promise<StagingRecord> {
+  const out = await deps.store.transition(stagingId, { to, reason, cause, actor });
+  if (out.applied) {
+    deps.logger.info({ staging: out.staging.name, status: to, reason, cause }, "staging status changed");
+    try {
+      await deps.queue.enqueueReport(stagingId, out.staging.statusVersion);
+    } catch (err) {
+      deps.logger.warn({ err, staging: out.staging.name }, "enqueue report failed; the reconciler will retry");
+    }
+  } else if (out.refused) {
+    deps.logger.warn({ staging: out.staging.name, from: out.staging.status, to, cause }, "illegal status transition refused");
+  }
+  return out.staging;
+}

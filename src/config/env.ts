@@ -1,0 +1,63 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError, describeIssues } from "./errors.ts";
+
+/**
+ * Environment variables, following Probot's names where Probot has one.
+ * Every variable is documented in docs/operators/configuration.md.
+ */
+const envSchema = z.object({
+  APP_ID: z.string().regex(/^\d+$/, "must be the numeric GitHub App id").optional(),
+  PRIVATE_KEY: z.string().optional(),
+  PRIVATE_KEY_PATH: z.string().optional(),
+  WEBHOOK_SECRET: z.string().min(1, "must not be empty").optional(),
+  WEBHOOK_PATH: z.string().startsWith("/", "must start with /").default("/api/github/webhooks"),
+  GHE_HOST: z.string().optional(),
+  GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .default("postgresql://postgres@127.0.0.1:5432/octostage"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  HELM_BIN: z.string().min(1).default("helm"),
+  KUBECONFIG: z.string().optional(),
+  OCTOSTAGE_CONFIG: z.string().default("octostage.yaml"),
+  OCTOSTAGE_ROLE: z.enum(["all", "server", "worker"]).default("all"),
+  OCTOSTAGE_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default("octostage"),
+  OCTOSTAGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  OCTOSTAGE_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+});
+
+export type Env = z.infer<typeof envSchema> & {
+  /** The PEM private key, read from PRIVATE_KEY or PRIVATE_KEY_PATH. */
+  privateKey?: string;
+};
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError("environment", describeIssues(parsed.error));
+  const env: Env = parsed.data;
+  if (env.PRIVATE_KEY) {
+    env.privateKey = env.PRIVATE_KEY.replace(/\\n/g, "\n");
+  } else if (env.PRIVATE_KEY_PATH) {
+    try {
+      env.privateKey = readFileSync(env.PRIVATE_KEY_PATH, "utf8");
+    } catch {
+      throw new ConfigError("environment", [`PRIVATE_KEY_PATH: cannot read ${env.PRIVATE_KEY_PATH}`]);
+    }
+  }
+  if (env.privateKey && !env.privateKey.includes("PRIVATE KEY-----")) {
+    throw new ConfigError("environment", ["PRIVATE_KEY: is not a PEM private key (-----BEGIN ... PRIVATE KEY-----)"]);
+  }
+  return env;
+}
+
+/** Whether the GitHub App credentials are all there (else Octostage explains how to register). */
+export function hasGitHubApp(env: Env): env is Env & { APP_ID: string; privateKey: string; WEBHOOK_SECRET: string } {
+  return Boolean(env.APP_ID && env.privateKey && env.WEBHOOK_SECRET);
+}

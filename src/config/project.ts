@@ -1,0 +1,135 @@
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { isDnsLabel, stagingName } from "../domain/naming.ts";
+import type { RepoSettings } from "../domain/settings.ts";
+import { renderTemplate, unknownVariables } from "../domain/template.ts";
+import type { TemplateVariable } from "../domain/template.ts";
+import { parseValuePath } from "../domain/values.ts";
+import { ConfigError, describeIssues } from "./errors.ts";
+
+/**
+ * The project config (YAML, path in OCTOSTAGE_CONFIG): DevOps-owned, never read from a PR.
+ * Every field is documented in docs/operators/configuration.md.
+ */
+
+const valuesKey = z.string().refine((k) => !("error" in parseValuePath(k)), "must be a dotted path like image.tag");
+
+function template(allowed: readonly TemplateVariable[]) {
+  return z.string().min(1).superRefine((t, ctx) => {
+    const unknown = unknownVariables(t, allowed);
+    if (unknown.length) {
+      ctx.addIssue({
+        code: "custom",
+        message: `unknown placeholder ${unknown.map((u) => `{${u}}`).join(", ")}; allowed: ${allowed.map((a) => `{${a}}`).join(", ")}`,
+      });
+    }
+  });
+}
+
+const chartSchema = z
+  .object({
+    repository: z
+      .string()
+      .regex(/^(https?|oci):\/\/\S+$/, "must be an https:// chart repository URL or an oci:// reference"),
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, "must be a chart name").optional(),
+    version: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.repository.startsWith("oci://") && !c.name) {
+      ctx.addIssue({ code: "custom", path: ["name"], message: "is required for an https:// chart repository" });
+    }
+  });
+
+const repoSchema = z
+  .object({
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lowercase letters, digits and dashes").max(40).optional(),
+    chart: chartSchema,
+    values: z.record(z.string(), z.unknown()).default({}),
+    imageTagKey: valuesKey.default("image.tag"),
+    imageTagTemplate: template(["sha", "shortSha", "pr", "name"]).default("{sha}"),
+    hostKey: valuesKey.default("ingress.hostname"),
+    hostTemplate: template(["name", "pr", "owner", "repo"]),
+    urlTemplate: template(["host", "name", "pr"]).default("https://{host}"),
+    namespaceTemplate: template(["name", "pr"]).default("octostage-{name}"),
+    deployTimeoutSeconds: z.number().int().min(30).max(3600).default(600),
+    trigger: z
+      .object({
+        drafts: z.boolean().default(false),
+        labels: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ drafts: false, labels: [] }),
+  })
+  .strict();
+
+const projectSchema = z
+  .object({
+    repositories: z.array(repoSchema).min(1, "list at least one repository"),
+  })
+  .strict();
+
+export interface ProjectConfig {
+  repositories: RepoSettings[];
+  /** Settings of a repository by owner/name (case-insensitive), or undefined when not configured. */
+  forRepo(fullName: string): RepoSettings | undefined;
+}
+
+function checkRepo(r: RepoSettings, i: number): string[] {
+  const problems: string[] = [];
+  const sample = stagingName(r.name, 99999);
+  const ns = renderTemplate(r.namespaceTemplate, { name: sample, pr: "99999" });
+  if (!isDnsLabel(ns)) {
+    problems.push(`repositories[${i}].namespaceTemplate: renders "${ns}", not a DNS label (lowercase, digits, dashes, ≤ 63 chars)`);
+  }
+  const host = renderTemplate(r.hostTemplate, { name: sample, pr: "99999", owner: "o", repo: "r" });
+  if (!/^[a-z0-9.-]+$/i.test(host)) {
+    problems.push(`repositories[${i}].hostTemplate: renders "${host}", not a host name`);
+  }
+  return problems;
+}
+
+export function parseProjectConfig(raw: unknown, source = "project config"): ProjectConfig {
+  const parsed = projectSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(source, describeIssues(parsed.error));
+  const repositories: RepoSettings[] = parsed.data.repositories.map((r) => ({
+    ...r,
+    name: r.name ?? r.repo.split("/")[1]!.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+    chart: { repository: r.chart.repository, name: r.chart.name ?? "", ...(r.chart.version ? { version: r.chart.version } : {}) },
+  }));
+  const problems = repositories.flatMap(checkRepo);
+  const seen = new Map<string, number>();
+  repositories.forEach((r, i) => {
+    for (const [key, label] of [
+      [r.repo.toLowerCase(), "repo"],
+      [`name:${r.name}`, "name"],
+    ] as const) {
+      const prev = seen.get(key);
+      if (prev !== undefined) problems.push(`repositories[${i}].${label}: same as repositories[${prev}]; each must be unique`);
+      seen.set(key, i);
+    }
+  });
+  if (problems.length) throw new ConfigError(source, problems);
+  const byRepo = new Map(repositories.map((r) => [r.repo.toLowerCase(), r]));
+  return { repositories, forRepo: (fullName) => byRepo.get(fullName.toLowerCase()) };
+}
+
+export async function loadProjectConfig(path: string): Promise<ProjectConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new ConfigError("project config", [
+      `OCTOSTAGE_CONFIG: cannot read ${path}; copy octostage.example.yaml there, or set OCTOSTAGE_CONFIG`,
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`project config ${path}`, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  return parseProjectConfig(raw, `project config ${path}`);
+}

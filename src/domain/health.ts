@@ -1,0 +1,60 @@
+/** Health of a staging computed from its workloads (Deployments, StatefulSets). Pure. */
+
+export interface WorkloadHealthInput {
+  kind: string;
+  name: string;
+  desiredReplicas: number;
+  readyReplicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
+  generation: number;
+  observedGeneration: number;
+  conditions: { type: string; status: string; reason?: string; message?: string }[];
+}
+
+export type Health =
+  | { state: "ready"; reason: string }
+  | { state: "progressing"; reason: string }
+  | { state: "degraded"; reason: string }
+  | { state: "failed"; reason: string }
+  | { state: "empty"; reason: string };
+
+function label(w: WorkloadHealthInput): string {
+  return `${w.kind}/${w.name}`;
+}
+
+function progressDeadlineExceeded(w: WorkloadHealthInput): string | undefined {
+  const c = w.conditions.find((x) => x.type === "Progressing" && x.reason === "ProgressDeadlineExceeded");
+  return c ? `ProgressDeadlineExceeded: ${label(w)}${c.message ? ` (${c.message})` : ""}` : undefined;
+}
+
+/**
+ * - failed: a workload gave up (ProgressDeadlineExceeded)
+ * - progressing: a rollout is not finished (new generation not observed, replicas not updated or ready)
+ * - degraded: rolled out, but fewer replicas ready than wanted, after having been ready
+ * - ready: every workload has all its replicas updated and ready
+ * - empty: the namespace has no workloads (yet)
+ */
+export function computeHealth(workloads: readonly WorkloadHealthInput[], wasReady = false): Health {
+  if (workloads.length === 0) return { state: "empty", reason: "no Deployments or StatefulSets yet" };
+  for (const w of workloads) {
+    const failed = progressDeadlineExceeded(w);
+    if (failed) return { state: "failed", reason: failed };
+  }
+  const notReady = workloads.filter(
+    (w) =>
+      w.observedGeneration < w.generation ||
+      w.updatedReplicas < w.desiredReplicas ||
+      w.readyReplicas < w.desiredReplicas,
+  );
+  if (notReady.length === 0) {
+    const total = workloads.reduce((n, w) => n + w.desiredReplicas, 0);
+    return { state: "ready", reason: `${workloads.length} workload(s), ${total} replica(s) ready` };
+  }
+  const detail = notReady
+    .map((w) => `${label(w)} ${w.readyReplicas}/${w.desiredReplicas} ready`)
+    .join(", ");
+  const rollingOut = notReady.some((w) => w.observedGeneration < w.generation || w.updatedReplicas < w.desiredReplicas);
+  if (wasReady && !rollingOut) return { state: "degraded", reason: detail };
+  return { state: "progressing", reason: detail };
+}

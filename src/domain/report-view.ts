@@ -1,0 +1,118 @@
+/** What GitHub shows for a staging: pure rendering of its state into check run, comment, deployment. */
+import type { StagingStatus } from "./state-machine.ts";
+
+export interface StagingView {
+  name: string;
+  namespace: string;
+  status: StagingStatus;
+  reason: string | null;
+  /** Set when policy holds the PR back (draft, labels, fork). */
+  holdReason: string | null;
+  held: boolean;
+  url: string | null;
+  sha: string;
+  statusChangedAt: Date;
+}
+
+export type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "skipped";
+export type CheckView =
+  | { status: "queued" | "in_progress"; title: string; summary: string }
+  | { status: "completed"; conclusion: CheckConclusion; title: string; summary: string };
+export type DeploymentView = { state: "in_progress" | "success" | "failure" | "inactive" | "queued"; description: string } | null;
+
+const labels: Record<StagingStatus, string> = {
+  pending: "⏳ Pending",
+  deploying: "🚀 Deploying",
+  running: "✅ Running",
+  degraded: "⚠️ Degraded",
+  failed: "❌ Failed",
+  archiving: "📦 Archiving",
+  archived: "📦 Archived",
+  restoring: "♻️ Restoring",
+  cleaning: "🧹 Cleaning up",
+  cleanup_failed: "❌ Cleanup failed",
+  deleted: "🗑️ Deleted",
+};
+
+export function statusLabel(status: StagingStatus): string {
+  return labels[status];
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+/** GitHub limits a deployment status description to 140 characters. */
+function clip(text: string, max = 140): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function checkView(v: StagingView): CheckView {
+  const where = v.url ? `\n\n**URL:** ${v.url}` : "";
+  const why = v.reason ? `\n\n**Reason:** ${v.reason}` : "";
+  const base = `Staging \`${v.name}\` (namespace \`${v.namespace}\`) for ${short(v.sha)}.`;
+  if (v.held && (v.status === "pending" || v.status === "archived")) {
+    return { status: "completed", conclusion: "neutral", title: "Not deployed", summary: `${v.holdReason ?? "Held back by policy."}\n\n${base}` };
+  }
+  switch (v.status) {
+    case "pending":
+      return { status: "queued", title: "Queued", summary: `${base} Waiting for a worker.` };
+    case "deploying":
+    case "restoring":
+      return { status: "in_progress", title: `${v.status === "restoring" ? "Restoring" : "Deploying"} ${short(v.sha)}`, summary: `${base}${why}${where}` };
+    case "running":
+      return { status: "completed", conclusion: "success", title: `Running at ${v.url ?? v.name}`, summary: `${base}${where}` };
+    case "degraded":
+      return { status: "completed", conclusion: "neutral", title: `Degraded: ${v.reason ?? "replicas not ready"}`, summary: `${base}${why}${where}` };
+    case "failed":
+    case "cleanup_failed":
+      return { status: "completed", conclusion: "failure", title: `Failed: ${v.reason ?? "unknown reason"}`.slice(0, 200), summary: `${base}${why}` };
+    case "archiving":
+    case "archived":
+      return { status: "completed", conclusion: "neutral", title: "Archived", summary: `${base} Scaled to zero; volumes kept.` };
+    case "cleaning":
+    case "deleted":
+      return { status: "completed", conclusion: "neutral", title: "Deleted", summary: base };
+  }
+}
+
+export function deploymentView(v: StagingView): DeploymentView {
+  if (v.held && v.status === "pending") return null;
+  switch (v.status) {
+    case "pending":
+      return { state: "queued", description: "Queued" };
+    case "deploying":
+    case "restoring":
+      return { state: "in_progress", description: clip(`Deploying ${short(v.sha)}`) };
+    case "running":
+      return { state: "success", description: "Running" };
+    case "degraded":
+      return { state: "success", description: clip(`Degraded: ${v.reason ?? ""}`) };
+    case "failed":
+    case "cleanup_failed":
+      return { state: "failure", description: clip(`Failed: ${v.reason ?? ""}`) };
+    default:
+      return { state: "inactive", description: clip(statusLabel(v.status).replace(/^\S+ /, "")) };
+  }
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+export function commentBody(v: StagingView): string {
+  const url = v.url && (v.status === "running" || v.status === "degraded" || v.status === "deploying") ? v.url : "—";
+  const reason = v.held ? (v.holdReason ?? "") : (v.reason ?? "");
+  return [
+    "### Octostage staging",
+    "",
+    "| Staging | Status | URL | SHA | Last change | Reason |",
+    "|---|---|---|---|---|---|",
+    `| \`${v.name}\` | ${v.held && v.status === "pending" ? "⏸️ Not deployed" : statusLabel(v.status)} | ${cell(url)} | \`${short(v.sha)}\` | ${v.statusChangedAt.toISOString().replace(/\.\d+Z$/, "Z")} | ${cell(reason) || "—"} |`,
+    "",
+    v.held && v.status === "pending" ? `> ${v.holdReason ?? ""}\n` : "",
+    "<sub>Updated by Octostage on every change. Commands: `/octo help`.</sub>",
+  ]
+    .filter((l, i, all) => !(l === "" && all[i - 1] === ""))
+    .join("\n");
+}

@@ -1,0 +1,35 @@
+/** A repository's staging settings, as validated from the project config (src/config/project.ts). */
+
+export interface ChartSource {
+  /** https:// chart repository URL, or an oci:// reference to the chart itself. */
+  repository: string;
+  name: string;
+  version?: string;
+}
+
+export interface TriggerPolicy {
+  /** Deploy draft PRs automatically. */
+  drafts: boolean;
+  /** When non-empty, only PRs carrying one of these labels deploy automatically. */
+  labels: string[];
+}
+
+export interface RepoSettings {
+  /** owner/name on GitHub. */
+  repo: string;
+  /** Short project name that prefixes staging names. */
+  name: string;
+  chart: ChartSource;
+  values: Record<string, unknown>;
+  /** Dotted values path that receives the image tag. */
+  imageTagKey: string;
+  /** Template of the image tag: {sha}, {shortSha}, {pr}. */
+  imageTagTemplate: string;
+  /** Dotted values path that receives the host. */
+  hostKey: string;
+  hostTemplate: string;
+  urlTemplate: string;
+  namespaceTemplate: string;
+  deployTimeoutSeconds: number;
+  trigger: TriggerPolicy;
+}

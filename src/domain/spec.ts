@@ -1,0 +1,72 @@
+import { isDnsLabel, stagingName } from "./naming.ts";
+import type { ChartSource, RepoSettings } from "./settings.ts";
+import { renderTemplate } from "./template.ts";
+import { parseValuePath, setValueAt } from "./values.ts";
+import type { Values } from "./values.ts";
+
+/** Everything the worker needs to deploy a staging: stored as JSON on the staging row. */
+export interface DesiredSpec {
+  sha: string;
+  ref: string;
+  imageTag: string;
+  chart: ChartSource;
+  values: Values;
+  host: string;
+  url: string;
+  deployTimeoutSeconds: number;
+}
+
+export interface PullRequestHead {
+  owner: string;
+  repo: string;
+  number: number;
+  sha: string;
+  ref: string;
+}
+
+export interface StagingIdentity {
+  name: string;
+  namespace: string;
+}
+
+function setAt(values: Values, key: string, value: unknown): Values {
+  const path = parseValuePath(key);
+  if ("error" in path) throw new Error(`invalid values key ${key}: ${path.error}`);
+  return setValueAt(values, path, value);
+}
+
+export function stagingIdentity(settings: RepoSettings, prNumber: number): StagingIdentity {
+  const name = stagingName(settings.name, prNumber);
+  const namespace = renderTemplate(settings.namespaceTemplate, { name, pr: String(prNumber) });
+  if (!isDnsLabel(namespace)) {
+    throw new Error(`namespace "${namespace}" from namespaceTemplate is not a DNS label (RFC 1123, ≤ 63 chars)`);
+  }
+  return { name, namespace };
+}
+
+/** The desired spec for a PR head: base values + image tag + host. Overrides come on top later. */
+export function buildDesiredSpec(settings: RepoSettings, head: PullRequestHead, name: string): DesiredSpec {
+  const vars = {
+    name,
+    pr: String(head.number),
+    owner: head.owner,
+    repo: head.repo,
+    sha: head.sha,
+    shortSha: head.sha.slice(0, 7),
+  };
+  const imageTag = renderTemplate(settings.imageTagTemplate, vars);
+  const host = renderTemplate(settings.hostTemplate, vars);
+  const url = renderTemplate(settings.urlTemplate, { ...vars, host });
+  let values = setAt(settings.values, settings.imageTagKey, imageTag);
+  values = setAt(values, settings.hostKey, host);
+  return {
+    sha: head.sha,
+    ref: head.ref,
+    imageTag,
+    chart: { ...settings.chart },
+    values,
+    host,
+    url,
+    deployTimeoutSeconds: settings.deployTimeoutSeconds,
+  };
+}

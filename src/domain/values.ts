@@ -1,0 +1,78 @@
+/** Helm values documents: dotted paths (`a.b[0].c`) and deep merges, without mutation. */
+
+export type Values = Record<string, unknown>;
+export type PathSegment = string | number;
+
+const segment = /^([^.[\]]+)((?:\[\d+\])*)$/;
+
+/** Parses `a.b[0].c` into ["a", "b", 0, "c"]; returns an error message for a malformed path. */
+export function parseValuePath(path: string): PathSegment[] | { error: string } {
+  if (path.length === 0) return { error: "the key is empty" };
+  const out: PathSegment[] = [];
+  for (const part of path.split(".")) {
+    const m = segment.exec(part);
+    if (!m) return { error: `"${path}" is not a dotted path like a.b[0].c (bad part "${part}")` };
+    out.push(m[1] ?? "");
+    for (const idx of (m[2] ?? "").matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Values {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function cloneContainer(node: unknown, nextIsIndex: boolean): Values | unknown[] {
+  if (nextIsIndex) return Array.isArray(node) ? [...(node as unknown[])] : [];
+  return isPlainObject(node) ? { ...node } : {};
+}
+
+/** Returns a copy of `doc` with `value` at `path`, creating objects and lists on the way. */
+export function setValueAt(doc: Values, path: readonly PathSegment[], value: unknown): Values {
+  if (path.length === 0) return doc;
+  const root = { ...doc };
+  let node: Values | unknown[] = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i] as PathSegment;
+    const existing: unknown = (node as Record<string | number, unknown>)[key];
+    const child = cloneContainer(existing, typeof path[i + 1] === "number");
+    (node as Record<string | number, unknown>)[key] = child;
+    node = child;
+  }
+  (node as Record<string | number, unknown>)[path[path.length - 1] as PathSegment] = value;
+  return root;
+}
+
+/** Returns a copy of `doc` without the value at `path` (unchanged when absent). */
+export function unsetValueAt(doc: Values, path: readonly PathSegment[]): Values {
+  if (path.length === 0) return doc;
+  const [head, ...rest] = path as [PathSegment, ...PathSegment[]];
+  if (!(head in doc)) return doc;
+  const copy = { ...doc };
+  if (rest.length === 0) {
+    delete copy[head];
+    return copy;
+  }
+  const child = copy[head];
+  if (isPlainObject(child)) copy[head] = unsetValueAt(child, rest);
+  return copy;
+}
+
+/** Deep merge: objects merge key by key, anything else (lists included) is replaced by `over`. */
+export function mergeValues(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeValues(b, v) : v;
+  }
+  return out;
+}
+
+export function getValueAt(doc: unknown, path: readonly PathSegment[]): unknown {
+  let node: unknown = doc;
+  for (const key of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return node;
+}

@@ -1,0 +1,29 @@
+import type { Probot } from "probot";
+import { requestPullRequestStaging } from "../app/request-pull-request-staging.ts";
+import type { AppDeps } from "../app/deps.ts";
+import { toPullRequestEvent } from "./pull-request-payload.ts";
+
+export const pullRequestEvents = [
+  "pull_request.opened",
+  "pull_request.reopened",
+  "pull_request.synchronize",
+  "pull_request.ready_for_review",
+  "pull_request.closed",
+] as const;
+
+type Deps = Pick<AppDeps, "store" | "queue" | "project" | "logger">;
+
+/**
+ * The Probot app: GitHub webhooks in. Probot has verified the signature before this runs.
+ * Parse, record intent, enqueue, answer; never helm, never wait for the cluster.
+ */
+export function githubApp(deps: Deps) {
+  return (app: Probot): void => {
+    app.on([...pullRequestEvents], async (context) => {
+      const log = deps.logger.child({ deliveryId: context.id, event: `${context.name}.${context.payload.action}` });
+      const event = toPullRequestEvent(context.id, context.payload);
+      const out = await requestPullRequestStaging({ ...deps, logger: log }, event);
+      log.info({ repo: `${event.owner}/${event.repo}`, pr: event.number, ...out }, "pull request event handled");
+    });
+  };
+}

@@ -1,0 +1,39 @@
+import { z } from "zod";
+import type { PullRequestEvent, PullRequestEventAction } from "../app/request-pull-request-staging.ts";
+
+/** The subset of GitHub's `pull_request` payload Octostage reads, checked at the edge. */
+const repoRef = z.object({ full_name: z.string() });
+
+export const pullRequestPayload = z.object({
+  action: z.enum(["opened", "reopened", "synchronize", "ready_for_review", "closed"]),
+  installation: z.object({ id: z.number().int() }),
+  repository: z.object({ name: z.string(), owner: z.object({ login: z.string() }), full_name: z.string() }),
+  sender: z.object({ login: z.string() }),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    draft: z.boolean().optional().default(false),
+    labels: z.array(z.object({ name: z.string() })).default([]),
+    head: z.object({ sha: z.string().regex(/^[0-9a-f]{7,64}$/), ref: z.string(), repo: repoRef.nullable() }),
+    base: z.object({ repo: repoRef }),
+  }),
+});
+
+export function toPullRequestEvent(deliveryId: string, raw: unknown): PullRequestEvent {
+  const p = pullRequestPayload.parse(raw);
+  const pr = p.pull_request;
+  return {
+    deliveryId,
+    action: p.action satisfies PullRequestEventAction,
+    installationId: p.installation.id,
+    owner: p.repository.owner.login,
+    repo: p.repository.name,
+    number: pr.number,
+    sender: p.sender.login,
+    headSha: pr.head.sha,
+    headRef: pr.head.ref,
+    draft: pr.draft,
+    labels: pr.labels.map((l) => l.name),
+    // A deleted fork has no head repo: treat it as a fork, never as trusted.
+    fromFork: pr.head.repo === null || pr.head.repo.full_name.toLowerCase() !== pr.base.repo.full_name.toLowerCase(),
+  };
+}

@@ -1,0 +1,33 @@
+// `npm start`: server and worker in one process (OCTOSTAGE_ROLE=server|worker to split them).
+import { existsSync } from "node:fs";
+import { ConfigError } from "../config/errors.ts";
+import { parseEnv } from "../config/env.ts";
+import { startOctostage } from "./start.ts";
+
+if (existsSync(".env")) process.loadEnvFile(".env");
+
+try {
+  const env = parseEnv(process.env);
+  const app = await startOctostage({ env });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`received ${signal}, shutting down`);
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,148 @@
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { Probot, ProbotOctokit, createNodeMiddleware } from "probot";
+import { applyMigrations } from "../adapters/db/migrate.ts";
+import { createDb } from "../adapters/db/prisma.ts";
+import { createStagingStore } from "../adapters/db/staging-store.ts";
+import { createGitHubCodeHost } from "../adapters/github/code-host.ts";
+import { createProbotOctokitClass } from "../adapters/github/octokit.ts";
+import { createHelmCli } from "../adapters/helm/helm-cli.ts";
+import { createKubeCluster } from "../adapters/kube/kube-cluster.ts";
+import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
+import { createQueues } from "../adapters/queue/bullmq.ts";
+import type { AppDeps } from "../app/deps.ts";
+import { hasGitHubApp } from "../config/env.ts";
+import type { Env } from "../config/env.ts";
+import { loadProjectConfig } from "../config/project.ts";
+import { githubApp } from "../entrypoints/github-app.ts";
+import { startHttpServer } from "../entrypoints/http-server.ts";
+import type { Middleware } from "../entrypoints/http-server.ts";
+import { setupPages } from "../entrypoints/setup-pages.ts";
+import { systemClock } from "../ports/clock.ts";
+import { createLogger } from "./logger.ts";
+import { startWorker } from "./worker.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+
+export interface StartOptions {
+  env: Env;
+  /** Tests turn Octokit's throttling off; production keeps retry and throttling on. */
+  octokit?: typeof ProbotOctokit;
+}
+
+export interface Octostage {
+  url: string | undefined;
+  deps: AppDeps | undefined;
+  close(): Promise<void>;
+}
+
+/** The project config file: OCTOSTAGE_CONFIG, else ./octostage.yaml, else the example (with a warning). */
+function projectConfigPath(env: Env): { path: string; example: boolean } {
+  if (env.OCTOSTAGE_CONFIG !== "octostage.yaml" || existsSync(env.OCTOSTAGE_CONFIG)) return { path: env.OCTOSTAGE_CONFIG, example: false };
+  return { path: resolve(root, "octostage.example.yaml"), example: true };
+}
+
+/** The composition root: the only place that wires adapters into use cases. */
+export async function startOctostage(opts: StartOptions): Promise<Octostage> {
+  const { env } = opts;
+  const logger = createLogger(env.LOG_LEVEL);
+  const cfg = projectConfigPath(env);
+  if (cfg.example) logger.warn({ path: cfg.path }, "no octostage.yaml: using the example project config");
+  const project = await loadProjectConfig(cfg.path);
+  const applied = await applyMigrations({ databaseUrl: env.DATABASE_URL });
+  if (applied.length) logger.info({ applied }, "database migrated");
+  const db = createDb(env.DATABASE_URL);
+  const store = createStagingStore(db);
+  const queues = createQueues({ redisUrl: env.REDIS_URL, prefix: env.OCTOSTAGE_QUEUE_PREFIX });
+  const closers: (() => Promise<void>)[] = [];
+  const readiness = {
+    database: async () => void (await db.$queryRaw`SELECT 1`),
+    redis: async () => void (await (await queues.deploy.client).ping()),
+  };
+  const serve = env.OCTOSTAGE_ROLE !== "worker";
+
+  if (!hasGitHubApp(env)) {
+    logger.warn(
+      { missing: ["APP_ID", "PRIVATE_KEY or PRIVATE_KEY_PATH", "WEBHOOK_SECRET"].filter((n) => !env[n.split(" ")[0] as keyof Env]) },
+      "no GitHub App credentials: open the server's / page to register Octostage from app.yml (docs/operators/install.md)",
+    );
+    const http = await startHttpServer({
+      port: env.PORT,
+      host: env.HOST,
+      logger,
+      readiness: { ...readiness, githubApp: () => Promise.reject(new Error("not registered: open / to register")) },
+      handlers: [
+        setupPages({
+          appYmlPath: resolve(root, "app.yml"),
+          envPath: resolve(root, ".env"),
+          webhookPath: env.WEBHOOK_PATH,
+          ...(env.GHE_HOST ? { gheHost: env.GHE_HOST } : {}),
+          gheProtocol: env.GHE_PROTOCOL,
+          logger,
+        }),
+      ],
+    });
+    logger.info({ url: http.url }, "Octostage is waiting to be registered as a GitHub App");
+    return {
+      url: http.url,
+      deps: undefined,
+      async close() {
+        await http.close();
+        await queues.close();
+        await db.$disconnect();
+      },
+    };
+  }
+
+  const probot = new Probot({
+    appId: env.APP_ID,
+    privateKey: env.privateKey,
+    secret: env.WEBHOOK_SECRET,
+    log: logger,
+    Octokit: opts.octokit ?? createProbotOctokitClass({ throttle: true }),
+    ...(env.GHE_HOST ? { baseUrl: `${env.GHE_PROTOCOL}://${env.GHE_HOST}/api/v3` } : {}),
+  });
+  const kubeConfig = loadKubeConfig(env.KUBECONFIG);
+  const deps: AppDeps = {
+    store,
+    queue: queues.workQueue,
+    project,
+    helm: createHelmCli({ helmBin: env.HELM_BIN, ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}), logger }),
+    cluster: createKubeCluster({ kubeConfig, logger }),
+    codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
+    clock: systemClock,
+    logger,
+    workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
+  };
+
+  let url: string | undefined;
+  if (serve) {
+    const webhooks = await createNodeMiddleware(githubApp(deps), { probot, webhooksPath: env.WEBHOOK_PATH });
+    const handlers: Middleware[] = [(req, res, next) => webhooks(req, res, next)];
+    const http = await startHttpServer({ port: env.PORT, host: env.HOST, logger, readiness, handlers });
+    url = http.url;
+    closers.push(() => http.close());
+    logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE }, "Octostage server listening");
+  }
+  if (env.OCTOSTAGE_ROLE !== "server") {
+    const worker = await startWorker(deps, queues, {
+      redisUrl: env.REDIS_URL,
+      prefix: env.OCTOSTAGE_QUEUE_PREFIX,
+      concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY,
+      reconcileEveryMs: env.OCTOSTAGE_RECONCILE_SECONDS * 1000,
+    });
+    closers.push(() => worker.close());
+    logger.info({ concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY }, "Octostage worker started");
+  }
+  return {
+    url,
+    deps,
+    async close() {
+      for (const close of closers.reverse()) await close();
+      await queues.close();
+      await db.$disconnect();
+    },
+  };
+}

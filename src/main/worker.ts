@@ -1,0 +1,48 @@
+import { observeWorkloads } from "../app/observe-workloads.ts";
+import type { WorkloadObserver } from "../app/observe-workloads.ts";
+import { reconcile } from "../app/reconcile.ts";
+import { reportStatus } from "../app/report-status.ts";
+import { runDeploy } from "../app/run-deploy.ts";
+import type { AppDeps } from "../app/deps.ts";
+import { startWorkers } from "../adapters/queue/bullmq.ts";
+import type { BullQueues } from "../adapters/queue/bullmq.ts";
+
+export interface WorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  concurrency: number;
+  reconcileEveryMs: number;
+}
+
+export interface RunningWorker {
+  observer: WorkloadObserver;
+  close(): Promise<void>;
+}
+
+/** Execution and observation: BullMQ workers, the workload informers, the reconcile schedule. */
+export async function startWorker(deps: AppDeps, queues: BullQueues, opts: WorkerOptions): Promise<RunningWorker> {
+  const observer = observeWorkloads(deps);
+  const workers = startWorkers(
+    { redisUrl: opts.redisUrl, prefix: opts.prefix, concurrency: opts.concurrency, logger: deps.logger },
+    {
+      async deploy(stagingId, attempt, log) {
+        const out = await runDeploy({ ...deps, logger: log }, stagingId, attempt);
+        return out.outcome === "permanent_failure" ? { permanentError: out.error.message } : {};
+      },
+      async report(stagingId, log) {
+        await reportStatus({ ...deps, logger: log }, stagingId);
+      },
+      async reconcile(log) {
+        await reconcile({ ...deps, logger: log }, (ns) => observer.watch.workloadsIn(ns));
+      },
+    },
+  );
+  await queues.scheduleReconcile(opts.reconcileEveryMs);
+  return {
+    observer,
+    async close() {
+      await workers.close();
+      await observer.stop();
+    },
+  };
+}

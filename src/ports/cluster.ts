@@ -1,0 +1,57 @@
+/** The Kubernetes cluster as the use cases see it. Adapter: src/adapters/kube/. */
+
+export type WorkloadKind = "Deployment" | "StatefulSet";
+
+export interface WorkloadRef {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+}
+
+export interface WorkloadCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+/** What Octostage needs to know about one Deployment or StatefulSet. */
+export interface WorkloadSnapshot extends WorkloadRef {
+  /** spec.replicas (Kubernetes defaults it to 1 when absent). */
+  desiredReplicas: number;
+  /** status.readyReplicas, 0 when absent (a real API server omits zero counts). */
+  readyReplicas: number;
+  /** status.updatedReplicas, 0 when absent. */
+  updatedReplicas: number;
+  /** status.availableReplicas, 0 when absent. */
+  availableReplicas: number;
+  generation: number;
+  observedGeneration: number;
+  conditions: WorkloadCondition[];
+}
+
+export type WorkloadEvent =
+  | { type: "upsert"; workload: WorkloadSnapshot }
+  | { type: "delete"; workload: WorkloadRef };
+
+export interface WorkloadWatch {
+  /** Workloads of a namespace as the informer caches hold them now (no API request). */
+  workloadsIn(namespace: string): WorkloadSnapshot[];
+  /** Resolves once every informer has finished its first list. */
+  ready(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Cluster {
+  /**
+   * One list+watch per workload kind across the cluster (never one per staging),
+   * restarted with backoff on error. `onEvent` is called for every change.
+   */
+  watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch;
+  /** Lists workloads of a namespace straight from the API server. */
+  listWorkloads(namespace: string): Promise<WorkloadSnapshot[]>;
+  /** Sets spec.replicas through the scale subresource. */
+  scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void>;
+  /** Deletes the namespace (and so everything in it). Idempotent: a missing namespace is fine. */
+  deleteNamespace(namespace: string): Promise<void>;
+}

@@ -1,0 +1,74 @@
+/** Helm as the use cases see it. Adapter: src/adapters/helm/ (the only code that spawns processes). */
+
+export interface ChartRef {
+  /** Chart repository URL (https://...) or, for an OCI chart, the oci:// reference of the chart itself. */
+  repository: string;
+  /** Chart name within the repository; ignored for oci:// references. */
+  name: string;
+  /** Exact chart version; absent means the newest. */
+  version?: string;
+}
+
+export interface HelmReleaseRequest {
+  release: string;
+  namespace: string;
+  chart: ChartRef;
+  /** The full values document, written to a generated values file (never --set). */
+  values: Record<string, unknown>;
+  timeoutSeconds: number;
+  /** Strings to redact from captured output (e.g. values marked secret). */
+  secrets?: string[];
+}
+
+export interface HelmResult {
+  exitCode: number;
+  /** Output with secrets redacted, capped in size. */
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** The argv helm ran with (the values file path, not its contents). */
+  argv: string[];
+}
+
+/**
+ * Why helm failed. `permanent` codes never succeed on retry; the rest may.
+ * - helm_not_found: the helm binary is missing (install helm or set HELM_BIN)
+ * - cluster_unreachable: no kubeconfig, or the API server did not answer
+ * - chart_not_found: repository, chart or version does not exist
+ * - invalid_values: the chart rejected the values (schema or template error)
+ * - timeout: helm did not finish within the timeout
+ * - failed: anything else helm reported
+ */
+export type HelmErrorCode =
+  | "helm_not_found"
+  | "cluster_unreachable"
+  | "chart_not_found"
+  | "invalid_values"
+  | "timeout"
+  | "failed";
+
+export interface Helm {
+  /** `helm upgrade --install --create-namespace`. Throws HelmError on failure. */
+  upgradeInstall(req: HelmReleaseRequest): Promise<HelmResult>;
+  /** `helm uninstall`; a release that does not exist is success. Throws HelmError on failure. */
+  uninstall(release: string, namespace: string, timeoutSeconds: number): Promise<HelmResult>;
+}
+
+const permanentCodes: ReadonlySet<HelmErrorCode> = new Set(["helm_not_found", "chart_not_found", "invalid_values"]);
+
+export class HelmError extends Error {
+  override readonly name = "HelmError";
+  readonly code: HelmErrorCode;
+  readonly result: HelmResult | undefined;
+
+  constructor(code: HelmErrorCode, message: string, result?: HelmResult) {
+    super(message);
+    this.code = code;
+    this.result = result;
+  }
+
+  /** True when retrying cannot help (a wrong chart, bad values, no helm binary). */
+  get permanent(): boolean {
+    return permanentCodes.has(this.code);
+  }
+}

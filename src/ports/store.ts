@@ -1,0 +1,126 @@
+/** Postgres as the use cases see it: the source of truth. Adapter: src/adapters/db/staging-store.ts. */
+import type { DesiredSpec } from "../domain/spec.ts";
+import type { StagingStatus } from "../domain/state-machine.ts";
+
+/** What the staging should be: deployed, scaled to zero, or held back by policy (draft, labels, fork). */
+export type DesiredState = "active" | "archived" | "held";
+export type ActionKind = "deploy" | "update" | "archive" | "restore" | "cleanup" | "override" | "hold";
+export type ActionSource = "github" | "slack" | "jira" | "cli" | "system";
+export type ActionState = "queued" | "running" | "succeeded" | "failed" | "superseded" | "skipped";
+
+export interface StagingRecord {
+  id: string;
+  name: string;
+  repoOwner: string;
+  repoName: string;
+  prNumber: number;
+  installationId: number;
+  namespace: string;
+  desiredState: DesiredState;
+  desiredSpec: DesiredSpec;
+  generation: number;
+  observedGeneration: number;
+  status: StagingStatus;
+  reason: string | null;
+  statusChangedAt: Date;
+  statusVersion: number;
+  reportedVersion: number;
+  url: string | null;
+  headSha: string;
+  headRef: string;
+  skipReason: string | null;
+  archivedReplicas: Record<string, number> | null;
+  deployStartedAt: Date | null;
+  checkRun: { id: number; sha: string } | null;
+  commentId: number | null;
+  deployment: { id: number; sha: string } | null;
+}
+
+export interface ActionRecord {
+  id: string;
+  kind: ActionKind;
+  actor: string;
+  source: ActionSource;
+  generation: number;
+  state: ActionState;
+  detail: unknown;
+  exitCode: number | null;
+  durationMs: number | null;
+  output: string | null;
+  error: string | null;
+  deliveryId: string | null;
+  createdAt: Date;
+}
+
+export interface StagingKey {
+  repoOwner: string;
+  repoName: string;
+  prNumber: number;
+}
+
+export interface IntentInput {
+  /** GitHub's X-GitHub-Delivery: a second intent with the same id changes nothing. */
+  deliveryId?: string;
+  event: string;
+  key: StagingKey;
+  /** Fields for a staging seen for the first time. */
+  create: { name: string; namespace: string; installationId: number };
+  desiredState: DesiredState;
+  desiredSpec?: DesiredSpec;
+  skipReason: string | null;
+  action: { kind: ActionKind; actor: string; source: ActionSource; detail?: unknown };
+  /** Whether this changes what must be deployed (a new generation for the worker). */
+  bumpGeneration: boolean;
+}
+
+export type IntentOutcome =
+  | { outcome: "duplicate" }
+  | { outcome: "recorded"; staging: StagingRecord; actionId: string; created: boolean };
+
+export interface TransitionInput {
+  to: StagingStatus;
+  reason: string | null;
+  cause: string;
+  actor: string;
+}
+
+export type TransitionOutcome =
+  | { applied: true; staging: StagingRecord }
+  | { applied: false; staging: StagingRecord; refused?: string };
+
+export interface ActionResult {
+  state: ActionState;
+  exitCode?: number | null;
+  durationMs?: number;
+  output?: string;
+  error?: string;
+}
+
+export interface StagingStore {
+  recordIntent(input: IntentInput): Promise<IntentOutcome>;
+  get(id: string): Promise<StagingRecord | null>;
+  find(key: StagingKey): Promise<StagingRecord | null>;
+  findByNamespace(namespace: string): Promise<StagingRecord | null>;
+  /** Stagings whose workloads Octostage watches (not archived, held or deleted). */
+  listObserved(): Promise<StagingRecord[]>;
+  /** Moves the status if the state machine allows it; same status with a new reason updates the reason. */
+  transition(id: string, input: TransitionInput): Promise<TransitionOutcome>;
+  /** Marks queued actions older than `generation` superseded and that generation's action running. */
+  startGeneration(id: string, generation: number): Promise<void>;
+  finishGeneration(id: string, generation: number, result: ActionResult): Promise<void>;
+  setObservedGeneration(id: string, generation: number): Promise<void>;
+  setArchivedReplicas(id: string, replicas: Record<string, number> | null): Promise<void>;
+  setDeployStarted(id: string, at: Date | null): Promise<void>;
+  /** Records what reporters last showed and the GitHub ids they used. */
+  markReported(
+    id: string,
+    version: number,
+    github: { checkRun?: { id: number; sha: string }; commentId?: number; deployment?: { id: number; sha: string } },
+  ): Promise<void>;
+  listActions(id: string): Promise<ActionRecord[]>;
+  /** Takes or renews a lease; false when another owner holds an unexpired one. */
+  acquireLease(id: string, kind: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(id: string, kind: string, owner: string): Promise<void>;
+  /** Stagings with intent ahead of what was done, or status ahead of what was reported, and no lease held. */
+  listNeedingWork(): Promise<{ deploy: StagingRecord[]; report: StagingRecord[] }>;
+}
