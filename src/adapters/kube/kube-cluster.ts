@@ -1,0 +1,101 @@
+import { AppsV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject } from "@kubernetes/client-node";
+import type { Cluster, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
+import { silentLogger, type Logger } from "../../ports/logger.ts";
+import { KubeError, toKubeError } from "./kube-error.ts";
+import { startResilientInformer, type Delay, type ResilientInformer } from "./resilient-informer.ts";
+import { workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
+
+export interface KubeClusterOptions {
+  kubeConfig: KubeConfig;
+  logger?: Logger;
+  /** Waits between informer restarts and watch reconnects (inject a short one in tests). */
+  delay?: Delay;
+  /** Jitter source for the restart backoff. */
+  random?: () => number;
+}
+
+const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet"];
+const COLLECTION_PATHS: Record<WorkloadKind, string> = {
+  Deployment: "/apis/apps/v1/deployments",
+  StatefulSet: "/apis/apps/v1/statefulsets",
+};
+
+/** The Cluster port on a real Kubernetes API server through @kubernetes/client-node. */
+export function createKubeCluster(options: KubeClusterOptions): Cluster {
+  const apps = options.kubeConfig.makeApiClient(AppsV1Api);
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const logger = options.logger ?? silentLogger;
+  // client-node's patch calls send application/json-patch+json unless told otherwise.
+  const asMergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+  function listAllNamespaces(kind: WorkloadKind): Promise<KubernetesListObject<WorkloadObject>> {
+    return kind === "Deployment" ? apps.listDeploymentForAllNamespaces() : apps.listStatefulSetForAllNamespaces();
+  }
+
+  function watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch {
+    const watch = new Watch(options.kubeConfig);
+    const informers = WORKLOAD_KINDS.map((kind): [WorkloadKind, ResilientInformer<WorkloadObject>] => [
+      kind,
+      startResilientInformer<WorkloadObject>({
+        name: `${kind.toLowerCase()}s`,
+        path: COLLECTION_PATHS[kind],
+        watch,
+        list: () => listAllNamespaces(kind),
+        onEvent: (type, obj) =>
+          onEvent(type === "delete" ? { type: "delete", workload: workloadRef(kind, obj) } : { type: "upsert", workload: workloadSnapshot(kind, obj) }),
+        logger,
+        ...(options.delay ? { delay: options.delay } : {}),
+        ...(options.random ? { random: options.random } : {}),
+      }),
+    ]);
+    return {
+      workloadsIn: (namespace) => informers.flatMap(([kind, informer]) => informer.list(namespace).map((obj) => workloadSnapshot(kind, obj))),
+      ready: async () => {
+        await Promise.all(informers.map(([, informer]) => informer.ready()));
+      },
+      stop: async () => {
+        await Promise.all(informers.map(([, informer]) => informer.stop()));
+      },
+    };
+  }
+
+  async function listWorkloads(namespace: string): Promise<WorkloadSnapshot[]> {
+    try {
+      const [deployments, statefulSets] = await Promise.all([
+        apps.listNamespacedDeployment({ namespace }),
+        apps.listNamespacedStatefulSet({ namespace }),
+      ]);
+      return [
+        ...deployments.items.map((d) => workloadSnapshot("Deployment", d)),
+        ...statefulSets.items.map((s) => workloadSnapshot("StatefulSet", s)),
+      ];
+    } catch (err) {
+      throw toKubeError(err, `list workloads in namespace ${namespace}`);
+    }
+  }
+
+  async function scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void> {
+    const action = `scale ${ref.kind} ${ref.namespace}/${ref.name} to ${replicas}`;
+    if (!Number.isInteger(replicas) || replicas < 0) throw new KubeError("failed", `${action}: replicas must be a whole number >= 0`);
+    const request = { name: ref.name, namespace: ref.namespace, body: { spec: { replicas } } };
+    try {
+      if (ref.kind === "Deployment") await apps.patchNamespacedDeploymentScale(request, asMergePatch);
+      else await apps.patchNamespacedStatefulSetScale(request, asMergePatch);
+    } catch (err) {
+      throw toKubeError(err, action);
+    }
+  }
+
+  async function deleteNamespace(namespace: string): Promise<void> {
+    try {
+      await core.deleteNamespace({ name: namespace });
+    } catch (err) {
+      const error = toKubeError(err, `delete namespace ${namespace}`);
+      // 404: already gone. 409: a real API server answers a second delete of a namespace that is
+      // still Terminating with Conflict ("the system is ensuring all content is removed").
+      if (error.code !== "not_found" && error.code !== "conflict") throw error;
+    }
+  }
+
+  return { watchWorkloads, listWorkloads, scaleWorkload, deleteNamespace };
+}

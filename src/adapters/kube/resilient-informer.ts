@@ -1,0 +1,128 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { ListWatch, type KubernetesListObject, type KubernetesObject, type Watch } from "@kubernetes/client-node";
+import { silentLogger, type Logger } from "../../ports/logger.ts";
+import { KubeError, toKubeError } from "./kube-error.ts";
+
+export type Delay = (ms: number) => Promise<void>;
+export type InformerEventType = "add" | "update" | "delete";
+
+export interface ResilientInformerOptions<T extends KubernetesObject> {
+  /** Names the informer in logs, e.g. "deployments". */
+  name: string;
+  /** Collection path to watch, e.g. /apis/apps/v1/deployments (cluster-wide). */
+  path: string;
+  watch: Watch;
+  /** Lists the same collection (client-node's list call for `path`). */
+  list: () => Promise<KubernetesListObject<T>>;
+  onEvent: (type: InformerEventType, obj: T) => void;
+  /** Waits between restarts and watch reconnects; defaults to a timer that does not hold the process open. */
+  delay?: Delay;
+  /** Jitter source in [0, 1); defaults to Math.random. */
+  random?: () => number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  logger?: Logger;
+}
+
+export interface ResilientInformer<T extends KubernetesObject> {
+  /** Objects in the cache now (all namespaces when `namespace` is omitted). */
+  list(namespace?: string): readonly T[];
+  /** Resolves after the first successful list; rejects if stopped before that. */
+  ready(): Promise<void>;
+  /** Stops for good: no restart follows, and no event is delivered afterwards. */
+  stop(): Promise<void>;
+}
+
+const defaultDelay: Delay = (ms) => sleep(ms, undefined, { ref: false });
+
+/** Exponential backoff with "equal jitter": between half and all of min(max, initial * 2^attempt). */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** attempt);
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * client-node's informer (the ListWatch that makeInformer builds) stops for good after any list
+ * or watch error except 410 Gone, which it handles by relisting. This starts one and restarts it
+ * with exponential backoff and jitter after every error, keeping its cache across restarts.
+ */
+export function startResilientInformer<T extends KubernetesObject>(options: ResilientInformerOptions<T>): ResilientInformer<T> {
+  const delay = options.delay ?? defaultDelay;
+  const random = options.random ?? Math.random;
+  const logger = (options.logger ?? silentLogger).child({ informer: options.name });
+  let stopped = false;
+  let failedSinceStart = false;
+  let restartPending = false;
+  let attempt = 0;
+  let current: Promise<void> = Promise.resolve();
+  let isReady = false;
+  let wake: () => void = () => undefined;
+  const woken = new Promise<void>((resolve) => (wake = resolve));
+  let settleReady: { resolve: () => void; reject: (err: Error) => void } = { resolve: () => undefined, reject: () => undefined };
+  const readiness = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
+  readiness.catch(() => undefined); // a caller that never asks for ready() must not see an unhandled rejection
+
+  async function list(): Promise<KubernetesListObject<T>> {
+    const result = await options.list();
+    // Never let a list that finishes after stop() open a new watch.
+    if (stopped) throw new KubeError("failed", `${options.name} informer stopped`);
+    return result;
+  }
+  const informer = new ListWatch<T>(options.path, options.watch, list, false, undefined, undefined, { delayFn: delay });
+  for (const type of ["add", "update", "delete"] as const) {
+    informer.on(type, (obj: T) => {
+      if (!stopped) options.onEvent(type, obj);
+    });
+  }
+  informer.on("error", (err?: unknown) => {
+    if (stopped) return; // stop() itself makes the informer emit an AbortError
+    failedSinceStart = true;
+    void restartAfterBackoff(err);
+  });
+
+  function run(): void {
+    failedSinceStart = false;
+    current = informer.start().then(
+      () => {
+        if (failedSinceStart || stopped) return;
+        attempt = 0;
+        isReady = true;
+        settleReady.resolve();
+      },
+      (err: unknown) => {
+        if (stopped) return;
+        failedSinceStart = true;
+        void restartAfterBackoff(err);
+      },
+    );
+  }
+
+  async function restartAfterBackoff(err: unknown): Promise<void> {
+    if (restartPending || stopped) return;
+    restartPending = true;
+    const delayMs = backoffDelay(attempt, options.initialBackoffMs ?? 500, options.maxBackoffMs ?? 30_000, random);
+    attempt += 1;
+    const error = toKubeError(err, `${options.name} informer`);
+    logger.warn({ attempt, delayMs, code: error.code, status: error.status, error: error.message }, "kube informer failed; restarting after backoff");
+    await Promise.race([delay(delayMs), woken]);
+    await current; // the previous start() must have settled before the informer starts again
+    restartPending = false;
+    if (!stopped) run();
+  }
+
+  run();
+  return {
+    list: (namespace) => informer.list(namespace),
+    ready: () => readiness,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      wake();
+      if (!isReady) settleReady.reject(new KubeError("failed", `${options.name} informer stopped before its first list`));
+      await informer.stop();
+      // A start() still in flight may open its watch after stop(): stop again once it settles.
+      await Promise.race([current, delay(1000)]);
+      await informer.stop();
+    },
+  };
+}

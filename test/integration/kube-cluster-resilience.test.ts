@@ -1,0 +1,152 @@
+// Informer restarts, 410 handling and the one-watch-per-kind rule, on the real client-node.
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { createKubeCluster } from "../../src/adapters/kube/kube-cluster.ts";
+import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
+import { backoffDelay } from "../../src/adapters/kube/resilient-informer.ts";
+import type { Cluster, WorkloadEvent, WorkloadWatch } from "../../src/ports/cluster.ts";
+import { startKubeApiDouble, type KubeApiDouble, type KubeApiDoubleOptions } from "../support/kube-api-double.ts";
+
+const DEPLOYMENTS = /^\/apis\/apps\/v1\/deployments$/;
+let kube: KubeApiDouble;
+const opened: KubeApiDouble[] = [];
+let watch: WorkloadWatch | undefined;
+const events: WorkloadEvent[] = [];
+/** Every wait the adapter asked for (restart backoff and client-node reconnect delays). */
+const delays: number[] = [];
+let gate: Promise<void> | undefined;
+
+async function setup(options: KubeApiDoubleOptions = {}): Promise<Cluster> {
+  kube = await startKubeApiDouble(options);
+  opened.push(kube);
+  events.length = 0;
+  delays.length = 0;
+  gate = undefined;
+  const delay = async (ms: number): Promise<void> => {
+    delays.push(ms);
+    await gate;
+    await sleep(2);
+  };
+  return createKubeCluster({ kubeConfig: loadKubeConfig(kube.kubeconfigPath), delay, random: () => 0.5 });
+}
+afterEach(async () => {
+  await watch?.stop();
+  watch = undefined;
+  for (const double of opened.splice(0)) await double.close();
+});
+
+function deployment(namespace: string, name: string): object {
+  return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace }, spec: { replicas: 1, selector: { matchLabels: { app: name } } } };
+}
+const hasUpsert = (name: string): boolean => events.some((e) => e.type === "upsert" && e.workload.name === name);
+const hasDelete = (name: string): boolean => events.some((e) => e.type === "delete" && e.workload.name === name);
+const watchRequests = (): string[] => kube.requests.filter((r) => r.query.watch === "true").map((r) => r.path);
+const deploymentLists = (): number => kube.requests.filter((r) => DEPLOYMENTS.test(r.path) && !r.query.watch).length;
+
+describe("resilient informers", () => {
+  it("computes exponential backoff with jitter, capped", () => {
+    expect([0, 1, 2, 10].map((a) => backoffDelay(a, 500, 30_000, () => 0.5))).toEqual([375, 750, 1500, 22_500]);
+    expect(backoffDelay(3, 500, 30_000, () => 0)).toBe(2000);
+    expect(backoffDelay(3, 500, 30_000, () => 0.999_999)).toBe(4000);
+  });
+
+  it("restarts with growing backoff after failed lists, then becomes ready", async () => {
+    const cluster = await setup();
+    kube.put(deployment("pr-1", "web"));
+    kube.failNext("GET", DEPLOYMENTS, 500, 2);
+    watch = cluster.watchWorkloads((e) => events.push(e));
+    await watch.ready();
+    expect(delays.slice(0, 2)).toEqual([375, 750]);
+    expect(deploymentLists()).toBe(3);
+    expect(hasUpsert("web")).toBe(true);
+    kube.put(deployment("pr-1", "api"));
+    await expect.poll(() => hasUpsert("api")).toBe(true);
+  });
+
+  it("resumes after the server ends every watch, and after connections are reset", async () => {
+    const cluster = await setup();
+    watch = cluster.watchWorkloads((e) => events.push(e));
+    await watch.ready();
+    kube.dropWatches();
+    kube.put(deployment("pr-1", "after-end"));
+    await expect.poll(() => hasUpsert("after-end")).toBe(true);
+    kube.dropWatches("destroy");
+    kube.put(deployment("pr-1", "after-reset"));
+    await expect.poll(() => hasUpsert("after-reset")).toBe(true);
+    // The clean end is resumed by client-node itself; the reset is an error, so each informer restarts once.
+    expect(delays).toEqual([375, 375]);
+    expect(watchRequests().filter((p) => DEPLOYMENTS.test(p)).length).toBe(3);
+  });
+
+  it("relists after a watch answered with HTTP 410 Gone", async () => {
+    const cluster = await setup();
+    kube.put(deployment("pr-1", "web"));
+    watch = cluster.watchWorkloads((e) => events.push(e));
+    await watch.ready();
+    kube.failNext("GET", DEPLOYMENTS, 410);
+    kube.dropWatches();
+    kube.remove("Deployment", "pr-1", "web");
+    await expect.poll(() => hasDelete("web")).toBe(true);
+    expect(deploymentLists()).toBe(2);
+  });
+
+  it("relists when its resourceVersion fell out of the server's history (ERROR 410 event)", async () => {
+    const cluster = await setup({ historyLimit: 5 });
+    kube.put(deployment("pr-1", "web"));
+    watch = cluster.watchWorkloads((e) => events.push(e));
+    await watch.ready();
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    kube.failNext("GET", DEPLOYMENTS, 500);
+    kube.dropWatches();
+    await expect.poll(() => delays.length).toBeGreaterThan(0); // the restart is waiting on the gate
+    kube.remove("Deployment", "pr-1", "web");
+    kube.put(deployment("pr-2", "api"));
+    for (let i = 0; i < 10; i++) kube.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `c${i}`, namespace: "pr-2" } });
+    open();
+    await expect.poll(() => hasDelete("web") && hasUpsert("api")).toBe(true);
+    const queries = kube.requests.filter((r) => DEPLOYMENTS.test(r.path)).map((r) => r.query);
+    const staleVersion = queries[1]!.resourceVersion;
+    // list, watch, failed watch, watch from the stale version (answered with ERROR 410), relist, watch
+    expect(queries.slice(0, 5)).toEqual([{}, ...Array(3).fill({ watch: "true", resourceVersion: staleVersion }), {}]);
+    expect(deploymentLists()).toBe(2);
+    expect(watch.workloadsIn("pr-2").map((w) => w.name)).toEqual(["api"]);
+  });
+
+  it("uses one cluster-wide watch per kind, however many namespaces hold workloads", async () => {
+    const cluster = await setup();
+    for (let i = 0; i < 5; i++) kube.put(deployment(`pr-${i}`, "web"));
+    watch = cluster.watchWorkloads((e) => events.push(e));
+    await watch.ready();
+    for (let i = 5; i < 25; i++) {
+      kube.put(deployment(`pr-${i}`, "web"));
+      kube.put({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "db", namespace: `pr-${i}` }, spec: { replicas: 1 } });
+    }
+    await expect.poll(() => events.filter((e) => e.type === "upsert").length).toBeGreaterThanOrEqual(45);
+    expect(watchRequests().sort()).toEqual(["/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets"]);
+    expect(kube.requests.some((r) => r.path.includes("/namespaces/"))).toBe(false);
+  });
+
+  it("stop() does not trigger a restart, even during a backoff, and delivers no more events", async () => {
+    const cluster = await setup();
+    watch = cluster.watchWorkloads((e) => events.push(e));
+    await watch.ready();
+    await watch.stop();
+    const requestCount = kube.requests.length;
+    kube.put(deployment("pr-1", "late"));
+    await sleep(100);
+    expect(kube.requests.length).toBe(requestCount);
+    expect(events).toEqual([]);
+
+    kube.failNext("GET", DEPLOYMENTS, 500, 100);
+    gate = new Promise(() => undefined); // backoffs never end on their own
+    const failing = cluster.watchWorkloads((e) => events.push(e));
+    const neverReady = expect(failing.ready()).rejects.toMatchObject({ code: "failed" });
+    await expect.poll(() => delays.length).toBeGreaterThan(0);
+    await failing.stop();
+    await neverReady;
+    const afterStop = kube.requests.length;
+    await sleep(100);
+    expect(kube.requests.length).toBe(afterStop);
+  });
+});

@@ -1,0 +1,61 @@
+// Pure conversion of client-node objects into WorkloadSnapshots, and kubeconfig loading.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
+import { workloadRef, workloadSnapshot } from "../../src/adapters/kube/workload-snapshot.ts";
+import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api-double.ts";
+
+describe("workloadSnapshot", () => {
+  it("defaults spec.replicas to 1 and absent counts to 0", () => {
+    expect(workloadSnapshot("Deployment", { metadata: { name: "web", namespace: "pr-1" }, spec: { selector: {}, template: {} } })).toEqual({
+      kind: "Deployment", namespace: "pr-1", name: "web",
+      desiredReplicas: 1, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0, generation: 0, observedGeneration: 0, conditions: [],
+    });
+  });
+
+  it("keeps a zero desired count and copies status and conditions", () => {
+    const snapshot = workloadSnapshot("StatefulSet", {
+      metadata: { name: "db", namespace: "pr-2", generation: 4 },
+      spec: { replicas: 0, selector: {}, serviceName: "db", template: {} },
+      status: {
+        replicas: 2, readyReplicas: 1, updatedReplicas: 2, availableReplicas: 1, observedGeneration: 3,
+        conditions: [{ type: "Ready", status: "False", reason: "PodsPending", lastTransitionTime: new Date(0) }],
+      },
+    });
+    expect(snapshot).toMatchObject({ desiredReplicas: 0, readyReplicas: 1, updatedReplicas: 2, availableReplicas: 1, generation: 4, observedGeneration: 3 });
+    expect(snapshot.conditions).toEqual([{ type: "Ready", status: "False", reason: "PodsPending" }]);
+    expect(workloadRef("StatefulSet", { metadata: { name: "db", namespace: "pr-2" } })).toEqual({ kind: "StatefulSet", namespace: "pr-2", name: "db" });
+  });
+});
+
+describe("loadKubeConfig", () => {
+  let kube: KubeApiDouble;
+  beforeAll(async () => {
+    kube = await startKubeApiDouble();
+  });
+  afterAll(async () => {
+    await kube.close();
+  });
+
+  it("loads a kubeconfig file", () => {
+    expect(loadKubeConfig(kube.kubeconfigPath).getCurrentCluster()?.server).toBe(kube.url);
+  });
+
+  it("says what to configure when the file is missing or nothing is configured", () => {
+    expect(() => loadKubeConfig("/nonexistent/kubeconfig")).toThrow(/KUBECONFIG/);
+    expect(() => loadKubeConfig(undefined, { env: {}, fileExists: () => false })).toThrow(expect.objectContaining({ code: "failed", message: expect.stringMatching(/KUBECONFIG.*KUBERNETES_SERVICE_HOST/s) }));
+  });
+
+  it("uses the in-cluster service account when running in a pod", () => {
+    const env = { KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443" };
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    Object.assign(process.env, env); // client-node's loadFromCluster reads process.env itself
+    try {
+      expect(loadKubeConfig(undefined, { env, fileExists: () => true }).getCurrentCluster()?.server).toBe("https://10.0.0.1:443");
+    } finally {
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      else process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      else process.env.KUBERNETES_SERVICE_PORT = saved.port;
+    }
+  });
+});
