@@ -1,0 +1,163 @@
+/** The Helm port on the real helm 3 CLI: argv only, values through a private file, typed errors. */
+import { tmpdir } from "node:os";
+import { HelmError } from "../../ports/helm.ts";
+import type { ChartRef, Helm, HelmErrorCode, HelmReleaseRequest, HelmResult } from "../../ports/helm.ts";
+import type { Logger } from "../../ports/logger.ts";
+import { classifyHelmFailure } from "./classify.ts";
+import { ExecError, runProcess } from "./exec.ts";
+import type { ProcessRequest, ProcessResult } from "./exec.ts";
+import { redactText } from "./redact.ts";
+import { writeValuesFile } from "./values-file.ts";
+
+export interface HelmCliOptions {
+  /** Path or PATH name of the helm 3 binary (HELM_BIN). */
+  helmBin: string;
+  /** Passed as --kubeconfig; without it helm uses KUBECONFIG, ~/.kube/config or in-cluster config. */
+  kubeconfig?: string;
+  /** Extra environment for helm, on top of PATH, HOME, KUBECONFIG and HELM_* (e.g. cloud auth variables). */
+  env?: Record<string, string>;
+  /** Parent of the private temp directories holding values files. Default: the OS temp dir. */
+  workDir?: string;
+  logger: Logger;
+  /** Added to helm's own --timeout before the process is killed, so helm can report first. Default 30 s. */
+  timeoutMarginMs?: number;
+  /** Between SIGTERM and SIGKILL when the process is killed. Default 5 s. */
+  killGraceMs?: number;
+  /** Starts the process; tests may wrap it. Default: runProcess. */
+  run?: (req: ProcessRequest) => Promise<ProcessResult>;
+}
+
+/** `upgrade --install` argv, exactly as helm receives it. */
+export function upgradeArgv(req: HelmReleaseRequest, valuesFile: string, kubeconfig?: string): string[] {
+  const argv = ["upgrade", "--install", req.release, chartArg(req.chart)];
+  argv.push("--namespace", req.namespace, "--create-namespace", "--values", valuesFile);
+  argv.push("--timeout", `${req.timeoutSeconds}s`, "--history-max", "10");
+  if (req.chart.version !== undefined) argv.push("--version", req.chart.version);
+  if (!isOci(req.chart)) argv.push("--repo", req.chart.repository);
+  if (kubeconfig !== undefined) argv.push("--kubeconfig", kubeconfig);
+  return argv;
+}
+
+/** `uninstall` argv. No --ignore-not-found (helm >= 3.13 only): "release: not found" is treated as success. */
+export function uninstallArgv(release: string, namespace: string, timeoutSeconds: number, kubeconfig?: string): string[] {
+  const argv = ["uninstall", release, "--namespace", namespace, "--timeout", `${timeoutSeconds}s`];
+  if (kubeconfig !== undefined) argv.push("--kubeconfig", kubeconfig);
+  return argv;
+}
+
+function isOci(chart: ChartRef): boolean {
+  return chart.repository.startsWith("oci://");
+}
+
+function chartArg(chart: ChartRef): string {
+  return isOci(chart) ? chart.repository : chart.name;
+}
+
+const releaseName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const namespaceName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * No shell is involved, but helm still parses its argv: a name like `--post-renderer=x` would be
+ * a flag. Release and namespace come from our own naming, so a bad one is a bug (RangeError);
+ * a chart reference comes from project configuration (HelmError chart_not_found).
+ */
+function assertSafeArgs(release: string, namespace: string, chart?: ChartRef): void {
+  if (!releaseName.test(release) || release.length > 53) throw new RangeError(`invalid helm release name ${JSON.stringify(release)}`);
+  if (!namespaceName.test(namespace) || namespace.length > 63) throw new RangeError(`invalid namespace ${JSON.stringify(namespace)}`);
+  for (const part of chart ? [chart.repository, chart.name, chart.version ?? ""] : []) {
+    if (part.startsWith("-")) throw new HelmError("chart_not_found", `invalid chart reference ${JSON.stringify(part)}: must not start with "-"`);
+  }
+}
+
+// Error: uninstall: Release not loaded: pr-12-web: release: not found
+const releaseNotFound = /release: not found/i;
+
+function failureMessage(code: HelmErrorCode, what: string, line: string): string {
+  if (code === "cluster_unreachable") {
+    return `${what}: helm could not reach the Kubernetes cluster (${line}). Set KUBECONFIG to a kubeconfig for the cluster, or run Octostage in-cluster with a ServiceAccount.`;
+  }
+  return `${what} failed (${code}): ${line}`;
+}
+
+export function createHelmCli(options: HelmCliOptions): Helm {
+  const run = options.run ?? runProcess;
+  const margin = options.timeoutMarginMs ?? 30_000;
+
+  async function invoke(
+    what: string,
+    argv: string[],
+    timeoutSeconds: number,
+    secrets: readonly string[],
+    isSuccess: (p: ProcessResult) => boolean = (p) => p.exitCode === 0,
+  ): Promise<HelmResult> {
+    const log = options.logger.child({ helm: what });
+    const shownArgv = argv.map((a) => redactText(a, secrets));
+    log.debug({ argv: shownArgv }, "helm started");
+    let proc: ProcessResult;
+    try {
+      proc = await run({
+        file: options.helmBin,
+        argv,
+        env: options.env ?? {},
+        timeoutMs: timeoutSeconds * 1000 + margin,
+        redact: secrets,
+        ...(options.killGraceMs === undefined ? {} : { killGraceMs: options.killGraceMs }),
+      });
+    } catch (err) {
+      if (err instanceof ExecError && err.code !== "spawn_failed") {
+        const problem = err.code === "binary_not_found" ? "was not found" : "is not executable";
+        throw new HelmError(
+          "helm_not_found",
+          `The helm binary "${options.helmBin}" ${problem}. Install helm 3 (https://helm.sh/docs/intro/install/) or set HELM_BIN to its path.`,
+        );
+      }
+      throw new HelmError("failed", `${what}: could not start helm: ${redactText(String(err), secrets)}`);
+    }
+
+    const result: HelmResult = {
+      exitCode: proc.exitCode ?? -1,
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      durationMs: proc.durationMs,
+      argv: shownArgv,
+    };
+    const meta = { exitCode: proc.exitCode, signal: proc.signal, durationMs: proc.durationMs };
+    if (proc.timedOut) {
+      log.warn(meta, "helm timed out");
+      throw new HelmError("timeout", `${what} did not finish within ${timeoutSeconds}s (+${margin / 1000}s) and was stopped`, result);
+    }
+    if (isSuccess(proc)) {
+      log.info(meta, "helm finished");
+      return result;
+    }
+    if (proc.exitCode === null) {
+      log.warn(meta, "helm was killed");
+      throw new HelmError("failed", `${what} failed: helm was killed by ${proc.signal ?? "a signal"}`, result);
+    }
+    const failure = classifyHelmFailure(proc.stderr);
+    log.warn({ ...meta, code: failure.code }, "helm failed");
+    throw new HelmError(failure.code, failureMessage(failure.code, what, failure.line), result);
+  }
+
+  return {
+    async upgradeInstall(req) {
+      assertSafeArgs(req.release, req.namespace, req.chart);
+      const secrets = req.secrets ?? [];
+      const values = await writeValuesFile(options.workDir ?? tmpdir(), req.values);
+      try {
+        const argv = upgradeArgv(req, values.path, options.kubeconfig);
+        return await invoke(`helm upgrade --install ${req.release}`, argv, req.timeoutSeconds, secrets);
+      } finally {
+        await values.dispose();
+      }
+    },
+
+    async uninstall(release, namespace, timeoutSeconds) {
+      assertSafeArgs(release, namespace);
+      const argv = uninstallArgv(release, namespace, timeoutSeconds, options.kubeconfig);
+      return await invoke(`helm uninstall ${release}`, argv, timeoutSeconds, [], (p) => {
+        return p.exitCode === 0 || (p.exitCode !== null && releaseNotFound.test(p.stderr));
+      });
+    },
+  };
+}
