@@ -1,0 +1,38 @@
+import type { CodeHost, PullRequestRef } from "../../ports/code-host.ts";
+import { systemClock, type Clock } from "../../ports/clock.ts";
+import type { Logger } from "../../ports/logger.ts";
+import { ensureCheckRun } from "./check-runs.ts";
+import { ensureDeployment } from "./deployments.ts";
+import { callGitHub } from "./errors.ts";
+import type { GetGitHubClient } from "./octokit.ts";
+import { ensureStatusComment } from "./status-comment.ts";
+
+export interface GitHubCodeHostDeps {
+  /** Production: `(id) => app.auth(id)` from Probot. */
+  getOctokit: GetGitHubClient;
+  logger: Logger;
+  /** Stamps completed_at on check runs. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** The CodeHost port on the GitHub REST API. Every failure is a GitHubError. */
+export function createGitHubCodeHost(deps: GitHubCodeHostDeps): CodeHost {
+  const context = async (pr: PullRequestRef) => ({
+    octokit: await callGitHub("auth", () => deps.getOctokit(pr.installationId)),
+    log: deps.logger.child({ installationId: pr.installationId, owner: pr.owner, repo: pr.repo, pr: pr.number }),
+  });
+  return {
+    ensureCheckRun: async (pr, input) => {
+      const { octokit, log } = await context(pr);
+      return ensureCheckRun(octokit, pr, input, log, (deps.clock ?? systemClock).now());
+    },
+    ensureStatusComment: async (pr, input) => {
+      const { octokit, log } = await context(pr);
+      return ensureStatusComment(octokit, pr, input, log);
+    },
+    ensureDeployment: async (pr, input) => {
+      const { octokit, log } = await context(pr);
+      return ensureDeployment(octokit, pr, input, log);
+    },
+  };
+}
