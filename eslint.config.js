@@ -16,7 +16,12 @@ export default tseslint.config(
       "no-restricted-syntax": ["error", { selector: "TSEnumDeclaration", message: "Use a string-literal union instead of an enum." }],
       "no-restricted-imports": [
         "error",
-        { paths: [{ name: "child_process", message: "Only src/adapters/helm/exec.ts spawns processes." }] },
+        {
+          paths: [
+            { name: "child_process", message: "Only src/adapters/helm/exec.ts spawns processes." },
+            { name: "node:child_process", message: "Only src/adapters/helm/exec.ts spawns processes." },
+          ],
+        },
       ],
     },
   },
@@ -25,8 +30,17 @@ export default tseslint.config(
     rules: { "no-restricted-imports": "off" },
   },
   {
+    files: ["**/*.js", "**/*.mjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: "readonly", console: "readonly", URL: "readonly" },
+    },
+  },
+  {
     files: ["test/**", "bench/**"],
     rules: {
+      "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unsafe-assignment": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",
       "@typescript-eslint/no-unsafe-argument": "off",

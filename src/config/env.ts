@@ -21,6 +21,8 @@ const envSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("0.0.0.0"),
+  /** Where GitHub reaches this server (used when registering the app), e.g. https://octostage.example.com. */
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   HELM_BIN: z.string().min(1).default("helm"),
   KUBECONFIG: z.string().optional(),
   OCTOSTAGE_CONFIG: z.string().default("octostage.yaml"),
@@ -28,7 +30,7 @@ const envSchema = z.object({
   OCTOSTAGE_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default("octostage"),
   OCTOSTAGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   OCTOSTAGE_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
-  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
 export type Env = z.infer<typeof envSchema> & {

@@ -14,8 +14,8 @@ export class ConfigError extends Error {
 
 export function describeIssues(error: z.ZodError, prefix = ""): string[] {
   return error.issues.map((issue) => {
-    const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
-    const where = [prefix, path].filter(Boolean).join(prefix && path ? "." : "");
+    const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".");
+    const where = [prefix, path].filter(Boolean).join(".").replace(/\.\[/g, "[");
     return `${where || "(root)"}: ${issue.message}`;
   });
 }

@@ -24,6 +24,8 @@ function label(w: WorkloadHealthInput): string {
 }
 
 function progressDeadlineExceeded(w: WorkloadHealthInput): string | undefined {
+  // Until the controller observes a new generation, conditions describe the previous rollout.
+  if (w.observedGeneration < w.generation) return undefined;
   const c = w.conditions.find((x) => x.type === "Progressing" && x.reason === "ProgressDeadlineExceeded");
   return c ? `ProgressDeadlineExceeded: ${label(w)}${c.message ? ` (${c.message})` : ""}` : undefined;
 }

@@ -43,18 +43,28 @@ export function setValueAt(doc: Values, path: readonly PathSegment[], value: unk
   return root;
 }
 
-/** Returns a copy of `doc` without the value at `path` (unchanged when absent). */
+/**
+ * Returns a copy of `doc` without the value at `path` (unchanged when absent). Walks lists
+ * too: `env[0].value` removes a key of a list element, `hosts[1]` removes that element.
+ */
 export function unsetValueAt(doc: Values, path: readonly PathSegment[]): Values {
   if (path.length === 0) return doc;
+  return unsetIn(doc, path) as Values;
+}
+
+function unsetIn(node: unknown, path: readonly PathSegment[]): unknown {
   const [head, ...rest] = path as [PathSegment, ...PathSegment[]];
-  if (!(head in doc)) return doc;
-  const copy = { ...doc };
-  if (rest.length === 0) {
-    delete copy[head];
+  if (Array.isArray(node)) {
+    if (typeof head !== "number" || head >= node.length) return node;
+    const copy = [...(node as unknown[])];
+    if (rest.length === 0) copy.splice(head, 1);
+    else copy[head] = unsetIn(copy[head], rest);
     return copy;
   }
-  const child = copy[head];
-  if (isPlainObject(child)) copy[head] = unsetValueAt(child, rest);
+  if (!isPlainObject(node) || !Object.hasOwn(node, head)) return node;
+  const copy = { ...node };
+  if (rest.length === 0) delete copy[head];
+  else copy[head] = unsetIn(copy[head], rest);
   return copy;
 }
 

@@ -17,6 +17,8 @@ export interface SetupOptions {
   /** github.com, or the GitHub Enterprise host. */
   gheHost?: string;
   gheProtocol: string;
+  /** The URL GitHub will send webhooks to (PUBLIC_URL). */
+  publicUrl?: string;
   logger: Logger;
 }
 
@@ -24,9 +26,15 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function baseUrl(req: IncomingMessage): string {
-  const proto = (req.headers["x-forwarded-proto"] as string | undefined) ?? "http";
-  return `${proto}://${req.headers["x-forwarded-host"] ?? req.headers.host ?? "localhost:3000"}`;
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Where GitHub reaches this server: PUBLIC_URL when set (a tunnel, an ingress), else the request's host. */
+function baseUrl(req: IncomingMessage, publicUrl: string | undefined): string {
+  if (publicUrl) return publicUrl.replace(/\/+$/, "");
+  const proto = first(req.headers["x-forwarded-proto"]) ?? "http";
+  return `${proto}://${first(req.headers["x-forwarded-host"]) ?? req.headers.host ?? "localhost:3000"}`;
 }
 
 async function manifest(opts: SetupOptions, base: string): Promise<string> {
@@ -51,7 +59,7 @@ export function setupPages(opts: SetupOptions): Middleware {
   return async (req, res, next) => {
     const url = new URL(req.url ?? "/", "http://local");
     if (req.method === "GET" && url.pathname === "/") {
-      const m = await manifest(opts, baseUrl(req));
+      const m = await manifest(opts, baseUrl(req, opts.publicUrl));
       return page(
         res,
         200,

@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { Probot, ProbotOctokit, createNodeMiddleware } from "probot";
+import { Probot } from "probot";
+import type { ProbotOctokit } from "probot";
 import { applyMigrations } from "../adapters/db/migrate.ts";
 import { createDb } from "../adapters/db/prisma.ts";
 import { createStagingStore } from "../adapters/db/staging-store.ts";
@@ -20,6 +21,7 @@ import { githubApp } from "../entrypoints/github-app.ts";
 import { startHttpServer } from "../entrypoints/http-server.ts";
 import type { Middleware } from "../entrypoints/http-server.ts";
 import { setupPages } from "../entrypoints/setup-pages.ts";
+import { webhookEndpoint } from "../entrypoints/webhook-endpoint.ts";
 import { systemClock } from "../ports/clock.ts";
 import { createLogger } from "./logger.ts";
 import { startWorker } from "./worker.ts";
@@ -59,7 +61,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   const closers: (() => Promise<void>)[] = [];
   const readiness = {
     database: async () => void (await db.$queryRaw`SELECT 1`),
-    redis: async () => void (await (await queues.deploy.client).ping()),
+    redis: () => queues.ping(),
   };
   const serve = env.OCTOSTAGE_ROLE !== "worker";
 
@@ -80,6 +82,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
           webhookPath: env.WEBHOOK_PATH,
           ...(env.GHE_HOST ? { gheHost: env.GHE_HOST } : {}),
           gheProtocol: env.GHE_PROTOCOL,
+          ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
           logger,
         }),
       ],
@@ -109,7 +112,8 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     store,
     queue: queues.workQueue,
     project,
-    helm: createHelmCli({ helmBin: env.HELM_BIN, ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}), logger }),
+    // KUBECONFIG reaches helm through its environment (it may list several files).
+    helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger }),
     cluster: createKubeCluster({ kubeConfig, logger }),
     codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
     clock: systemClock,
@@ -119,8 +123,10 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
 
   let url: string | undefined;
   if (serve) {
-    const webhooks = await createNodeMiddleware(githubApp(deps), { probot, webhooksPath: env.WEBHOOK_PATH });
-    const handlers: Middleware[] = [(req, res, next) => webhooks(req, res, next)];
+    await probot.load(githubApp(deps));
+    const handlers: Middleware[] = [
+      webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger }),
+    ];
     const http = await startHttpServer({ port: env.PORT, host: env.HOST, logger, readiness, handlers });
     url = http.url;
     closers.push(() => http.close());

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
 import { SchemaEngine } from "@prisma/schema-engine-wasm";
 import type { MigrationList } from "@prisma/schema-engine-wasm";
@@ -22,14 +23,22 @@ const root = resolve(import.meta.dirname, "../../..");
 const defaultMigrationsDir = join(root, "prisma/migrations");
 const defaultSchemaPath = join(root, "prisma/schema.prisma");
 
-async function openEngine(opts: MigrateOptions): Promise<SchemaEngine> {
+interface OpenEngine {
+  engine: SchemaEngine;
+  close(): Promise<void>;
+}
+
+async function openEngine(opts: MigrateOptions): Promise<OpenEngine> {
   const schemaPath = opts.schemaPath ?? defaultSchemaPath;
   const datamodel = await readFile(schemaPath, "utf8");
   // Migrations create unqualified tables: a schema is chosen through the search_path.
   const conn = connectionFor(opts.databaseUrl, opts.schema);
-  const pg = new PrismaPg({ connectionString: conn.connectionString, ...(conn.options ? { options: conn.options } : {}) });
-  const adapter = bindMigrationAwareSqlAdapterFactory(pg);
-  return SchemaEngine.new({ datamodels: [[schemaPath, datamodel]] }, () => undefined, adapter);
+  // The engine looks for _prisma_migrations in the adapter's schema, so it is given both.
+  // Our own pool, ended afterwards: the engine's advisory lock must not outlive the run.
+  const pool = new pg.Pool({ connectionString: conn.connectionString, max: 2, ...(conn.options ? { options: conn.options } : {}) });
+  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool, conn.schema ? { schema: conn.schema } : undefined));
+  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, datamodel]] }, () => undefined, adapter);
+  return { engine, close: () => pool.end() };
 }
 
 async function loadMigrations(dir: string): Promise<MigrationList> {
@@ -49,8 +58,8 @@ async function loadMigrations(dir: string): Promise<MigrationList> {
   const lock = await readFile(join(dir, "migration_lock.toml"), "utf8").catch(() => null);
   return {
     baseDir: dir,
-    // The engine wants a plain string here, whatever its .d.ts says (see ENVIRONMENT.md).
-    lockfile: { path: "migration_lock.toml", content: lock } as unknown as MigrationList["lockfile"],
+    // The engine wants a plain string (or null) here, whatever its .d.ts says.
+    lockfile: { path: "migration_lock.toml", content: lock },
     shadowDbInitScript: "",
     migrationDirectories,
   };
@@ -60,23 +69,30 @@ const noFilters = { externalTables: [], externalEnums: [] };
 
 /** Applies every migration not yet applied; returns the names it applied. */
 export async function applyMigrations(opts: MigrateOptions): Promise<string[]> {
-  const engine = await openEngine(opts);
-  const migrationsList = await loadMigrations(opts.migrationsDir ?? defaultMigrationsDir);
-  const out = await engine.applyMigrations({ migrationsList, filters: noFilters });
-  return out.appliedMigrationNames;
+  const open = await openEngine(opts);
+  try {
+    const migrationsList = await loadMigrations(opts.migrationsDir ?? defaultMigrationsDir);
+    const out = await open.engine.applyMigrations({ migrationsList, filters: noFilters });
+    return out.appliedMigrationNames;
+  } finally {
+    await open.close();
+  }
 }
 
-/** The SQL that takes the applied migrations to the current schema.prisma ("" when in sync). */
-export async function diffSchemaAgainstMigrations(opts: MigrateOptions): Promise<string> {
-  const engine = await openEngine(opts);
-  const schemaPath = opts.schemaPath ?? defaultSchemaPath;
-  const migrations = await loadMigrations(opts.migrationsDir ?? defaultMigrationsDir);
-  const result = await engine.diff({
-    from: migrations.migrationDirectories.length ? { tag: "migrations", ...migrations } : { tag: "empty" },
-    to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: await readFile(schemaPath, "utf8") }] },
-    script: true,
-    exitCode: null,
-    filters: noFilters,
-  });
-  return result.stdout ?? "";
+/** The SQL that creates the whole schema.prisma on an empty database (the first migration). */
+export async function initialMigrationSql(opts: MigrateOptions): Promise<string> {
+  const open = await openEngine(opts);
+  try {
+    const schemaPath = opts.schemaPath ?? defaultSchemaPath;
+    const result = await open.engine.diff({
+      from: { tag: "empty" },
+      to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: await readFile(schemaPath, "utf8") }] },
+      script: true,
+      exitCode: null,
+      filters: noFilters,
+    });
+    return result.stdout ?? "";
+  } finally {
+    await open.close();
+  }
 }

@@ -28,6 +28,8 @@ export interface BullQueues {
   reconcile: Queue;
   /** Installs the repeatable reconcile job (one scheduler, whatever the number of processes). */
   scheduleReconcile(everyMs: number): Promise<void>;
+  /** Readiness: Redis answers. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,9 @@ export function createQueues(opts: QueueOptions): BullQueues {
     deploy,
     report,
     reconcile,
+    async ping() {
+      await connection.ping();
+    },
     async scheduleReconcile(everyMs) {
       await reconcile.upsertJobScheduler("reconcile", { every: everyMs }, { name: "reconcile" });
     },

@@ -1,0 +1,83 @@
+// The whole of Octostage, started through its composition root against the doubles:
+// Kubernetes API double, helm double executable, GitHub API double, real Postgres and Redis.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { createProbotOctokitClass } from "../../src/adapters/github/octokit.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import { startOctostage } from "../../src/main/start.ts";
+import type { Octostage } from "../../src/main/start.ts";
+import { createTestDb } from "./db.ts";
+import type { TestDb } from "./db.ts";
+import { generateTestPrivateKey, startGitHubDouble } from "./github-double.ts";
+import type { GitHubDouble } from "./github-double.ts";
+import { createHelmDouble } from "./helm-double.ts";
+import type { HelmDouble } from "./helm-double.ts";
+import { startKubeApiDouble } from "./kube-api-double.ts";
+import type { KubeApiDouble } from "./kube-api-double.ts";
+
+export const webhookSecret = "e2e-webhook-secret";
+export const installationId = 4242;
+
+export interface TestSystem {
+  app: Octostage;
+  webhookUrl: string;
+  kube: KubeApiDouble;
+  helm: HelmDouble;
+  github: GitHubDouble;
+  db: TestDb;
+  stop(): Promise<void>;
+}
+
+export const e2eRepository = {
+  repo: "octo-org/web",
+  name: "web",
+  chart: { repository: "https://charts.example.com", name: "web", version: "1.2.3" },
+  values: { replicaCount: 2, image: { repository: "ghcr.io/octo-org/web" }, ingress: { enabled: true } },
+  hostTemplate: "{name}.staging.example.com",
+};
+
+export async function startTestSystem(repositories: unknown[] = [e2eRepository], extraEnv: Record<string, string> = {}): Promise<TestSystem> {
+  const [kube, github, db] = await Promise.all([startKubeApiDouble(), startGitHubDouble(), createTestDb()]);
+  const helm = createHelmDouble();
+  // helm runs with a minimal environment that keeps HELM_* variables: the double's settings.
+  Object.assign(process.env, helm.env);
+  const dir = mkdtempSync(join(tmpdir(), "octostage-e2e-"));
+  const configPath = join(dir, "octostage.yaml");
+  writeFileSync(configPath, stringify({ repositories }));
+  const env = parseEnv({
+    APP_ID: "1",
+    PRIVATE_KEY: generateTestPrivateKey(),
+    WEBHOOK_SECRET: webhookSecret,
+    GHE_HOST: github.host,
+    GHE_PROTOCOL: "http",
+    DATABASE_URL: db.url,
+    REDIS_URL: "redis://127.0.0.1:6379",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    HELM_BIN: helm.bin,
+    KUBECONFIG: kube.kubeconfigPath,
+    OCTOSTAGE_CONFIG: configPath,
+    OCTOSTAGE_QUEUE_PREFIX: `e2e-${randomBytes(4).toString("hex")}`,
+    OCTOSTAGE_RECONCILE_SECONDS: "1",
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "silent",
+    ...extraEnv,
+  });
+  const app = await startOctostage({ env, octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }) });
+  return {
+    app,
+    webhookUrl: `${app.url}${env.WEBHOOK_PATH}`,
+    kube,
+    helm,
+    github,
+    db,
+    async stop() {
+      await app.close();
+      await Promise.all([kube.close(), github.close()]);
+      await db.drop();
+      helm.cleanup();
+    },
+  };
+}

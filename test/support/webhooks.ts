@@ -1,0 +1,74 @@
+// Real GitHub webhook payloads (@octokit/webhooks-examples), adapted to the test repository,
+// signed exactly as GitHub signs them (HMAC SHA-256 of the raw body, X-Hub-Signature-256).
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { sign } from "@octokit/webhooks-methods";
+
+const require = createRequire(import.meta.url);
+const examples = require("@octokit/webhooks-examples") as { name: string; examples: any[] }[];
+
+/** A deep copy of the first real example of `event` with `action` (and matching `pick`). */
+export function webhookExample(event: string, action: string, pick: (p: any) => boolean = () => true): any {
+  const group = examples.find((e) => e.name === event);
+  const found = group?.examples.find((p) => p.action === action && pick(p));
+  if (!found) throw new Error(`no @octokit/webhooks-examples payload for ${event}.${action}`);
+  return structuredClone(found);
+}
+
+export interface PullRequestShape {
+  owner: string;
+  repo: string;
+  number: number;
+  sha: string;
+  ref?: string;
+  installationId: number;
+  draft?: boolean;
+  labels?: string[];
+  /** Head branch in another repository. */
+  forkOwner?: string;
+  sender?: string;
+}
+
+/** Rewrites a real pull_request payload to describe the test repository's PR. */
+export function pullRequestPayload(action: string, s: PullRequestShape): any {
+  const p = webhookExample("pull_request", action);
+  const full = `${s.owner}/${s.repo}`;
+  p.installation = { id: s.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+  p.number = s.number;
+  Object.assign(p.repository, { name: s.repo, full_name: full });
+  p.repository.owner.login = s.owner;
+  const pr = p.pull_request;
+  pr.number = s.number;
+  pr.draft = s.draft ?? false;
+  pr.labels = (s.labels ?? []).map((name, i) => ({ id: i + 1, node_id: `L${i}`, url: "", name, color: "ededed", default: false, description: null }));
+  pr.head.sha = s.sha;
+  pr.head.ref = s.ref ?? "feature";
+  pr.head.repo = { ...pr.base.repo, name: s.repo, full_name: s.forkOwner ? `${s.forkOwner}/${s.repo}` : full };
+  pr.base.repo = { ...pr.base.repo, name: s.repo, full_name: full };
+  if (s.sender) p.sender.login = s.sender;
+  if (action === "synchronize") p.after = s.sha;
+  return p;
+}
+
+export interface Delivery {
+  id: string;
+  status: number;
+  body: string;
+  ms: number;
+}
+
+/** POSTs a webhook the way GitHub does. `secret: null` sends no signature; a wrong secret a bad one. */
+export async function deliverWebhook(url: string, event: string, payload: unknown, secret: string | null, id: string = randomUUID()): Promise<Delivery> {
+  const body = JSON.stringify(payload);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": "GitHub-Hookshot/test",
+    "x-github-event": event,
+    "x-github-delivery": id,
+    "x-github-hook-id": "1",
+  };
+  if (secret !== null) headers["x-hub-signature-256"] = await sign(secret, body);
+  const started = performance.now();
+  const res = await fetch(url, { method: "POST", headers, body });
+  return { id, status: res.status, body: await res.text(), ms: performance.now() - started };
+}
