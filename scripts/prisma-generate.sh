@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates the Prisma client into src/generated/prisma without network access.
 # `prisma generate` never runs the schema engine, but insists the binary exists;
-# point it at any file so it skips the download (see docs/contributing.md).
+# point it at any file so it skips the download (see docs/contributors/development.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-$PWD/package.json}"

@@ -33,7 +33,7 @@ gstamp=src/generated/.schema-hash
 gwant=$(hash_of prisma/schema.prisma package-lock.json)
 if [ ! -f "$gstamp" ] || [ "$(cat "$gstamp")" != "$gwant" ]; then
   say "generating the Prisma client"
-  bash scripts/prisma-generate.sh >/dev/null
+  out=$(bash scripts/prisma-generate.sh 2>&1) || { echo "$out" >&2; die "prisma generate failed"; }
   echo "$gwant" > "$gstamp"
 fi
 

@@ -15,8 +15,11 @@ export async function evaluateHealth(
   staging: StagingRecord,
   workloads: readonly WorkloadHealthInput[],
 ): Promise<StagingRecord> {
-  if (staging.desiredState !== "active") return staging;
+  // A held staging keeps running what it ran, so its health still counts; an archived one does not.
+  if (staging.desiredState === "archived") return staging;
   if (staging.observedGeneration < staging.generation) return staging;
+  // The old pods may still be ready, but the latest deploy failed: that is what people must see.
+  if (staging.lastDeployError !== null) return staging;
   if (!["deploying", "running", "degraded", "failed", "restoring"].includes(staging.status)) return staging;
   const wasReady = staging.status === "running" || staging.status === "degraded";
   const health = computeHealth(workloads, wasReady);

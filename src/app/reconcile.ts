@@ -5,6 +5,9 @@ import { setStatus } from "./set-status.ts";
 
 type Deps = Pick<AppDeps, "store" | "queue" | "clock" | "logger">;
 
+/** Delivery ids are kept this long for idempotency: longer than GitHub's redelivery window. */
+export const deliveryRetentionMs = 30 * 24 * 3600 * 1000;
+
 export interface ReconcileSummary {
   deploysEnqueued: number;
   reportsEnqueued: number;
@@ -49,6 +52,7 @@ export async function reconcile(
       summary.timedOut++;
     }
   }
+  await deps.store.pruneDeliveries(new Date(now - deliveryRetentionMs));
   if (summary.deploysEnqueued || summary.reportsEnqueued || summary.timedOut) {
     deps.logger.info({ ...summary }, "reconciled");
   }

@@ -18,6 +18,7 @@ export function stagingView(s: StagingRecord): StagingView {
     held: s.desiredState === "held",
     url: s.desiredSpec.url ?? s.url,
     sha: s.headSha,
+    deployedSha: s.deployedSha,
     statusChangedAt: s.statusChangedAt,
   };
 }

@@ -3,7 +3,15 @@ import { buildDesiredSpec, stagingIdentity } from "../domain/spec.ts";
 import type { ActionKind, IntentInput } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
 
-export type PullRequestEventAction = "opened" | "reopened" | "synchronize" | "ready_for_review" | "closed";
+export type PullRequestEventAction =
+  | "opened"
+  | "reopened"
+  | "synchronize"
+  | "ready_for_review"
+  | "converted_to_draft"
+  | "labeled"
+  | "unlabeled"
+  | "closed";
 
 /** The facts of a `pull_request` webhook that Octostage acts on (parsed at the edge). */
 export interface PullRequestEvent {
@@ -32,6 +40,9 @@ const actionKinds: Record<PullRequestEventAction, ActionKind> = {
   reopened: "restore",
   synchronize: "update",
   ready_for_review: "deploy",
+  converted_to_draft: "hold",
+  labeled: "deploy",
+  unlabeled: "hold",
   closed: "archive",
 };
 
@@ -49,23 +60,25 @@ export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent
   const action = { kind: actionKinds[ev.action], actor: ev.sender, source: "github" as const, detail: { event: ev.action, sha: ev.headSha } };
   let intent: IntentInput;
 
+  const existing = await deps.store.find(key);
   if (ev.action === "closed") {
-    const existing = await deps.store.find(key);
     if (!existing) return { result: "unknown_staging" };
-    const neverDeployed = existing.desiredState === "held" && existing.observedGeneration === 0;
     intent = {
       deliveryId: ev.deliveryId,
       event: "pull_request.closed",
       key,
       create: { ...identity, installationId: ev.installationId },
-      desiredState: neverDeployed ? "held" : "archived",
-      skipReason: neverDeployed ? "The PR was closed before it was deployed." : null,
+      desiredState: "archived",
+      skipReason: null,
       action,
-      bumpGeneration: !neverDeployed,
+      bumpGeneration: true,
     };
   } else {
     const decision = decideTrigger(settings.trigger, ev);
     const spec = buildDesiredSpec(settings, { owner: ev.owner, repo: ev.repo, number: ev.number, sha: ev.headSha, ref: ev.headRef }, identity.name);
+    // A label or ready-for-review on a staging already running this SHA changes nothing to deploy.
+    const changed =
+      !existing || existing.desiredState !== "active" || existing.desiredSpec.sha !== spec.sha || ev.action === "reopened";
     intent = {
       deliveryId: ev.deliveryId,
       event: `pull_request.${ev.action}`,
@@ -75,7 +88,7 @@ export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent
       desiredSpec: spec,
       skipReason: decision.deploy ? null : decision.reason,
       action: decision.deploy ? action : { ...action, kind: "hold", detail: { ...action.detail, hold: decision.hold } },
-      bumpGeneration: decision.deploy,
+      bumpGeneration: decision.deploy && changed,
     };
   }
 

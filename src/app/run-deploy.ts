@@ -67,6 +67,7 @@ async function deploy(deps: Deps, s: StagingRecord): Promise<void> {
     durationMs: result.durationMs,
     output: [result.stdout, result.stderr].filter(Boolean).join("\n"),
   });
+  await deps.store.setDeployOutcome(s.id, { deployedSha: spec.sha });
   await deps.store.setObservedGeneration(s.id, s.generation);
   const workloads = await deps.cluster.listWorkloads(s.namespace);
   if (s.archivedReplicas) await restoreReplicas(deps, s, workloads);
@@ -99,10 +100,13 @@ async function failGeneration(deps: Deps, s: StagingRecord, err: unknown, final:
     error: message,
   });
   if (final) {
+    await deps.store.setDeployOutcome(s.id, { error: message });
     await deps.store.setObservedGeneration(s.id, s.generation);
     await setStatus(deps, s.id, "failed", message, helmErr ? `helm ${helmErr.code}` : "deploy error");
   } else {
-    await setStatus(deps, s.id, s.status === "restoring" ? "restoring" : "deploying", `retrying after: ${message}`, "deploy retry");
+    // Keep showing what is being attempted: an archive that will be retried is still archiving.
+    const inProgress = s.desiredState === "archived" ? "archiving" : s.status === "restoring" ? "restoring" : "deploying";
+    await setStatus(deps, s.id, inProgress, `retrying after: ${message}`, "retry");
   }
 }
 

@@ -53,7 +53,10 @@ const repoSchema = z
     hostKey: valuesKey.default("ingress.hostname"),
     hostTemplate: template(["name", "pr", "owner", "repo"]),
     urlTemplate: template(["host", "name", "pr"]).default("https://{host}"),
-    namespaceTemplate: template(["name", "pr"]).default("octostage-{name}"),
+    // {name} is required: two stagings must never share a namespace (cleanup deletes it).
+    namespaceTemplate: template(["name", "pr"])
+      .refine((t) => t.includes("{name}"), "must contain {name}, so every staging gets its own namespace")
+      .default("octostage-{name}"),
     deployTimeoutSeconds: z.number().int().min(30).max(3600).default(600),
     trigger: z
       .object({

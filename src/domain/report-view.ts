@@ -10,8 +10,16 @@ export interface StagingView {
   holdReason: string | null;
   held: boolean;
   url: string | null;
+  /** The PR's head SHA. */
   sha: string;
+  /** The SHA the staging runs (last successful deploy), if any. */
+  deployedSha: string | null;
   statusChangedAt: Date;
+}
+
+/** Held back by policy and the head SHA is not what runs: GitHub must not call the head deployed. */
+function headHeld(v: StagingView): boolean {
+  return v.held && v.deployedSha !== v.sha;
 }
 
 export type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "skipped";
@@ -51,7 +59,7 @@ export function checkView(v: StagingView): CheckView {
   const where = v.url ? `\n\n**URL:** ${v.url}` : "";
   const why = v.reason ? `\n\n**Reason:** ${v.reason}` : "";
   const base = `Staging \`${v.name}\` (namespace \`${v.namespace}\`) for ${short(v.sha)}.`;
-  if (v.held && (v.status === "pending" || v.status === "archived")) {
+  if (headHeld(v)) {
     return { status: "completed", conclusion: "neutral", title: "Not deployed", summary: `${v.holdReason ?? "Held back by policy."}\n\n${base}` };
   }
   switch (v.status) {
@@ -77,7 +85,7 @@ export function checkView(v: StagingView): CheckView {
 }
 
 export function deploymentView(v: StagingView): DeploymentView {
-  if (v.held && v.status === "pending") return null;
+  if (headHeld(v)) return null;
   switch (v.status) {
     case "pending":
       return { state: "queued", description: "Queued" };
@@ -102,15 +110,17 @@ function cell(text: string): string {
 
 export function commentBody(v: StagingView): string {
   const url = v.url && (v.status === "running" || v.status === "degraded" || v.status === "deploying") ? v.url : "—";
-  const reason = v.held ? (v.holdReason ?? "") : (v.reason ?? "");
+  const reason = headHeld(v) ? (v.holdReason ?? "") : (v.reason ?? "");
+  const notDeployed = headHeld(v) && v.deployedSha === null;
+  const shown = v.deployedSha ?? v.sha;
   return [
     "### Octostage staging",
     "",
     "| Staging | Status | URL | SHA | Last change | Reason |",
     "|---|---|---|---|---|---|",
-    `| \`${v.name}\` | ${v.held && v.status === "pending" ? "⏸️ Not deployed" : statusLabel(v.status)} | ${cell(url)} | \`${short(v.sha)}\` | ${v.statusChangedAt.toISOString().replace(/\.\d+Z$/, "Z")} | ${cell(reason) || "—"} |`,
+    `| \`${v.name}\` | ${notDeployed ? "⏸️ Not deployed" : statusLabel(v.status)} | ${cell(url)} | \`${short(shown)}\` | ${v.statusChangedAt.toISOString().replace(/\.\d+Z$/, "Z")} | ${cell(reason) || "—"} |`,
     "",
-    v.held && v.status === "pending" ? `> ${v.holdReason ?? ""}\n` : "",
+    headHeld(v) ? `> ${v.deployedSha ? `\`${short(v.sha)}\` is not deployed. ` : ""}${v.holdReason ?? ""}\n` : "",
     "<sub>Updated by Octostage on every change. Commands: `/octo help`.</sub>",
   ]
     .filter((l, i, all) => !(l === "" && all[i - 1] === ""))

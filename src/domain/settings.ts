@@ -23,7 +23,7 @@ export interface RepoSettings {
   values: Record<string, unknown>;
   /** Dotted values path that receives the image tag. */
   imageTagKey: string;
-  /** Template of the image tag: {sha}, {shortSha}, {pr}. */
+  /** Template of the image tag: {sha}, {shortSha}, {pr}, {name}. */
   imageTagTemplate: string;
   /** Dotted values path that receives the host. */
   hostKey: string;

@@ -8,6 +8,9 @@ export const pullRequestEvents = [
   "pull_request.reopened",
   "pull_request.synchronize",
   "pull_request.ready_for_review",
+  "pull_request.converted_to_draft",
+  "pull_request.labeled",
+  "pull_request.unlabeled",
   "pull_request.closed",
 ] as const;
 

@@ -5,7 +5,7 @@ import type { PullRequestEvent, PullRequestEventAction } from "../app/request-pu
 const repoRef = z.object({ full_name: z.string() });
 
 export const pullRequestPayload = z.object({
-  action: z.enum(["opened", "reopened", "synchronize", "ready_for_review", "closed"]),
+  action: z.enum(["opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "labeled", "unlabeled", "closed"]),
   installation: z.object({ id: z.number().int() }),
   repository: z.object({ name: z.string(), owner: z.object({ login: z.string() }), full_name: z.string() }),
   sender: z.object({ login: z.string() }),

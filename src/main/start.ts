@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
+import { homedir, hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { Probot } from "probot";
 import type { ProbotOctokit } from "probot";
 import { applyMigrations } from "../adapters/db/migrate.ts";
@@ -12,9 +13,11 @@ import { createProbotOctokitClass } from "../adapters/github/octokit.ts";
 import { createHelmCli } from "../adapters/helm/helm-cli.ts";
 import { createKubeCluster } from "../adapters/kube/kube-cluster.ts";
 import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
+import { KubeError } from "../adapters/kube/kube-error.ts";
 import { createQueues } from "../adapters/queue/bullmq.ts";
 import type { AppDeps } from "../app/deps.ts";
 import { hasGitHubApp } from "../config/env.ts";
+import { ConfigError } from "../config/errors.ts";
 import type { Env } from "../config/env.ts";
 import { loadProjectConfig } from "../config/project.ts";
 import { githubApp } from "../entrypoints/github-app.ts";
@@ -44,6 +47,22 @@ export interface Octostage {
 function projectConfigPath(env: Env): { path: string; example: boolean } {
   if (env.OCTOSTAGE_CONFIG !== "octostage.yaml" || existsSync(env.OCTOSTAGE_CONFIG)) return { path: env.OCTOSTAGE_CONFIG, example: false };
   return { path: resolve(root, "octostage.example.yaml"), example: true };
+}
+
+/**
+ * The cluster's configuration: KUBECONFIG, else in-cluster, else ~/.kube/config as kubectl
+ * and helm would. Missing or broken, start-up stops with a ConfigError saying what to set.
+ */
+function kubeConfigFor(env: Env): KubeConfig {
+  const home = join(homedir(), ".kube", "config");
+  const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
+  const path = env.KUBECONFIG ?? (!inCluster && existsSync(home) ? home : undefined);
+  try {
+    return loadKubeConfig(path);
+  } catch (err) {
+    if (err instanceof KubeError) throw new ConfigError("Kubernetes configuration", [`KUBECONFIG: ${err.message}`]);
+    throw err;
+  }
 }
 
 /** The composition root: the only place that wires adapters into use cases. */
@@ -107,23 +126,25 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     Octokit: opts.octokit ?? createProbotOctokitClass({ throttle: true }),
     ...(env.GHE_HOST ? { baseUrl: `${env.GHE_PROTOCOL}://${env.GHE_HOST}/api/v3` } : {}),
   });
-  const kubeConfig = loadKubeConfig(env.KUBECONFIG);
-  const deps: AppDeps = {
-    store,
-    queue: queues.workQueue,
-    project,
-    // KUBECONFIG reaches helm through its environment (it may list several files).
-    helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger }),
-    cluster: createKubeCluster({ kubeConfig, logger }),
-    codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
-    clock: systemClock,
-    logger,
-    workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
-  };
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const intakeDeps = { store, queue: queues.workQueue, project, logger };
+  // Only workers talk to the cluster and run helm; a server-only process needs neither.
+  const deps: AppDeps | undefined =
+    env.OCTOSTAGE_ROLE === "server"
+      ? undefined
+      : {
+          ...intakeDeps,
+          // KUBECONFIG reaches helm through its environment (it may list several files).
+          helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger }),
+          cluster: createKubeCluster({ kubeConfig: kubeConfigFor(env), logger }),
+          codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
+          clock: systemClock,
+          workerId,
+        };
 
   let url: string | undefined;
   if (serve) {
-    await probot.load(githubApp(deps));
+    await probot.load(githubApp(intakeDeps));
     const handlers: Middleware[] = [
       webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger }),
     ];
@@ -132,7 +153,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     closers.push(() => http.close());
     logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE }, "Octostage server listening");
   }
-  if (env.OCTOSTAGE_ROLE !== "server") {
+  if (deps) {
     const worker = await startWorker(deps, queues, {
       redisUrl: env.REDIS_URL,
       prefix: env.OCTOSTAGE_QUEUE_PREFIX,

@@ -28,6 +28,10 @@ export interface StagingRecord {
   url: string | null;
   headSha: string;
   headRef: string;
+  /** What the last successful helm run deployed; headSha may be ahead while the PR is held. */
+  deployedSha: string | null;
+  /** The last helm run for the current generation failed for good (cleared by a success). */
+  lastDeployError: string | null;
   skipReason: string | null;
   archivedReplicas: Record<string, number> | null;
   deployStartedAt: Date | null;
@@ -111,6 +115,8 @@ export interface StagingStore {
   setObservedGeneration(id: string, generation: number): Promise<void>;
   setArchivedReplicas(id: string, replicas: Record<string, number> | null): Promise<void>;
   setDeployStarted(id: string, at: Date | null): Promise<void>;
+  /** Records the outcome of a helm run: the SHA it deployed, or why it failed for good. */
+  setDeployOutcome(id: string, outcome: { deployedSha: string } | { error: string }): Promise<void>;
   /** Records what reporters last showed and the GitHub ids they used. */
   markReported(
     id: string,
@@ -123,4 +129,6 @@ export interface StagingStore {
   releaseLease(id: string, kind: string, owner: string): Promise<void>;
   /** Stagings with intent ahead of what was done, or status ahead of what was reported, and no lease held. */
   listNeedingWork(): Promise<{ deploy: StagingRecord[]; report: StagingRecord[] }>;
+  /** Forgets webhook delivery ids older than `before` (GitHub redelivers within days, not weeks). */
+  pruneDeliveries(before: Date): Promise<number>;
 }

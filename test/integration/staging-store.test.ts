@@ -95,3 +95,12 @@ describe("staging store (real Postgres)", () => {
     expect((await t.store.get(id))!.commentId).toBe(77);
   });
 });
+
+describe("webhook deliveries", () => {
+  it("are forgotten after the retention period, so the table does not grow forever", async () => {
+    await t.store.recordIntent(deployIntent(30, sha(1), { deliveryId: "old-delivery" }));
+    await t.db.webhookDelivery.update({ where: { id: "old-delivery" }, data: { receivedAt: new Date("2020-01-01") } });
+    expect(await t.store.pruneDeliveries(new Date("2021-01-01"))).toBe(1);
+    expect(await t.db.webhookDelivery.findUnique({ where: { id: "old-delivery" } })).toBeNull();
+  });
+});

@@ -18,6 +18,8 @@ function view(status: StagingStatus, over: Partial<StagingView> = {}): StagingVi
     held: false,
     url,
     sha,
+    // A live staging runs the head SHA unless a test says otherwise.
+    deployedSha: ["pending"].includes(status) ? null : sha,
     statusChangedAt: new Date("2025-03-04T05:06:07.890Z"),
     ...over,
   };
@@ -26,7 +28,7 @@ function view(status: StagingStatus, over: Partial<StagingView> = {}): StagingVi
 function forkHold(): Partial<StagingView> {
   const decision = decideTrigger({ drafts: true, labels: [] }, { draft: false, labels: [], fromFork: true });
   if (decision.deploy) throw new Error("a fork must be held");
-  return { held: true, holdReason: decision.reason };
+  return { held: true, holdReason: decision.reason, deployedSha: null };
 }
 
 /** The data row of the comment's table, split into cells on unescaped pipes. */
@@ -165,5 +167,30 @@ describe("statusLabel", () => {
     const labels = stagingStatuses.map(statusLabel);
     expect(new Set(labels).size).toBe(stagingStatuses.length);
     expect(statusLabel("cleanup_failed")).toMatch(/Cleanup failed/);
+  });
+});
+
+describe("a deployed PR that policy now holds (e.g. back to draft) and that got a new push", () => {
+  const newHead = "9999999999999999999999999999999999999999";
+  const v = () =>
+    view("running", { held: true, holdReason: "Draft PRs are not deployed; mark it ready for review.", sha: newHead, deployedSha: sha });
+
+  test("the check run on the new head says it is not deployed", () => {
+    expect(checkView(v())).toMatchObject({ status: "completed", conclusion: "neutral", title: "Not deployed" });
+  });
+
+  test("no GitHub Deployment is made for the new head", () => {
+    expect(deploymentView(v())).toBeNull();
+  });
+
+  test("the comment shows the SHA that runs, and says the new head is not deployed and why", () => {
+    const body = commentBody(v());
+    expect(body).toContain("✅ Running");
+    expect(body).toContain(`\`${sha.slice(0, 7)}\``);
+    expect(body).toContain(`\`${newHead.slice(0, 7)}\` is not deployed. Draft PRs are not deployed`);
+  });
+
+  test("when the held head is the deployed SHA, it is reported as running", () => {
+    expect(checkView(view("running", { held: true, holdReason: "x", deployedSha: sha }))).toMatchObject({ conclusion: "success" });
   });
 });

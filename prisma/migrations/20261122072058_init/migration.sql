@@ -22,6 +22,8 @@ CREATE TABLE "Staging" (
     "url" TEXT,
     "headSha" TEXT NOT NULL,
     "headRef" TEXT NOT NULL,
+    "deployedSha" TEXT,
+    "lastDeployError" TEXT,
     "skipReason" TEXT,
     "archivedReplicas" JSONB,
     "deployStartedAt" TIMESTAMP(3),

@@ -1,4 +1,5 @@
-import type { Action, Prisma, Staging } from "../../generated/prisma/client.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
+import type { Action, Staging } from "../../generated/prisma/client.ts";
 import type { DesiredSpec } from "../../domain/spec.ts";
 import { checkTransition, isStagingStatus } from "../../domain/state-machine.ts";
 import type {
@@ -39,6 +40,8 @@ function toRecord(row: Staging): StagingRecord {
     url: row.url,
     headSha: row.headSha,
     headRef: row.headRef,
+    deployedSha: row.deployedSha,
+    lastDeployError: row.lastDeployError,
     skipReason: row.skipReason,
     archivedReplicas: (row.archivedReplicas as Record<string, number> | null) ?? null,
     deployStartedAt: row.deployStartedAt,
@@ -163,7 +166,7 @@ export function createStagingStore(db: Db): StagingStore {
 
     async listObserved() {
       const rows = await db.staging.findMany({
-        where: { desiredState: "active", status: { in: ["deploying", "running", "degraded", "failed", "restoring"] } },
+        where: { desiredState: { not: "archived" }, status: { in: ["deploying", "running", "degraded", "failed", "restoring"] } },
       });
       return rows.map(toRecord);
     },
@@ -235,11 +238,18 @@ export function createStagingStore(db: Db): StagingStore {
     },
 
     async setArchivedReplicas(id, replicas) {
-      await db.staging.update({ where: { id }, data: { archivedReplicas: replicas === null ? undefined : json(replicas) } });
+      await db.staging.update({ where: { id }, data: { archivedReplicas: replicas === null ? Prisma.DbNull : json(replicas) } });
     },
 
     async setDeployStarted(id, at) {
       await db.staging.update({ where: { id }, data: { deployStartedAt: at } });
+    },
+
+    async setDeployOutcome(id, outcome) {
+      await db.staging.update({
+        where: { id },
+        data: "error" in outcome ? { lastDeployError: outcome.error } : { deployedSha: outcome.deployedSha, lastDeployError: null },
+      });
     },
 
     async markReported(id, version, github) {
@@ -274,6 +284,11 @@ export function createStagingStore(db: Db): StagingStore {
 
     async releaseLease(id, kind, owner) {
       await db.lease.deleteMany({ where: { stagingId: id, kind, owner } });
+    },
+
+    async pruneDeliveries(before) {
+      const out = await db.webhookDelivery.deleteMany({ where: { receivedAt: { lt: before } } });
+      return out.count;
     },
 
     async listNeedingWork() {
