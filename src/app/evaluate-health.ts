@@ -1,5 +1,6 @@
 import { computeHealth } from "../domain/health.ts";
 import type { WorkloadHealthInput } from "../domain/health.ts";
+import type { PodHealthInput } from "../domain/pod-problems.ts";
 import type { StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
 import { setStatus } from "./set-status.ts";
@@ -14,6 +15,7 @@ export async function evaluateHealth(
   deps: Deps,
   staging: StagingRecord,
   workloads: readonly WorkloadHealthInput[],
+  pods: readonly PodHealthInput[] = [],
 ): Promise<StagingRecord> {
   // A held staging keeps running what it ran, so its health still counts; an archived one does not.
   if (staging.desiredState === "archived") return staging;
@@ -22,7 +24,7 @@ export async function evaluateHealth(
   if (staging.lastDeployError !== null) return staging;
   if (!["deploying", "running", "degraded", "failed", "restoring"].includes(staging.status)) return staging;
   const wasReady = staging.status === "running" || staging.status === "degraded";
-  const health = computeHealth(workloads, wasReady);
+  const health = computeHealth(workloads, wasReady, pods);
   switch (health.state) {
     case "ready":
       return setStatus(deps, staging.id, "running", null, "workloads ready");

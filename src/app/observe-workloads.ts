@@ -1,3 +1,4 @@
+import { eventNamespace } from "../ports/cluster.ts";
 import type { WorkloadEvent, WorkloadWatch } from "../ports/cluster.ts";
 import type { AppDeps } from "./deps.ts";
 import { evaluateHealth } from "./evaluate-health.ts";
@@ -25,7 +26,7 @@ export function observeWorkloads(deps: Deps): WorkloadObserver {
     while (dirty.delete(namespace)) {
       try {
         const staging = await deps.store.findByNamespace(namespace);
-        if (staging && watch) await evaluateHealth(deps, staging, watch.workloadsIn(namespace));
+        if (staging && watch) await evaluateHealth(deps, staging, watch.workloadsIn(namespace), watch.podsIn(namespace));
       } catch (err) {
         deps.logger.warn({ err, namespace }, "health evaluation failed");
       }
@@ -42,8 +43,9 @@ export function observeWorkloads(deps: Deps): WorkloadObserver {
   }
 
   function onEvent(event: WorkloadEvent): void {
-    dirty.add(event.workload.namespace);
-    schedule(event.workload.namespace);
+    const namespace = eventNamespace(event);
+    dirty.add(namespace);
+    schedule(namespace);
   }
 
   watch = deps.cluster.watchWorkloads(onEvent);

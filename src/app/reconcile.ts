@@ -1,4 +1,4 @@
-import type { WorkloadSnapshot } from "../ports/cluster.ts";
+import type { WorkloadWatch } from "../ports/cluster.ts";
 import type { AppDeps } from "./deps.ts";
 import { evaluateHealth } from "./evaluate-health.ts";
 import { setStatus } from "./set-status.ts";
@@ -22,10 +22,7 @@ export interface ReconcileSummary {
  * - a deploy not ready within its timeout → failed with the last reason;
  * - with a workload cache at hand, health is recomputed from the cluster (after a restart).
  */
-export async function reconcile(
-  deps: Deps,
-  workloadsIn?: (namespace: string) => WorkloadSnapshot[],
-): Promise<ReconcileSummary> {
+export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloadsIn" | "podsIn">): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { deploysEnqueued: 0, reportsEnqueued: 0, timedOut: 0, evaluated: 0 };
   const work = await deps.store.listNeedingWork();
   for (const s of work.deploy) {
@@ -39,8 +36,8 @@ export async function reconcile(
   const now = deps.clock.now().getTime();
   for (const s of await deps.store.listObserved()) {
     let current = s;
-    if (workloadsIn && s.observedGeneration >= s.generation) {
-      current = await evaluateHealth(deps, s, workloadsIn(s.namespace));
+    if (cache && s.observedGeneration >= s.generation) {
+      current = await evaluateHealth(deps, s, cache.workloadsIn(s.namespace), cache.podsIn(s.namespace));
       summary.evaluated++;
     }
     const inRollout = current.status === "deploying" || current.status === "restoring";

@@ -33,7 +33,7 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
         await reportStatus({ ...deps, logger: log }, stagingId);
       },
       async reconcile(log) {
-        await reconcile({ ...deps, logger: log }, (ns) => observer.watch.workloadsIn(ns));
+        await reconcile({ ...deps, logger: log }, observer.watch);
       },
     },
   );

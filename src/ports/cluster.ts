@@ -1,4 +1,8 @@
 /** The Kubernetes cluster as the use cases see it. Adapter: src/adapters/kube/. */
+import type { PodHealthInput } from "../domain/pod-problems.ts";
+
+/** What health needs from a Pod (see src/domain/pod-problems.ts). */
+export type PodSnapshot = PodHealthInput & { namespace: string };
 
 export type WorkloadKind = "Deployment" | "StatefulSet";
 
@@ -32,11 +36,20 @@ export interface WorkloadSnapshot extends WorkloadRef {
 
 export type WorkloadEvent =
   | { type: "upsert"; workload: WorkloadSnapshot }
-  | { type: "delete"; workload: WorkloadRef };
+  | { type: "delete"; workload: WorkloadRef }
+  /** A pod was added, changed or deleted. */
+  | { type: "pod"; namespace: string; name: string };
+
+/** The namespace an event is about. */
+export function eventNamespace(event: WorkloadEvent): string {
+  return event.type === "pod" ? event.namespace : event.workload.namespace;
+}
 
 export interface WorkloadWatch {
   /** Workloads of a namespace as the informer caches hold them now (no API request). */
   workloadsIn(namespace: string): WorkloadSnapshot[];
+  /** Pods of a namespace as the informer cache holds them now (no API request). */
+  podsIn(namespace: string): PodSnapshot[];
   /** Resolves once every informer has finished its first list. */
   ready(): Promise<void>;
   stop(): Promise<void>;
@@ -44,7 +57,7 @@ export interface WorkloadWatch {
 
 export interface Cluster {
   /**
-   * One list+watch per workload kind across the cluster (never one per staging),
+   * One list+watch per kind (Deployments, StatefulSets, Pods) across the cluster (never one per staging),
    * restarted with backoff on error. `onEvent` is called for every change.
    */
   watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch;

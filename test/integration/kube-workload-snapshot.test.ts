@@ -59,3 +59,31 @@ describe("loadKubeConfig", () => {
     }
   });
 });
+
+describe("podSnapshot", () => {
+  it("keeps what health needs: phase, scheduling, and each container's waiting/terminated state", async () => {
+    const { podSnapshot } = await import("../../src/adapters/kube/pod-snapshot.ts");
+    const snap = podSnapshot({
+      metadata: { namespace: "ns", name: "web-1" },
+      spec: { containers: [{ name: "web", image: "ghcr.io/acme/web:1" }, { name: "sidecar", image: "envoy:1" }] },
+      status: {
+        phase: "Pending",
+        conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu." }],
+        containerStatuses: [
+          { name: "web", image: "ghcr.io/acme/web:1", imageID: "", ready: false, restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { reason: "OOMKilled", exitCode: 137 } } },
+        ],
+      },
+    });
+    expect(snap).toEqual({
+      namespace: "ns",
+      name: "web-1",
+      phase: "Pending",
+      unschedulable: "0/1 nodes are available: 1 Insufficient cpu.",
+      containers: [
+        { name: "web", image: "ghcr.io/acme/web:1", ready: false, restartCount: 3, waiting: { reason: "CrashLoopBackOff" }, lastTerminated: { reason: "OOMKilled", exitCode: 137 } },
+        // A container without a status yet (still being created) is not ready, with nothing to say.
+        { name: "sidecar", image: "envoy:1", ready: false, restartCount: 0 },
+      ],
+    });
+  });
+});

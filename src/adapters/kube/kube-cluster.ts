@@ -1,8 +1,9 @@
-import { AppsV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Pod } from "@kubernetes/client-node";
 import type { Cluster, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ResilientInformer } from "./resilient-informer.ts";
+import { podSnapshot } from "./pod-snapshot.ts";
 import { workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
 export interface KubeClusterOptions {
@@ -48,13 +49,25 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
         ...(options.random ? { random: options.random } : {}),
       }),
     ]);
+    const pods = startResilientInformer<V1Pod>({
+      name: "pods",
+      path: "/api/v1/pods",
+      watch,
+      list: () => core.listPodForAllNamespaces(),
+      onEvent: (_type, obj) => onEvent({ type: "pod", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" }),
+      logger,
+      ...(options.delay ? { delay: options.delay } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    });
+    const all = [...informers.map(([, informer]) => informer), pods];
     return {
       workloadsIn: (namespace) => informers.flatMap(([kind, informer]) => informer.list(namespace).map((obj) => workloadSnapshot(kind, obj))),
+      podsIn: (namespace) => pods.list(namespace).map(podSnapshot),
       ready: async () => {
-        await Promise.all(informers.map(([, informer]) => informer.ready()));
+        await Promise.all(all.map((informer) => informer.ready()));
       },
       stop: async () => {
-        await Promise.all(informers.map(([, informer]) => informer.stop()));
+        await Promise.all(all.map((informer) => informer.stop()));
       },
     };
   }

@@ -1,0 +1,115 @@
+// Health from watches: pods in each failure state on the Kubernetes API double become the
+// staging's status and reason in Postgres, through the real informers; a deploy that is not
+// ready in time fails with the last reason; everything recovers by itself; after a restart the
+// status is recomputed from the cluster.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { observeWorkloads } from "../../src/app/observe-workloads.ts";
+import type { WorkloadObserver } from "../../src/app/observe-workloads.ts";
+import { reconcile } from "../../src/app/reconcile.ts";
+import { runDeploy } from "../../src/app/run-deploy.ts";
+import { deployIntent, sha } from "../support/builders.ts";
+import { createTestDb } from "../support/db.ts";
+import type { TestDb } from "../support/db.ts";
+import { createHelmDouble } from "../support/helm-double.ts";
+import type { HelmDouble } from "../support/helm-double.ts";
+import { startKubeApiDouble } from "../support/kube-api-double.ts";
+import type { KubeApiDouble } from "../support/kube-api-double.ts";
+import { waitFor } from "../support/wait.ts";
+import { workerDeps } from "../support/worker-deps.ts";
+
+let db: TestDb;
+let kube: KubeApiDouble;
+let helm: HelmDouble;
+let deps: ReturnType<typeof workerDeps>;
+let observer: WorkloadObserver;
+
+beforeAll(async () => {
+  [db, kube] = await Promise.all([createTestDb(), startKubeApiDouble()]);
+  helm = createHelmDouble();
+  deps = workerDeps(db, kube, helm);
+  observer = observeWorkloads(deps);
+  await observer.watch.ready();
+});
+afterAll(async () => {
+  await observer.stop();
+  await Promise.all([db.drop(), kube.close()]);
+  helm.cleanup();
+});
+
+async function deployed(pr: number) {
+  const out = await db.store.recordIntent(deployIntent(pr, sha(pr)));
+  if (out.outcome !== "recorded") throw new Error("not recorded");
+  await runDeploy(deps, out.staging.id, { attempt: 1, maxAttempts: 1 });
+  return out.staging;
+}
+
+function pod(namespace: string, name: string, containerStatus: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { namespace, name, labels: { app: "web" } },
+    spec: { containers: [{ name: "web", image: "ghcr.io/octo-org/web:abc1234" }] },
+    status: { phase: "Running", containerStatuses: [{ name: "web", image: "ghcr.io/octo-org/web:abc1234", imageID: "", ready: false, restartCount: 0, ...containerStatus }], ...extra },
+  };
+}
+
+const statusOf = async (id: string) => (await db.store.get(id))!;
+
+describe("status engine", () => {
+  it("a running staging whose pods crash is degraded, then failed, then recovers to running by itself", async () => {
+    const s = await deployed(40);
+    await waitFor("running", async () => (await statusOf(s.id)).status === "running");
+    kube.setController("manual");
+    const crash = { restartCount: 5, state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 5m0s" } }, lastState: { terminated: { reason: "Error", exitCode: 1 } } };
+    kube.put(pod(s.namespace, "web-pr-40-web-7f9c", crash));
+    kube.patchStatus("Deployment", s.namespace, `${s.name}-web`, { readyReplicas: 1, availableReplicas: 1 });
+    const degraded = await waitFor("degraded", async () => ((await statusOf(s.id)).status === "degraded" ? statusOf(s.id) : null));
+    expect(degraded.reason).toBe("CrashLoopBackOff in web-pr-40-web-7f9c (exit 1, 5 restarts)");
+
+    kube.patchStatus("Deployment", s.namespace, `${s.name}-web`, { readyReplicas: 0, availableReplicas: 0 });
+    await waitFor("failed", async () => (await statusOf(s.id)).status === "failed");
+
+    kube.put(pod(s.namespace, "web-pr-40-web-7f9c", { ready: true, restartCount: 5, state: { running: {} } }));
+    kube.patchStatus("Deployment", s.namespace, `${s.name}-web`, { readyReplicas: 2, availableReplicas: 2 });
+    const back = await waitFor("running again", async () => ((await statusOf(s.id)).status === "running" ? statusOf(s.id) : null));
+    expect(back.reason).toBeNull();
+    const history = await db.db.statusTransition.findMany({ where: { stagingId: s.id }, orderBy: { createdAt: "asc" } });
+    expect(history.map((h) => h.to)).toEqual(["deploying", "running", "degraded", "failed", "running"]);
+    kube.setController("ready");
+  });
+
+  it.each([
+    ["ImagePullBackOff", { state: { waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "ghcr.io/octo-org/web:abc1234": not found' } } }, {}, "ImagePullBackOff: image ghcr.io/octo-org/web:abc1234 not found"],
+    ["OOMKilled", { restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { reason: "OOMKilled", exitCode: 137 } } }, {}, "OOMKilled in web-pod (container web, 2 restarts)"],
+    ["Unschedulable", {}, { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available: 3 Insufficient memory." }] }, "Unschedulable: insufficient memory"],
+    ["readiness probe", { state: { running: {} } }, {}, "readiness probe failing in web-pod (container web)"],
+  ])("a deploy stuck on %s says so while deploying, and fails with that reason at its timeout", async (_label, containerStatus, podStatus, reason) => {
+    kube.setController("manual");
+    const pr = 41 + ["ImagePullBackOff", "OOMKilled", "Unschedulable", "readiness probe"].indexOf(_label);
+    const s = await deployed(pr);
+    kube.put(pod(s.namespace, "web-pod", containerStatus, podStatus));
+    const stuck = await waitFor("reason shown", async () => ((await statusOf(s.id)).reason === reason ? statusOf(s.id) : null));
+    expect(stuck.status).toBe("deploying");
+    // Eleven minutes later (the deploy timeout is 600 s), the reconciler gives up with the last reason.
+    const later = { ...deps, clock: { now: () => new Date(Date.now() + 11 * 60_000) } };
+    await reconcile(later, observer.watch);
+    expect(await statusOf(s.id)).toMatchObject({ status: "failed", reason: `not ready within 600s: ${reason}` });
+    kube.setController("ready");
+  });
+
+  it("after a restart, status is recomputed from the cluster, not trusted from memory", async () => {
+    const s = await deployed(50);
+    await waitFor("running", async () => (await statusOf(s.id)).status === "running");
+    await observer.stop();
+    // While Octostage is down, the staging's only replica goes away.
+    kube.setController("manual");
+    kube.put(pod(s.namespace, "web-pr-50-web-1", { restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 2 } } }));
+    kube.patchStatus("Deployment", s.namespace, `${s.name}-web`, { readyReplicas: 0, availableReplicas: 0 });
+    expect((await statusOf(s.id)).status).toBe("running");
+    observer = observeWorkloads(deps);
+    await observer.watch.ready();
+    await reconcile(deps, observer.watch);
+    expect(await statusOf(s.id)).toMatchObject({ status: "failed", reason: "CrashLoopBackOff in web-pr-50-web-1 (exit 2, 3 restarts)" });
+    kube.setController("ready");
+  });
+});
