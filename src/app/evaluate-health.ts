@@ -5,7 +5,7 @@ import type { StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
 import { setStatus } from "./set-status.ts";
 
-type Deps = Pick<AppDeps, "store" | "queue" | "logger">;
+type Deps = Pick<AppDeps, "store" | "queue" | "logger" | "clock">;
 
 /**
  * Turns the workloads of a staging's namespace into its status. Only acts once the worker

@@ -3,7 +3,7 @@ import type { WorkloadEvent, WorkloadWatch } from "../ports/cluster.ts";
 import type { AppDeps } from "./deps.ts";
 import { evaluateHealth } from "./evaluate-health.ts";
 
-type Deps = Pick<AppDeps, "store" | "queue" | "cluster" | "logger">;
+type Deps = Pick<AppDeps, "store" | "queue" | "cluster" | "logger" | "clock">;
 
 export interface WorkloadObserver {
   watch: WorkloadWatch;

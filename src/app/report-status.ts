@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { checkView, commentBody, deploymentView } from "../domain/report-view.ts";
 import type { StagingView } from "../domain/report-view.ts";
 import type { CheckRunState, PullRequestRef } from "../ports/code-host.ts";
@@ -6,7 +7,7 @@ import type { AppDeps } from "./deps.ts";
 
 const reportLeaseMs = 60_000;
 
-type Deps = Pick<AppDeps, "store" | "codeHost" | "logger" | "workerId">;
+type Deps = Pick<AppDeps, "store" | "codeHost" | "logger" | "workerId" | "clock">;
 
 export function stagingView(s: StagingRecord): StagingView {
   return {
@@ -23,40 +24,62 @@ export function stagingView(s: StagingRecord): StagingView {
   };
 }
 
+function fingerprint(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 32);
+}
+
+/**
+ * One pass of the reporters. Each GitHub object is written only when what it would show
+ * differs from what was last written (a hash of the rendered output), so a change that
+ * renders the same (a no-op label, a repeated reason) costs no API call.
+ */
 async function reportOnce(deps: Deps, s: StagingRecord): Promise<void> {
   const pr: PullRequestRef = { installationId: s.installationId, owner: s.repoOwner, repo: s.repoName, number: s.prNumber };
   const view = stagingView(s);
   const check = checkView(view);
   const state: CheckRunState = check.status === "completed" ? { status: "completed", conclusion: check.conclusion } : { status: check.status };
-  const checkRun = await deps.codeHost.ensureCheckRun(pr, {
+  const checkInput = {
     sha: s.headSha,
-    ...(s.checkRun ? { existing: s.checkRun } : {}),
     state,
     title: check.title,
     summary: check.summary,
     ...(view.url ? { detailsUrl: view.url } : {}),
-  });
-  const comment = await deps.codeHost.ensureStatusComment(pr, {
-    ...(s.commentId !== null ? { existingId: s.commentId } : {}),
-    body: commentBody(view),
-  });
+  };
+  const checkHash = fingerprint(checkInput);
+  const checkRun =
+    s.checkRun && s.checkRun.sha === s.headSha && s.reported.check === checkHash
+      ? s.checkRun
+      : await deps.codeHost.ensureCheckRun(pr, { ...checkInput, ...(s.checkRun ? { existing: s.checkRun } : {}) });
+
+  const body = commentBody(view);
+  const commentHash = fingerprint(body);
+  const commentId =
+    s.commentId !== null && s.reported.comment === commentHash
+      ? s.commentId
+      : (await deps.codeHost.ensureStatusComment(pr, { ...(s.commentId !== null ? { existingId: s.commentId } : {}), body })).id;
+
   const dep = deploymentView(view);
-  const deployment = dep
-    ? await deps.codeHost.ensureDeployment(pr, {
-        sha: s.headSha,
-        ref: s.headRef,
-        environment: s.name,
-        ...(s.deployment ? { existing: s.deployment } : {}),
-        state: dep.state,
-        description: dep.description,
-        ...(dep.state === "success" && view.url ? { environmentUrl: view.url } : {}),
-      })
-    : undefined;
-  await deps.store.markReported(s.id, s.statusVersion, {
-    checkRun,
-    commentId: comment.id,
-    ...(deployment ? { deployment } : {}),
-  });
+  let deployment = s.deployment ?? undefined;
+  let deploymentHash: string | undefined;
+  if (dep) {
+    const input = {
+      sha: s.headSha,
+      ref: s.headRef,
+      environment: s.name,
+      state: dep.state,
+      description: dep.description,
+      ...(dep.state === "success" && view.url ? { environmentUrl: view.url } : {}),
+    };
+    deploymentHash = fingerprint(input);
+    const unchanged = s.deployment && s.deployment.sha === s.headSha && s.reported.deployment === deploymentHash;
+    if (!unchanged) deployment = await deps.codeHost.ensureDeployment(pr, { ...input, ...(s.deployment ? { existing: s.deployment } : {}) });
+  }
+  await deps.store.markReported(
+    s.id,
+    s.statusVersion,
+    { checkRun, commentId, ...(deployment ? { deployment } : {}) },
+    { check: checkHash, comment: commentHash, ...(deploymentHash ? { deployment: deploymentHash } : {}), at: deps.clock.now() },
+  );
 }
 
 /**

@@ -1,8 +1,9 @@
+import { reportDelayMs } from "../domain/report-pacing.ts";
 import type { StagingStatus } from "../domain/state-machine.ts";
 import type { StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
 
-type Deps = Pick<AppDeps, "store" | "queue" | "logger">;
+type Deps = Pick<AppDeps, "store" | "queue" | "logger" | "clock">;
 
 /**
  * Moves a staging's status through the state machine and, when anything changed, asks the
@@ -20,7 +21,8 @@ export async function setStatus(
   if (out.applied) {
     deps.logger.info({ staging: out.staging.name, status: to, reason, cause }, "staging status changed");
     try {
-      await deps.queue.enqueueReport(stagingId, out.staging.statusVersion);
+      const delay = reportDelayMs(deps.clock.now(), out.staging.reported.at, out.changed);
+      await deps.queue.enqueueReport(stagingId, out.staging.statusVersion, delay);
     } catch (err) {
       deps.logger.warn({ err, staging: out.staging.name }, "enqueue report failed; the reconciler will retry");
     }

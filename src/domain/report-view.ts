@@ -64,7 +64,8 @@ export function checkView(v: StagingView): CheckView {
   }
   switch (v.status) {
     case "pending":
-      return { status: "queued", title: "Queued", summary: `${base} Waiting for a worker.` };
+      // In progress from the first second: the deploy is on its way.
+      return { status: "in_progress", title: "Queued", summary: `${base} Waiting for a worker.` };
     case "deploying":
     case "restoring":
       return { status: "in_progress", title: `${v.status === "restoring" ? "Restoring" : "Deploying"} ${short(v.sha)}`, summary: `${base}${why}${where}` };

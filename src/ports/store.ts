@@ -25,6 +25,8 @@ export interface StagingRecord {
   statusChangedAt: Date;
   statusVersion: number;
   reportedVersion: number;
+  /** What reporters last wrote (hashes of the rendered output) and when. */
+  reported: { at: Date | null; check: string | null; comment: string | null; deployment: string | null };
   url: string | null;
   headSha: string;
   headRef: string;
@@ -54,6 +56,15 @@ export interface ActionRecord {
   error: string | null;
   deliveryId: string | null;
   createdAt: Date;
+}
+
+export interface TransitionRecord {
+  from: StagingStatus;
+  to: StagingStatus;
+  reason: string | null;
+  cause: string;
+  actor: string;
+  at: Date;
 }
 
 export interface StagingKey {
@@ -89,7 +100,8 @@ export interface TransitionInput {
 }
 
 export type TransitionOutcome =
-  | { applied: true; staging: StagingRecord }
+  /** `changed`: the status moved (false when only the reason changed). */
+  | { applied: true; staging: StagingRecord; changed: boolean }
   | { applied: false; staging: StagingRecord; refused?: string };
 
 export interface ActionResult {
@@ -122,7 +134,10 @@ export interface StagingStore {
     id: string,
     version: number,
     github: { checkRun?: { id: number; sha: string }; commentId?: number; deployment?: { id: number; sha: string } },
+    hashes?: { check?: string; comment?: string; deployment?: string; at?: Date },
   ): Promise<void>;
+  /** The staging's status history, oldest first. */
+  listTransitions(id: string): Promise<TransitionRecord[]>;
   listActions(id: string): Promise<ActionRecord[]>;
   /** Takes or renews a lease; false when another owner holds an unexpired one. */
   acquireLease(id: string, kind: string, owner: string, ttlMs: number): Promise<boolean>;

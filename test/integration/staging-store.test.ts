@@ -57,9 +57,14 @@ describe("staging store (real Postgres)", () => {
     expect(same.applied).toBe(false);
     const reasonOnly = await t.store.transition(id, { to: "deploying", reason: "y", cause: "test", actor: "me" });
     expect(reasonOnly.applied).toBe(true);
-    const rows = await t.db.statusTransition.findMany({ where: { stagingId: id } });
-    expect(rows.map((x) => [x.from, x.to, x.actor])).toEqual([["pending", "deploying", "me"]]);
-    expect((await t.store.get(id))!.status).toBe("deploying");
+    await t.store.transition(id, { to: "running", reason: null, cause: "workloads ready", actor: "octostage" });
+    const history = await t.store.listTransitions(id);
+    expect(history.map((x) => [x.from, x.to, x.cause, x.actor])).toEqual([
+      ["pending", "deploying", "test", "me"],
+      ["deploying", "running", "workloads ready", "octostage"],
+    ]);
+    expect(history[0]!.at).toBeInstanceOf(Date);
+    expect((await t.store.get(id))!.status).toBe("running");
   });
 
   it("gives a lease to one owner at a time and lets it expire", async () => {

@@ -15,7 +15,7 @@ import type { KubeApiDouble } from "./kube-api-double.ts";
 
 export interface RecordingQueue extends WorkQueue {
   deploys: { stagingId: string; generation: number }[];
-  reports: { stagingId: string; version: number }[];
+  reports: { stagingId: string; version: number; delay: number }[];
 }
 
 export function recordingQueue(): RecordingQueue {
@@ -23,7 +23,7 @@ export function recordingQueue(): RecordingQueue {
     deploys: [],
     reports: [],
     enqueueDeploy: async (stagingId, generation) => void q.deploys.push({ stagingId, generation }),
-    enqueueReport: async (stagingId, version) => void q.reports.push({ stagingId, version }),
+    enqueueReport: async (stagingId, version, delay = 0) => void q.reports.push({ stagingId, version, delay }),
   };
   return q;
 }

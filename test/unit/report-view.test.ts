@@ -40,7 +40,7 @@ function tableCells(body: string): string[] {
 
 describe("checkView", () => {
   test.each([
-    ["pending", "queued", undefined, "Queued"],
+    ["pending", "in_progress", undefined, "Queued"],
     ["deploying", "in_progress", undefined, "Deploying abcdef0"],
     ["restoring", "in_progress", undefined, "Restoring abcdef0"],
     ["running", "completed", "success", `Running at ${url}`],

@@ -37,6 +37,7 @@ function toRecord(row: Staging): StagingRecord {
     statusChangedAt: row.statusChangedAt,
     statusVersion: row.statusVersion,
     reportedVersion: row.reportedVersion,
+    reported: { at: row.reportedAt, check: row.reportedCheckHash, comment: row.reportedCommentHash, deployment: row.reportedDeploymentHash },
     url: row.url,
     headSha: row.headSha,
     headRef: row.headRef,
@@ -197,7 +198,7 @@ export function createStagingStore(db: Db): StagingStore {
           }
           return tx.staging.findUniqueOrThrow({ where: { id } });
         });
-        if (updated) return { applied: true, staging: toRecord(updated) };
+        if (updated) return { applied: true, staging: toRecord(updated), changed: check.changed };
         // Someone else moved it meanwhile: decide again on the fresh row.
       }
     },
@@ -252,10 +253,14 @@ export function createStagingStore(db: Db): StagingStore {
       });
     },
 
-    async markReported(id, version, github) {
+    async markReported(id, version, github, hashes = {}) {
       await db.staging.update({
         where: { id },
         data: {
+          ...(hashes.at ? { reportedAt: hashes.at } : {}),
+          ...(hashes.check ? { reportedCheckHash: hashes.check } : {}),
+          ...(hashes.comment ? { reportedCommentHash: hashes.comment } : {}),
+          ...(hashes.deployment ? { reportedDeploymentHash: hashes.deployment } : {}),
           ...(github.checkRun ? { checkRunId: BigInt(github.checkRun.id), checkRunSha: github.checkRun.sha } : {}),
           ...(github.commentId !== undefined ? { commentId: BigInt(github.commentId) } : {}),
           ...(github.deployment
@@ -264,6 +269,18 @@ export function createStagingStore(db: Db): StagingStore {
         },
       });
       await db.staging.updateMany({ where: { id, reportedVersion: { lt: version } }, data: { reportedVersion: version } });
+    },
+
+    async listTransitions(id) {
+      const rows = await db.statusTransition.findMany({ where: { stagingId: id }, orderBy: { createdAt: "asc" } });
+      return rows.map((r) => ({
+        from: isStagingStatus(r.from) ? r.from : "failed",
+        to: isStagingStatus(r.to) ? r.to : "failed",
+        reason: r.reason,
+        cause: r.cause,
+        actor: r.actor,
+        at: r.createdAt,
+      }));
     },
 
     async listActions(id) {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
@@ -64,8 +65,12 @@ export function createQueues(opts: QueueOptions): BullQueues {
     async enqueueDeploy(stagingId, generation) {
       await deploy.add("deploy", { stagingId, generation }, { deduplication: { id: `deploy-${stagingId}`, keepLastIfActive: true } });
     },
-    async enqueueReport(stagingId, version) {
-      await report.add("report", { stagingId, version }, { deduplication: { id: `report-${stagingId}`, keepLastIfActive: true } });
+    async enqueueReport(stagingId, version, delayMs = 0) {
+      await report.add(
+        "report",
+        { stagingId, version },
+        { delay: delayMs, deduplication: { id: `report-${stagingId}`, keepLastIfActive: true } },
+      );
     },
   };
   return {
@@ -85,6 +90,8 @@ export function createQueues(opts: QueueOptions): BullQueues {
     },
   };
 }
+
+const releaseLock = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 export interface JobHandlers {
   deploy(stagingId: string, attempt: { attempt: number; maxAttempts: number }, log: Logger): Promise<{ permanentError?: string }>;
@@ -115,7 +122,22 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; logger:
     async (job) => handlers.report(stagingJob.parse(job.data).stagingId, childLog(job)),
     { ...common, concurrency: opts.concurrency },
   );
-  const reconcile = new Worker(queueNames.reconcile, async (job) => handlers.reconcile(childLog(job)), { ...common, concurrency: 1 });
+  // One reconcile at a time across all processes: a Redis lock with an expiry, released by its holder only.
+  const lockClient = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
+  const lockKey = `${opts.prefix}:reconcile:lock`;
+  const reconcile = new Worker(
+    queueNames.reconcile,
+    async (job) => {
+      const token = randomUUID();
+      if ((await lockClient.set(lockKey, token, "PX", 60_000, "NX")) !== "OK") return;
+      try {
+        await handlers.reconcile(childLog(job));
+      } finally {
+        await lockClient.eval(releaseLock, 1, lockKey, token);
+      }
+    },
+    { ...common, concurrency: 1 },
+  );
   for (const w of [deploy, report, reconcile]) {
     w.on("failed", (job, err) => opts.logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, "job failed"));
     w.on("error", (err) => opts.logger.error({ queue: w.name, err: err.message }, "worker error"));
@@ -124,6 +146,8 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; logger:
     async close() {
       await Promise.all([deploy.close(), report.close(), reconcile.close()]);
       connection.disconnect();
+      lockClient.disconnect();
+      lockClient.disconnect();
     },
   };
 }

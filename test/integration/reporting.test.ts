@@ -1,0 +1,96 @@
+// Reporting is idempotent and rate-aware: no GitHub request when nothing visible changed,
+// and a flapping staging coalesces into few reports (real GitHub adapter on the GitHub
+// double, real Postgres, real BullMQ deduplication on Redis).
+import { randomBytes } from "node:crypto";
+import { pino } from "pino";
+import { Probot } from "probot";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGitHubCodeHost } from "../../src/adapters/github/code-host.ts";
+import { createProbotOctokitClass } from "../../src/adapters/github/octokit.ts";
+import { createQueues } from "../../src/adapters/queue/bullmq.ts";
+import type { BullQueues } from "../../src/adapters/queue/bullmq.ts";
+import { reportStatus } from "../../src/app/report-status.ts";
+import { setStatus } from "../../src/app/set-status.ts";
+import { reasonChangeIntervalMs } from "../../src/domain/report-pacing.ts";
+import { silentLogger } from "../../src/ports/logger.ts";
+import { deployIntent, sha } from "../support/builders.ts";
+import { createTestDb } from "../support/db.ts";
+import type { TestDb } from "../support/db.ts";
+import { generateTestPrivateKey, startGitHubDouble } from "../support/github-double.ts";
+import type { GitHubDouble } from "../support/github-double.ts";
+import { recordingQueue } from "../support/worker-deps.ts";
+
+let db: TestDb;
+let github: GitHubDouble;
+let queues: BullQueues;
+let now = new Date("2026-11-22T10:00:00Z");
+const clock = { now: () => now };
+
+beforeAll(async () => {
+  [db, github] = await Promise.all([createTestDb(), startGitHubDouble()]);
+  queues = createQueues({ redisUrl: "redis://127.0.0.1:6379", prefix: `reporting-${randomBytes(4).toString("hex")}` });
+});
+afterAll(async () => {
+  await queues.deploy.obliterate({ force: true });
+  await queues.report.obliterate({ force: true });
+  await queues.close();
+  await Promise.all([db.drop(), github.close()]);
+});
+
+function reporterDeps() {
+  const probot = new Probot({
+    appId: 1,
+    privateKey: generateTestPrivateKey(),
+    baseUrl: github.apiUrl,
+    Octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }),
+    log: pino({ level: "silent" }),
+  });
+  return { store: db.store, codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger: silentLogger }), logger: silentLogger, workerId: "w", clock };
+}
+
+const writes = () => github.requests.filter((r) => r.path.startsWith("/repos/")).length;
+
+describe("reporting", () => {
+  it("makes no GitHub request when nothing visible changed", async () => {
+    const out = await db.store.recordIntent(deployIntent(60, sha(1)));
+    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const deps = reporterDeps();
+    await reportStatus(deps, out.staging.id);
+    const afterFirst = writes();
+    expect(afterFirst).toBeGreaterThan(0);
+    // An event that changes nothing anyone can see (e.g. a label on a running staging)
+    // still bumps the status version: the reporter runs, and sends nothing.
+    await db.store.recordIntent({ ...deployIntent(60, sha(1)), bumpGeneration: false, action: { kind: "deploy", actor: "dev", source: "github" } });
+    expect((await db.store.get(out.staging.id))!.reportedVersion).toBeLessThan((await db.store.get(out.staging.id))!.statusVersion);
+    await reportStatus(deps, out.staging.id);
+    expect(writes()).toBe(afterFirst);
+    const s = (await db.store.get(out.staging.id))!;
+    expect(s.reportedVersion).toBe(s.statusVersion);
+    // A real change is sent.
+    await setStatus({ ...deps, queue: recordingQueue() }, s.id, "deploying", "deploying 0000000", "test");
+    await reportStatus(deps, out.staging.id);
+    expect(writes()).toBeGreaterThan(afterFirst);
+    expect(github.violations).toEqual([]);
+  });
+
+  it("paces reports: a new status right after a report waits a moment, a reason-only change waits longer", async () => {
+    const out = await db.store.recordIntent(deployIntent(61, sha(1)));
+    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const deps = reporterDeps();
+    await reportStatus(deps, out.staging.id);
+    const queue = recordingQueue();
+    now = new Date(now.getTime() + 200);
+    await setStatus({ ...deps, queue }, out.staging.id, "deploying", "Deployment/web 0/2 ready", "test");
+    await setStatus({ ...deps, queue }, out.staging.id, "deploying", "Deployment/web 1/2 ready", "test");
+    const [statusChange, reasonChange] = queue.reports;
+    expect(statusChange!.delay).toBe(1_300);
+    expect(reasonChange!.delay).toBe(reasonChangeIntervalMs - 200);
+  });
+
+  it("coalesces a flapping staging's reports into one waiting job", async () => {
+    const id = "00000000-0000-4000-8000-000000000001";
+    for (let i = 0; i < 20; i++) await queues.workQueue.enqueueReport(id, i, 5_000);
+    const counts = await queues.report.getJobCounts("delayed", "waiting", "active");
+    expect((counts.delayed ?? 0) + (counts.waiting ?? 0) + (counts.active ?? 0)).toBe(1);
+  });
+});
