@@ -4,6 +4,7 @@
  *   pending → deploying → running ⇄ degraded → failed
  *   any live status → archiving → archived → restoring → deploying …
  *   archived → cleaning → deleted;  cleaning → cleanup_failed → cleaning
+ *   deleted is final unless recreated on purpose (`/octo deploy`): deleted → deploying
  */
 
 export const stagingStatuses = [
@@ -35,7 +36,7 @@ const allowed: Readonly<Record<StagingStatus, readonly StagingStatus[]>> = {
   restoring: [...live, "archiving", "cleaning"],
   cleaning: ["deleted", "cleanup_failed"],
   cleanup_failed: ["cleaning", "deleted"],
-  deleted: [],
+  deleted: ["deploying"],
 };
 
 export function isStagingStatus(value: string): value is StagingStatus {

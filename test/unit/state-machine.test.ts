@@ -13,7 +13,7 @@ import type { StagingStatus } from "../../src/domain/state-machine.ts";
  *   - a staging can be deleted (→ cleaning) from anywhere but while already cleaning;
  *   - an archive that fails is "failed"; a PR reopened mid-archive restores or redeploys;
  *   - cleanup_failed retries (→ cleaning) or is found gone (→ deleted);
- *   - deleted is terminal.
+ *   - deleted is final unless someone recreates it on purpose (`/octo deploy` → deploying).
  * Columns:  pending deploying running degraded failed archiving archived restoring cleaning cleanup_failed deleted
  * Y = allowed, . = refused, = = same status (not a change).
  */
@@ -29,7 +29,7 @@ const expected: Record<StagingStatus, string> = {
   restoring:      ".  Y  Y  Y  Y  Y  .  =  Y  .  .",
   cleaning:       ".  .  .  .  .  .  .  .  =  Y  Y",
   cleanup_failed: ".  .  .  .  .  .  .  .  Y  =  Y",
-  deleted:        ".  .  .  .  .  .  .  .  .  .  =",
+  deleted:        ".  Y  .  .  .  .  .  .  .  .  =",
 };
 
 const columns: StagingStatus[] = [
@@ -71,10 +71,11 @@ describe("checkTransition", () => {
     for (const s of columns) expect(checkTransition(s, s)).toEqual({ ok: true, changed: false });
   });
 
-  test("deleted is terminal: nothing leaves it", () => {
-    for (const to of columns.filter((s) => s !== "deleted")) {
+  test("deleted is final except for an explicit recreate (→ deploying)", () => {
+    for (const to of columns.filter((s) => s !== "deleted" && s !== "deploying")) {
       expect(checkTransition("deleted", to).ok, `deleted → ${to}`).toBe(false);
     }
+    expect(checkTransition("deleted", "deploying").ok).toBe(true);
   });
 
   test("every status is reachable from pending and every staging can still end up deleted", () => {
