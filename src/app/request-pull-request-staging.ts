@@ -1,7 +1,9 @@
 import { decideTrigger } from "../domain/policy.ts";
-import { buildDesiredSpec, stagingIdentity } from "../domain/spec.ts";
+import { stagingIdentity } from "../domain/spec.ts";
 import type { ActionKind, IntentInput } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
+import { desiredSpecFor } from "./desired-spec.ts";
+import { recordIntentAndEnqueue } from "./record-intent.ts";
 
 export type PullRequestEventAction =
   | "opened"
@@ -61,7 +63,23 @@ export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent
   let intent: IntentInput;
 
   const existing = await deps.store.find(key);
-  if (ev.action === "closed") {
+  const edits = existing ? await deps.store.listOverrides(existing.id) : [];
+  const head = { owner: ev.owner, repo: ev.repo, number: ev.number, sha: ev.headSha, ref: ev.headRef };
+  const spec = desiredSpecFor(settings, edits, head, identity.name);
+  if (existing?.desiredState === "deleted") {
+    // Deleted on purpose (`/octo delete`): PR events do not bring it back, `/octo deploy` does.
+    intent = {
+      deliveryId: ev.deliveryId,
+      event: `pull_request.${ev.action}`,
+      key,
+      create: { ...identity, installationId: ev.installationId },
+      desiredState: "deleted",
+      ...(ev.action === "closed" ? {} : { desiredSpec: spec }),
+      skipReason: "Deleted with `/octo delete`; `/octo deploy` recreates it.",
+      action: { ...action, kind: "hold" },
+      bumpGeneration: false,
+    };
+  } else if (ev.action === "closed") {
     if (!existing) return { result: "unknown_staging" };
     intent = {
       deliveryId: ev.deliveryId,
@@ -74,8 +92,7 @@ export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent
       bumpGeneration: true,
     };
   } else {
-    const decision = decideTrigger(settings.trigger, ev);
-    const spec = buildDesiredSpec(settings, { owner: ev.owner, repo: ev.repo, number: ev.number, sha: ev.headSha, ref: ev.headRef }, identity.name);
+    const decision = decideTrigger(settings.trigger, { ...ev, approvedSha: existing?.approvedSha ?? null });
     // A label or ready-for-review on a staging already running this SHA changes nothing to deploy.
     const changed =
       !existing || existing.desiredState !== "active" || existing.desiredSpec.sha !== spec.sha || ev.action === "reopened";
@@ -92,15 +109,8 @@ export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent
     };
   }
 
-  const outcome = await deps.store.recordIntent(intent);
+  const outcome = await recordIntentAndEnqueue(deps, intent);
   if (outcome.outcome === "duplicate") return { result: "duplicate" };
   const { staging } = outcome;
-  // Intent is durable now. A failed enqueue is healed by the reconciler, so it does not fail intake.
-  try {
-    if (intent.bumpGeneration) await deps.queue.enqueueDeploy(staging.id, staging.generation);
-    await deps.queue.enqueueReport(staging.id, staging.statusVersion);
-  } catch (err) {
-    deps.logger.warn({ err, staging: staging.name }, "enqueue failed; the reconciler will pick the staging up");
-  }
   return { result: "recorded", stagingId: staging.id, generation: staging.generation, deploy: intent.bumpGeneration };
 }

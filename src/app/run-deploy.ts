@@ -54,6 +54,9 @@ async function deploy(deps: Deps, s: StagingRecord): Promise<void> {
   await setStatus(deps, s.id, restoring ? "restoring" : "deploying", `deploying ${s.desiredSpec.sha.slice(0, 7)}`, "deploy started");
   await deps.store.setDeployStarted(s.id, deps.clock.now());
   const spec = s.desiredSpec;
+  // The quota must be in place before helm creates pods: it only limits what comes after it.
+  await deps.cluster.ensureNamespace(s.namespace);
+  await deps.cluster.ensureResourceQuota(s.namespace, spec.namespaceQuota?.hard ?? null);
   const result = await deps.helm.upgradeInstall({
     release: s.name,
     namespace: s.namespace,
@@ -75,9 +78,26 @@ async function deploy(deps: Deps, s: StagingRecord): Promise<void> {
   if (fresh) await evaluateHealth(deps, fresh, workloads);
 }
 
+/** Uninstall and remove now: helm uninstall, then the namespace with its volumes. */
+async function cleanup(deps: Deps, s: StagingRecord): Promise<void> {
+  await setStatus(deps, s.id, "cleaning", "helm uninstall and namespace deletion", "delete requested");
+  const result = await deps.helm.uninstall(s.name, s.namespace, s.desiredSpec.deployTimeoutSeconds);
+  await deps.cluster.deleteNamespace(s.namespace);
+  await deps.store.finishGeneration(s.id, s.generation, {
+    state: "succeeded",
+    exitCode: result.exitCode,
+    durationMs: result.durationMs,
+    output: [result.stdout, result.stderr].filter(Boolean).join("\n"),
+  });
+  await deps.store.setObservedGeneration(s.id, s.generation);
+  await setStatus(deps, s.id, "deleted", `release ${s.name} uninstalled, namespace ${s.namespace} deleted`, "deleted");
+}
+
 async function applyGeneration(deps: Deps, s: StagingRecord): Promise<void> {
   await deps.store.startGeneration(s.id, s.generation);
-  if (s.desiredState === "archived") {
+  if (s.desiredState === "deleted") {
+    await cleanup(deps, s);
+  } else if (s.desiredState === "archived") {
     await archive(deps, s);
     await deps.store.finishGeneration(s.id, s.generation, { state: "succeeded" });
     await deps.store.setObservedGeneration(s.id, s.generation);
@@ -99,13 +119,14 @@ async function failGeneration(deps: Deps, s: StagingRecord, err: unknown, final:
     output: helmErr?.result ? [helmErr.result.stdout, helmErr.result.stderr].filter(Boolean).join("\n") : undefined,
     error: message,
   });
+  const deleting = s.desiredState === "deleted";
   if (final) {
     await deps.store.setDeployOutcome(s.id, { error: message });
     await deps.store.setObservedGeneration(s.id, s.generation);
-    await setStatus(deps, s.id, "failed", message, helmErr ? `helm ${helmErr.code}` : "deploy error");
+    await setStatus(deps, s.id, deleting ? "cleanup_failed" : "failed", message, helmErr ? `helm ${helmErr.code}` : "error");
   } else {
     // Keep showing what is being attempted: an archive that will be retried is still archiving.
-    const inProgress = s.desiredState === "archived" ? "archiving" : s.status === "restoring" ? "restoring" : "deploying";
+    const inProgress = deleting ? "cleaning" : s.desiredState === "archived" ? "archiving" : s.status === "restoring" ? "restoring" : "deploying";
     await setStatus(deps, s.id, inProgress, `retrying after: ${message}`, "retry");
   }
 }

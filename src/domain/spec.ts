@@ -14,6 +14,8 @@ export interface DesiredSpec {
   host: string;
   url: string;
   deployTimeoutSeconds: number;
+  /** Hard limits of the namespace's ResourceQuota (from the `namespaceQuota` deployment override). */
+  namespaceQuota?: { profile: string; hard: Record<string, string> };
 }
 
 export interface PullRequestHead {

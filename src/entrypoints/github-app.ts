@@ -1,6 +1,7 @@
 import type { Probot } from "probot";
 import { requestPullRequestStaging } from "../app/request-pull-request-staging.ts";
 import type { AppDeps } from "../app/deps.ts";
+import { commentCommands } from "./issue-comment-payload.ts";
 import { toPullRequestEvent } from "./pull-request-payload.ts";
 
 export const pullRequestEvents = [
@@ -27,6 +28,29 @@ export function githubApp(deps: Deps) {
       const event = toPullRequestEvent(context.id, context.payload);
       const out = await requestPullRequestStaging({ ...deps, logger: log }, event);
       log.info({ repo: `${event.owner}/${event.repo}`, pr: event.number, ...out }, "pull request event handled");
+    });
+
+    // `/octo` commands: recorded (delivery id, for idempotency) and queued; a worker reacts,
+    // checks permissions, runs them and replies. Edited comments are not subscribed.
+    app.on("issue_comment.created", async (context) => {
+      const log = deps.logger.child({ deliveryId: context.id, event: "issue_comment.created" });
+      const decision = commentCommands(context.id, context.payload);
+      if (!decision.run) {
+        log.debug({ why: decision.why }, "comment ignored");
+        return;
+      }
+      if (!(await deps.store.recordDelivery(context.id, "issue_comment.created"))) {
+        log.info({}, "redelivered comment ignored");
+        return;
+      }
+      try {
+        await deps.queue.enqueueCommands(decision.job);
+      } catch (err) {
+        // Not queued: forget the delivery so that GitHub's redelivery runs the commands.
+        await deps.store.forgetDelivery(context.id);
+        throw err;
+      }
+      log.info({ repo: `${decision.job.owner}/${decision.job.repo}`, pr: decision.job.number, actor: decision.job.actor }, "comment commands queued");
     });
   };
 }

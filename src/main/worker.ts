@@ -3,6 +3,7 @@ import type { WorkloadObserver } from "../app/observe-workloads.ts";
 import { reconcile } from "../app/reconcile.ts";
 import { reportStatus } from "../app/report-status.ts";
 import { runDeploy } from "../app/run-deploy.ts";
+import { runCommentCommands } from "../app/run-comment-commands.ts";
 import type { AppDeps } from "../app/deps.ts";
 import { startWorkers } from "../adapters/queue/bullmq.ts";
 import type { BullQueues } from "../adapters/queue/bullmq.ts";
@@ -31,6 +32,9 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
       },
       async report(stagingId, log) {
         await reportStatus({ ...deps, logger: log }, stagingId);
+      },
+      async commands(job, log) {
+        await runCommentCommands({ ...deps, logger: log }, job);
       },
       async reconcile(log) {
         await reconcile({ ...deps, logger: log }, observer.watch);

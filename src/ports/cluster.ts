@@ -65,6 +65,10 @@ export interface Cluster {
   listWorkloads(namespace: string): Promise<WorkloadSnapshot[]>;
   /** Sets spec.replicas through the scale subresource. */
   scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void>;
+  /** Creates the namespace when missing (labelled as Octostage's). */
+  ensureNamespace(namespace: string): Promise<void>;
+  /** Makes the namespace's `octostage-quota` ResourceQuota hold `hard`, or removes it when null. */
+  ensureResourceQuota(namespace: string, hard: Record<string, string> | null): Promise<void>;
   /** Deletes the namespace (and so everything in it). Idempotent: a missing namespace is fine. */
   deleteNamespace(namespace: string): Promise<void>;
 }

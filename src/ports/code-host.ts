@@ -42,7 +42,18 @@ export interface DeploymentInput {
   environmentUrl?: string;
 }
 
+/** A person's role on a repository, highest first. */
+export type RepoPermission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+
+export type Reaction = "eyes" | "+1" | "-1" | "confused" | "rocket";
+
 export interface CodeHost {
+  /** The user's role on the PR's repository ("none" when they have no access). */
+  getPermission(pr: PullRequestRef, login: string): Promise<RepoPermission>;
+  /** Reacts to a PR comment (idempotent on GitHub's side). */
+  addReaction(pr: PullRequestRef, commentId: number, reaction: Reaction): Promise<void>;
+  /** Posts a new PR comment (a reply to a command; the sticky comment uses ensureStatusComment). */
+  postComment(pr: PullRequestRef, body: string): Promise<{ id: number }>;
   /** Creates a check run for the SHA or updates the existing one for that SHA. */
   ensureCheckRun(pr: PullRequestRef, input: CheckRunInput): Promise<{ id: number; sha: string }>;
   /** Creates the one sticky comment or edits it in place. */

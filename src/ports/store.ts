@@ -3,7 +3,7 @@ import type { DesiredSpec } from "../domain/spec.ts";
 import type { StagingStatus } from "../domain/state-machine.ts";
 
 /** What the staging should be: deployed, scaled to zero, or held back by policy (draft, labels, fork). */
-export type DesiredState = "active" | "archived" | "held";
+export type DesiredState = "active" | "archived" | "held" | "deleted";
 export type ActionKind = "deploy" | "update" | "archive" | "restore" | "cleanup" | "override" | "hold";
 export type ActionSource = "github" | "slack" | "jira" | "cli" | "system";
 export type ActionState = "queued" | "running" | "succeeded" | "failed" | "superseded" | "skipped";
@@ -35,6 +35,9 @@ export interface StagingRecord {
   /** The last helm run for the current generation failed for good (cleared by a success). */
   lastDeployError: string | null;
   skipReason: string | null;
+  /** A maintainer's approval of a fork PR, pinned to the approved SHA. */
+  approvedSha: string | null;
+  approvedBy: string | null;
   archivedReplicas: Record<string, number> | null;
   deployStartedAt: Date | null;
   checkRun: { id: number; sha: string } | null;
@@ -86,6 +89,24 @@ export interface IntentInput {
   action: { kind: ActionKind; actor: string; source: ActionSource; detail?: unknown };
   /** Whether this changes what must be deployed (a new generation for the worker). */
   bumpGeneration: boolean;
+  /** Override edits stored in the same transaction (by the action's actor and source). */
+  overrides?: OverrideChange[];
+  /** Sets (or with null clears) the maintainer's approval of a fork PR. */
+  approval?: { sha: string; by: string } | null;
+}
+
+export interface OverrideChange {
+  scope: "app" | "deployment";
+  key: string;
+  op: "set" | "unset";
+  value?: unknown;
+}
+
+/** A stored override edit over the project defaults, with who made it and when. */
+export interface OverrideRecord extends OverrideChange {
+  actor: string;
+  source: string;
+  at: Date;
 }
 
 export type IntentOutcome =
@@ -139,6 +160,11 @@ export interface StagingStore {
   /** The staging's status history, oldest first. */
   listTransitions(id: string): Promise<TransitionRecord[]>;
   listActions(id: string): Promise<ActionRecord[]>;
+  /** The staging's override edits, oldest first. */
+  listOverrides(id: string): Promise<OverrideRecord[]>;
+  /** Records a webhook delivery id; false when it was seen before (a redelivery). */
+  recordDelivery(id: string, event: string): Promise<boolean>;
+  forgetDelivery(id: string): Promise<void>;
   /** Takes or renews a lease; false when another owner holds an unexpired one. */
   acquireLease(id: string, kind: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(id: string, kind: string, owner: string): Promise<void>;

@@ -4,7 +4,7 @@
  *
  * FAKES, as a real kube-apiserver does:
  * - discovery (/api, /apis, /api/v1, /apis/<group>/<version>, /version) for namespaces, pods,
- *   services, configmaps, secrets, persistentvolumeclaims, apps/v1 deployments and statefulsets
+ *   services, configmaps, secrets, persistentvolumeclaims, resourcequotas, apps/v1 deployments and statefulsets
  *   (with /scale and /status), networking.k8s.io/v1 ingresses and batch/v1 jobs;
  * - list (namespaced and cluster-wide), get, create (409 AlreadyExists, 404 if the namespace is
  *   missing), replace (409 Conflict on a stale metadata.resourceVersion), patch (merge,
@@ -35,7 +35,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 
-export type KubeKind = "Namespace" | "Deployment" | "StatefulSet" | "Pod" | "Service" | "ConfigMap" | "Secret" | "PersistentVolumeClaim" | "Ingress" | "Job";
+export type KubeKind = "Namespace" | "Deployment" | "StatefulSet" | "Pod" | "Service" | "ConfigMap" | "Secret" | "PersistentVolumeClaim" | "Ingress" | "Job" | "ResourceQuota";
 export interface RecordedKubeRequest { method: string; path: string; query: Record<string, string>; contentType?: string; body?: unknown }
 export interface KubeApiDouble {
   url: string;
@@ -70,6 +70,7 @@ const TYPES: ResourceType[] = [
   resourceType("ConfigMap", "configmaps", "", true, ["cm"]),
   resourceType("Secret", "secrets", "", true, []),
   resourceType("PersistentVolumeClaim", "persistentvolumeclaims", "", true, ["pvc"], "status"),
+  resourceType("ResourceQuota", "resourcequotas", "", true, ["quota"], "status"),
   resourceType("Deployment", "deployments", "apps", true, ["deploy"], "status generation scale"),
   resourceType("StatefulSet", "statefulsets", "apps", true, ["sts"], "status generation scale"),
   resourceType("Ingress", "ingresses", "networking.k8s.io", true, ["ing"], "status generation"),

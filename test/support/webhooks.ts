@@ -72,3 +72,38 @@ export async function deliverWebhook(url: string, event: string, payload: unknow
   const res = await fetch(url, { method: "POST", headers, body });
   return { id, status: res.status, body: await res.text(), ms: performance.now() - started };
 }
+
+export interface CommentShape {
+  owner: string;
+  repo: string;
+  number: number;
+  installationId: number;
+  body: string;
+  login: string;
+  commentId: number;
+  userType?: "User" | "Bot";
+  action?: "created" | "edited";
+}
+
+/**
+ * A real `issue_comment` payload rewritten as a comment on the test PR. GitHub marks a PR's
+ * comments with `issue.pull_request` (the examples are on plain issues, so it is added here).
+ */
+export function issueCommentPayload(s: CommentShape): any {
+  const p = webhookExample("issue_comment", s.action ?? "created");
+  const full = `${s.owner}/${s.repo}`;
+  p.installation = { id: s.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+  Object.assign(p.repository, { name: s.repo, full_name: full });
+  p.repository.owner.login = s.owner;
+  p.issue.number = s.number;
+  p.issue.pull_request = {
+    url: `https://api.github.com/repos/${full}/pulls/${s.number}`,
+    html_url: `https://github.com/${full}/pull/${s.number}`,
+    diff_url: `https://github.com/${full}/pull/${s.number}.diff`,
+    patch_url: `https://github.com/${full}/pull/${s.number}.patch`,
+  };
+  Object.assign(p.comment, { id: s.commentId, body: s.body });
+  Object.assign(p.comment.user, { login: s.login, type: s.userType ?? "User" });
+  Object.assign(p.sender, { login: s.login, type: s.userType ?? "User" });
+  return p;
+}

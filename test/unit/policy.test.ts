@@ -66,3 +66,18 @@ describe("decideTrigger", () => {
     expect(decideTrigger(policy, pr({ draft: true, labels: ["staging"] }))).toMatchObject({ deploy: false, hold: "draft" });
   });
 });
+
+describe("a maintainer's approval (`/octo deploy`)", () => {
+  const policy = { drafts: false, labels: ["staging"] };
+  test("deploys a fork PR at exactly the approved SHA", () => {
+    expect(decideTrigger(policy, { draft: false, labels: [], fromFork: true, headSha: "a".repeat(40), approvedSha: "a".repeat(40) })).toEqual({ deploy: true });
+  });
+  test("a later push from the fork needs a new approval, and the reason says so", () => {
+    const d = decideTrigger(policy, { draft: false, labels: [], fromFork: true, headSha: "b".repeat(40), approvedSha: "a".repeat(40) });
+    expect(d).toMatchObject({ deploy: false, hold: "fork" });
+    if (!d.deploy) expect(d.reason).toContain("approves them again");
+  });
+  test("on a PR from the repository itself it lasts across pushes (draft or unlabelled)", () => {
+    expect(decideTrigger(policy, { draft: true, labels: [], fromFork: false, headSha: "b".repeat(40), approvedSha: "a".repeat(40) })).toEqual({ deploy: true });
+  });
+});

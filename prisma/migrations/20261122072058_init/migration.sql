@@ -28,6 +28,8 @@ CREATE TABLE "Staging" (
     "headRef" TEXT NOT NULL,
     "deployedSha" TEXT,
     "lastDeployError" TEXT,
+    "approvedSha" TEXT,
+    "approvedBy" TEXT,
     "skipReason" TEXT,
     "archivedReplicas" JSONB,
     "deployStartedAt" TIMESTAMP(3),

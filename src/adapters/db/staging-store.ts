@@ -44,6 +44,8 @@ function toRecord(row: Staging): StagingRecord {
     deployedSha: row.deployedSha,
     lastDeployError: row.lastDeployError,
     skipReason: row.skipReason,
+    approvedSha: row.approvedSha,
+    approvedBy: row.approvedBy,
     archivedReplicas: (row.archivedReplicas as Record<string, number> | null) ?? null,
     deployStartedAt: row.deployStartedAt,
     checkRun: row.checkRunId !== null && row.checkRunSha ? { id: Number(row.checkRunId), sha: row.checkRunSha } : null,
@@ -96,6 +98,7 @@ export function createStagingStore(db: Db): StagingStore {
       const common = {
         desiredState: input.desiredState,
         skipReason: input.skipReason,
+        ...(input.approval !== undefined ? { approvedSha: input.approval?.sha ?? null, approvedBy: input.approval?.by ?? null } : {}),
         ...(spec ? { desiredSpec: json(spec), headSha: spec.sha, headRef: spec.ref, url: spec.url } : {}),
       };
       let staging: Staging;
@@ -121,6 +124,19 @@ export function createStagingStore(db: Db): StagingStore {
             installationId: BigInt(input.create.installationId),
             generation: 1,
           },
+        });
+      }
+      for (const o of input.overrides ?? []) {
+        const data = {
+          op: o.op,
+          value: o.op === "set" ? json(o.value ?? null) : Prisma.DbNull,
+          actor: input.action.actor,
+          source: input.action.source,
+        };
+        await tx.override.upsert({
+          where: { stagingId_scope_key: { stagingId: staging.id, scope: o.scope, key: o.key } },
+          create: { stagingId: staging.id, scope: o.scope, key: o.key, ...data },
+          update: data,
         });
       }
       const action = await tx.action.create({
@@ -281,6 +297,28 @@ export function createStagingStore(db: Db): StagingStore {
         actor: r.actor,
         at: r.createdAt,
       }));
+    },
+
+    async listOverrides(id) {
+      const rows = await db.override.findMany({ where: { stagingId: id }, orderBy: { updatedAt: "asc" } });
+      return rows.map((r) => ({
+        scope: r.scope === "deployment" ? ("deployment" as const) : ("app" as const),
+        key: r.key,
+        op: r.op === "unset" ? ("unset" as const) : ("set" as const),
+        ...(r.op === "set" ? { value: r.value } : {}),
+        actor: r.actor,
+        source: r.source,
+        at: r.updatedAt,
+      }));
+    },
+
+    async recordDelivery(id, event) {
+      const inserted = await db.webhookDelivery.createMany({ data: [{ id, event }], skipDuplicates: true });
+      return inserted.count === 1;
+    },
+
+    async forgetDelivery(id) {
+      await db.webhookDelivery.deleteMany({ where: { id } });
     },
 
     async listActions(id) {

@@ -2,6 +2,7 @@ import type { CodeHost, PullRequestRef } from "../../ports/code-host.ts";
 import { systemClock, type Clock } from "../../ports/clock.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { ensureCheckRun } from "./check-runs.ts";
+import { addReaction, getPermission, postComment } from "./comment-commands.ts";
 import { ensureDeployment } from "./deployments.ts";
 import { callGitHub } from "./errors.ts";
 import type { GetGitHubClient } from "./octokit.ts";
@@ -22,6 +23,18 @@ export function createGitHubCodeHost(deps: GitHubCodeHostDeps): CodeHost {
     log: deps.logger.child({ installationId: pr.installationId, owner: pr.owner, repo: pr.repo, pr: pr.number }),
   });
   return {
+    getPermission: async (pr, login) => {
+      const { octokit } = await context(pr);
+      return getPermission(octokit, pr, login);
+    },
+    addReaction: async (pr, commentId, reaction) => {
+      const { octokit } = await context(pr);
+      await addReaction(octokit, pr, commentId, reaction);
+    },
+    postComment: async (pr, body) => {
+      const { octokit } = await context(pr);
+      return postComment(octokit, pr, body);
+    },
     ensureCheckRun: async (pr, input) => {
       const { octokit, log } = await context(pr);
       return ensureCheckRun(octokit, pr, input, log, (deps.clock ?? systemClock).now());

@@ -110,5 +110,35 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     }
   }
 
-  return { watchWorkloads, listWorkloads, scaleWorkload, deleteNamespace };
+  async function ensureNamespace(namespace: string): Promise<void> {
+    try {
+      await core.createNamespace({ body: { metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": "octostage" } } } });
+    } catch (err) {
+      const error = toKubeError(err, `create namespace ${namespace}`);
+      if (error.code !== "conflict") throw error;
+    }
+  }
+
+  async function ensureResourceQuota(namespace: string, hard: Record<string, string> | null): Promise<void> {
+    const name = "octostage-quota";
+    const action = `${hard ? "set" : "remove"} ResourceQuota ${namespace}/${name}`;
+    try {
+      if (!hard) {
+        await core.deleteNamespacedResourceQuota({ name, namespace });
+        return;
+      }
+      await core.createNamespacedResourceQuota({ namespace, body: { metadata: { name }, spec: { hard } } });
+    } catch (err) {
+      const error = toKubeError(err, action);
+      if (!hard && error.code === "not_found") return;
+      if (!hard || error.code !== "conflict") throw error;
+      try {
+        await core.patchNamespacedResourceQuota({ name, namespace, body: { spec: { hard } } }, asMergePatch);
+      } catch (patchErr) {
+        throw toKubeError(patchErr, action);
+      }
+    }
+  }
+
+  return { watchWorkloads, listWorkloads, scaleWorkload, ensureNamespace, ensureResourceQuota, deleteNamespace };
 }

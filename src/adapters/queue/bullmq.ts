@@ -6,10 +6,21 @@ import { z } from "zod";
 import type { Logger } from "../../ports/logger.ts";
 import type { WorkQueue } from "../../ports/queue.ts";
 
-export const queueNames = { deploy: "deploy", report: "report", reconcile: "reconcile" } as const;
+export const queueNames = { deploy: "deploy", report: "report", reconcile: "reconcile", commands: "commands" } as const;
 
 const stagingJob = z.object({ stagingId: z.uuid(), generation: z.number().int().optional(), version: z.number().int().optional() });
 export type StagingJobData = z.infer<typeof stagingJob>;
+
+const commandsJob = z.object({
+  deliveryId: z.string().min(1),
+  installationId: z.number().int(),
+  owner: z.string(),
+  repo: z.string(),
+  number: z.number().int().positive(),
+  commentId: z.number().int(),
+  body: z.string().max(65_536),
+  actor: z.string(),
+});
 
 export interface QueueOptions {
   redisUrl: string;
@@ -27,6 +38,7 @@ export interface BullQueues {
   deploy: Queue;
   report: Queue;
   reconcile: Queue;
+  commands: Queue;
   /** Installs the repeatable reconcile job (one scheduler, whatever the number of processes). */
   scheduleReconcile(everyMs: number): Promise<void>;
   /** Readiness: Redis answers. */
@@ -59,7 +71,20 @@ export function createQueues(opts: QueueOptions): BullQueues {
     ...common,
     defaultJobOptions: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } },
   });
+  const commands = new Queue(queueNames.commands, {
+    ...common,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: "exponential", delay: 1_000 },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    },
+  });
   const workQueue: WorkQueue = {
+    async enqueueCommands(job) {
+      // The delivery id as job id: a redelivered comment webhook is not run twice.
+      await commands.add("commands", job, { jobId: `comment-${job.deliveryId}` });
+    },
     // One job per staging at a time, plus at most one waiting with the newest data:
     // a burst of pushes coalesces, and the worker always reads the latest spec anyway.
     async enqueueDeploy(stagingId, generation) {
@@ -78,6 +103,7 @@ export function createQueues(opts: QueueOptions): BullQueues {
     deploy,
     report,
     reconcile,
+    commands,
     async ping() {
       await connection.ping();
     },
@@ -85,7 +111,7 @@ export function createQueues(opts: QueueOptions): BullQueues {
       await reconcile.upsertJobScheduler("reconcile", { every: everyMs }, { name: "reconcile" });
     },
     async close() {
-      await Promise.all([deploy.close(), report.close(), reconcile.close()]);
+      await Promise.all([deploy.close(), report.close(), reconcile.close(), commands.close()]);
       connection.disconnect();
     },
   };
@@ -97,6 +123,7 @@ export interface JobHandlers {
   deploy(stagingId: string, attempt: { attempt: number; maxAttempts: number }, log: Logger): Promise<{ permanentError?: string }>;
   report(stagingId: string, log: Logger): Promise<void>;
   reconcile(log: Logger): Promise<void>;
+  commands(job: z.infer<typeof commandsJob>, log: Logger): Promise<void>;
 }
 
 export interface BullWorkers {
@@ -138,13 +165,18 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; logger:
     },
     { ...common, concurrency: 1 },
   );
-  for (const w of [deploy, report, reconcile]) {
+  const commands = new Worker(
+    queueNames.commands,
+    async (job) => handlers.commands(commandsJob.parse(job.data), childLog(job)),
+    { ...common, concurrency: opts.concurrency },
+  );
+  for (const w of [deploy, report, reconcile, commands]) {
     w.on("failed", (job, err) => opts.logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, "job failed"));
     w.on("error", (err) => opts.logger.error({ queue: w.name, err: err.message }, "worker error"));
   }
   return {
     async close() {
-      await Promise.all([deploy.close(), report.close(), reconcile.close()]);
+      await Promise.all([deploy.close(), report.close(), reconcile.close(), commands.close()]);
       connection.disconnect();
       lockClient.disconnect();
       lockClient.disconnect();

@@ -1,0 +1,35 @@
+import type { PullRequestRef, Reaction, RepoPermission } from "../../ports/code-host.ts";
+import { callGitHub, isNotFound } from "./errors.ts";
+import type { GitHubClient } from "./octokit.ts";
+
+const roles: readonly RepoPermission[] = ["admin", "maintain", "write", "triage", "read"];
+
+/**
+ * The user's role. GitHub's `permission` field folds maintain into write and triage into read;
+ * `role_name` has the real role. A user who is not a collaborator is a 404: "none".
+ */
+export async function getPermission(octokit: GitHubClient, pr: PullRequestRef, login: string): Promise<RepoPermission> {
+  try {
+    const { data } = await callGitHub("repos.getCollaboratorPermissionLevel", () =>
+      octokit.rest.repos.getCollaboratorPermissionLevel({ owner: pr.owner, repo: pr.repo, username: login }),
+    );
+    const role = (data as { role_name?: string }).role_name ?? data.permission;
+    return roles.find((r) => r === role) ?? (data.permission === "write" || data.permission === "admin" ? data.permission : "read");
+  } catch (err) {
+    if (isNotFound(err)) return "none";
+    throw err;
+  }
+}
+
+export async function addReaction(octokit: GitHubClient, pr: PullRequestRef, commentId: number, reaction: Reaction): Promise<void> {
+  await callGitHub("reactions.createForIssueComment", () =>
+    octokit.rest.reactions.createForIssueComment({ owner: pr.owner, repo: pr.repo, comment_id: commentId, content: reaction }),
+  );
+}
+
+export async function postComment(octokit: GitHubClient, pr: PullRequestRef, body: string): Promise<{ id: number }> {
+  const { data } = await callGitHub("issues.createComment", () =>
+    octokit.rest.issues.createComment({ owner: pr.owner, repo: pr.repo, issue_number: pr.number, body }),
+  );
+  return { id: data.id };
+}

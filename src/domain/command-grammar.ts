@@ -1,0 +1,212 @@
+/**
+ * The `/octo` command grammar, for PR comments (and any other text channel). A comment holds
+ * one command per line; every line starting with `/octo` is a command, other lines are
+ * ignored (see command-lines.ts for code blocks, quotes and HTML comments).
+ *
+ *   /octo override [--deployment] key=value [key=value ...]
+ *   /octo unset [--deployment] key [key ...]
+ *   /octo help | status | config | redeploy | deploy | archive | restore | delete
+ *
+ * Values: see command-tokens.ts (quotes, escapes, YAML-like typing). Keys: dotted values paths
+ * (`a.b[0].c`), validated by overrides-validation.ts, the same rules the use case applies.
+ * Limits (command-limits.ts): key ≤ 128 characters, value ≤ 1024 characters, ≤ 20 pairs or
+ * keys per command, ≤ 10 commands per comment.
+ */
+import { commandLines } from "./command-lines.ts";
+import { clipInput, commandLimits } from "./command-limits.ts";
+import { closestWord } from "./command-suggest.ts";
+import { formatValue, scanArguments, typeBareValue } from "./command-tokens.ts";
+import type { ArgToken } from "./command-tokens.ts";
+import { deploymentOverrideKeys, secretKeyRefusal, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
+
+export { commandLimits } from "./command-limits.ts";
+export type { CommandLimits } from "./command-limits.ts";
+
+export type CommandName = "help" | "status" | "config" | "override" | "unset" | "redeploy" | "deploy" | "archive" | "restore" | "delete";
+export type OverrideScope = "app" | "deployment";
+export type OctoCommand =
+  | { name: "help" | "status" | "config" | "redeploy" | "deploy" | "archive" | "restore" | "delete" }
+  | { name: "override"; scope: OverrideScope; set: { key: string; value: unknown }[] }
+  | { name: "unset"; scope: OverrideScope; keys: string[] };
+export type ParsedLine = { line: number; text: string } & (
+  | { ok: true; command: OctoCommand }
+  | { ok: false; error: string; usage?: string; suggestion?: CommandName }
+);
+
+export interface ParseOptions {
+  /**
+   * Take values for keys that look like secrets (isSecretKey). Off by default: in a PR comment
+   * everyone who can read the PR sees them. A private channel may turn it on.
+   */
+  allowSecretValues?: boolean;
+}
+
+export type ParseResult = { ok: true; command: OctoCommand } | { ok: false; error: string; usage?: string; suggestion?: CommandName };
+
+export const commandUsage: Readonly<Record<CommandName, string>> = Object.freeze({
+  help: "/octo help",
+  status: "/octo status",
+  config: "/octo config",
+  override: "/octo override [--deployment] key=value [key=value ...]",
+  unset: "/octo unset [--deployment] key [key ...]",
+  redeploy: "/octo redeploy",
+  deploy: "/octo deploy",
+  archive: "/octo archive",
+  restore: "/octo restore",
+  delete: "/octo delete",
+});
+
+const descriptions: Record<CommandName, string> = {
+  help: "show this list",
+  status: "show the staging's state, URL and health",
+  config: "show the effective configuration: each value and whether it is a default, edited or unset",
+  override: "set app values (Helm values), or with `--deployment` how the staging is deployed",
+  unset: "remove overrides; for app values this also removes a default, with `--deployment` it goes back to the default",
+  redeploy: "deploy the staging again with its current configuration",
+  deploy: "deploy this PR now, also when policy holds it back (draft, missing label, fork: a maintainer's approval)",
+  archive: "scale the staging to zero, keeping its data",
+  restore: "bring an archived staging back",
+  delete: "delete the staging and its data for good",
+};
+
+const commandNames = Object.keys(commandUsage) as CommandName[];
+
+function isCommandName(word: string): word is CommandName {
+  return (commandNames as string[]).includes(word);
+}
+
+/** The command closest to `word` by edit distance (at most 2): "overide" → "override", "stauts" → "status". */
+export function suggestCommand(word: string): CommandName | undefined {
+  return closestWord(word, commandNames, 2);
+}
+
+/** Markdown: every command with what it does, then how values and deployment keys work. */
+export function helpText(): string {
+  const deployment = deploymentOverrideKeys.map((d) => `  - \`${d.key}\`: ${d.description}`);
+  return [
+    "**Octostage commands** (in a PR comment, one per line):",
+    "",
+    ...commandNames.map((name) => `- \`${commandUsage[name]}\`: ${descriptions[name]}`),
+    "",
+    'Values: `true`, `false`, `null` and numbers are typed; anything else is text. Quote to keep text: `tag="2"`, `msg=\'a b\'` (inside double quotes: `\\"`, `\\\\`, `\\n`).',
+    "Keys are values paths such as `image.tag` or `env[0].value`. Values for keys that look like secrets (password, token, apiKey...) are refused here: everyone can read a PR.",
+    `Limits: keys up to ${commandLimits.maxKeyLength} characters, values up to ${commandLimits.maxValueLength}, ${commandLimits.maxPairsPerCommand} pairs per command, ${commandLimits.maxCommandsPerComment} commands per comment.`,
+    "",
+    "Deployment overrides (`--deployment`):",
+    ...deployment,
+  ].join("\n");
+}
+
+function fail(error: string, name?: CommandName): ParseResult {
+  return name ? { ok: false, error, usage: commandUsage[name] } : { ok: false, error };
+}
+
+/** Reads the flags: only --deployment exists, on override and unset. */
+function scopeOf(name: "override" | "unset", tokens: readonly ArgToken[]): OverrideScope | { error: string } {
+  let scope: OverrideScope = "app";
+  for (const t of tokens) {
+    if (t.kind !== "flag") continue;
+    if (t.text !== "--deployment") {
+      return { error: `Unknown flag "${clipInput(t.text)}" for /octo ${name}: the only flag is --deployment` };
+    }
+    scope = "deployment";
+  }
+  return scope;
+}
+
+function tooMany(name: "override" | "unset", count: number): string | undefined {
+  if (count === 0) return `/octo ${name} needs at least one ${name === "override" ? "key=value pair" : "key"}`;
+  if (count <= commandLimits.maxPairsPerCommand) return undefined;
+  const what = name === "override" ? "key=value pairs" : "keys";
+  return `Too many ${what}: at most ${commandLimits.maxPairsPerCommand} per command (got ${count}); split them over several commands`;
+}
+
+function parseOverride(tokens: readonly ArgToken[], options: ParseOptions): ParseResult {
+  const scope = scopeOf("override", tokens);
+  if (typeof scope !== "string") return fail(scope.error, "override");
+  const args = tokens.filter((t) => t.kind !== "flag");
+  const countError = tooMany("override", args.length);
+  if (countError) return fail(countError, "override");
+  const set: { key: string; value: unknown }[] = [];
+  for (const t of args) {
+    if (t.kind !== "pair") return fail(`Missing "=" in "${clipInput(t.text)}": write key=value`, "override");
+    if (t.key === "") return fail(`Missing key before "=" in "${clipInput(t.text)}": write key=value`, "override");
+    if (!t.quoted && t.value === "") {
+      return fail(`No value after "${clipInput(t.key)}=": write ${clipInput(t.key)}="" for empty text, or /octo unset ${clipInput(t.key)} to remove it`, "override");
+    }
+    const value = t.quoted ? t.value : typeBareValue(t.value);
+    const error = validateOverride(scope, t.key, value) ?? (options.allowSecretValues ? undefined : secretKeyRefusal(t.key));
+    if (error) return fail(error, "override");
+    if (set.some((s) => s.key === t.key)) return fail(`Key "${clipInput(t.key)}" is given twice`, "override");
+    set.push({ key: t.key, value });
+  }
+  return { ok: true, command: { name: "override", scope, set } };
+}
+
+function parseUnset(tokens: readonly ArgToken[]): ParseResult {
+  const scope = scopeOf("unset", tokens);
+  if (typeof scope !== "string") return fail(scope.error, "unset");
+  const args = tokens.filter((t) => t.kind !== "flag");
+  const countError = tooMany("unset", args.length);
+  if (countError) return fail(countError, "unset");
+  const keys: string[] = [];
+  for (const t of args) {
+    if (t.kind === "pair") return fail(`/octo unset takes keys, not key=value ("${clipInput(t.text)}")`, "unset");
+    const error = validateOverrideKey(scope, t.text);
+    if (error) return fail(error, "unset");
+    if (keys.includes(t.text)) return fail(`Key "${clipInput(t.text)}" is given twice`, "unset");
+    keys.push(t.text);
+  }
+  return { ok: true, command: { name: "unset", scope, keys } };
+}
+
+/** One command line, `/octo` included. */
+export function parseCommand(text: string, options: ParseOptions = {}): ParseResult {
+  const match = /^\s*\/octo(?=\s|$)(?:\s+(\S+))?([\s\S]*)$/i.exec(text);
+  if (!match) return fail('A command starts with "/octo"');
+  const word = match[1];
+  const rest = match[2] ?? "";
+  if (word === undefined) return fail("Missing command after /octo. Try `/octo help`.");
+  const name = word.toLowerCase();
+  if (!isCommandName(name)) {
+    const suggestion = suggestCommand(name);
+    const shown = clipInput(word);
+    if (!suggestion) return fail(`Unknown command "${shown}". Try \`/octo help\` for the list of commands.`);
+    return { ok: false, error: `Unknown command "${shown}". Did you mean \`/octo ${suggestion}\`?`, suggestion };
+  }
+  if (name !== "override" && name !== "unset") {
+    const extra = rest.trim();
+    return extra ? fail(`/octo ${name} takes no arguments (got "${clipInput(extra)}")`, name) : { ok: true, command: { name } };
+  }
+  const scanned = scanArguments(rest);
+  if ("error" in scanned) return fail(scanned.error, name);
+  return name === "override" ? parseOverride(scanned.tokens, options) : parseUnset(scanned.tokens);
+}
+
+/** Every `/octo` line of a comment, parsed; never throws. Lines after the 10th command are reported, not parsed. */
+export function parseComment(body: string, options: ParseOptions = {}): ParsedLine[] {
+  return commandLines(body).map(({ line, text }, index) => {
+    if (index >= commandLimits.maxCommandsPerComment) {
+      return {
+        line,
+        text,
+        ok: false,
+        error: `Too many commands in one comment: at most ${commandLimits.maxCommandsPerComment} run; this one did not. Put it in another comment.`,
+      };
+    }
+    return { line, text, ...parseCommand(text, options) };
+  });
+}
+
+/** The command as one line that parses back to it (numbers: -0 prints as 0). */
+export function formatCommand(command: OctoCommand): string {
+  const flag = "scope" in command && command.scope === "deployment" ? " --deployment" : "";
+  switch (command.name) {
+    case "override":
+      return `/octo override${flag} ${command.set.map((s) => `${s.key}=${formatValue(s.value)}`).join(" ")}`;
+    case "unset":
+      return `/octo unset${flag} ${command.keys.join(" ")}`;
+    default:
+      return `/octo ${command.name}`;
+  }
+}

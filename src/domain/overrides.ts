@@ -1,0 +1,150 @@
+/**
+ * Per-staging overrides, Octopod style: edits (set, unset) over the project defaults, with who
+ * made them. *App* overrides are Helm values paths; *deployment* overrides change how the
+ * staging is deployed (chart version and repository, deploy timeout, namespace quota).
+ * effectiveConfig is the one place that turns defaults + edits into what gets deployed.
+ */
+import type { OverrideScope } from "./command-grammar.ts";
+import { deploymentOverride, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
+import type { DeploymentKey } from "./overrides-validation.ts";
+import type { ChartSource, RepoSettings } from "./settings.ts";
+import { getValueAt, parseValuePath, setValueAt, unsetValueAt } from "./values.ts";
+import type { PathSegment, Values } from "./values.ts";
+
+export { deploymentOverrideKeys, isSecretKey, namespaceQuotaProfiles, namespaceQuotas, secretKeyRefusal, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
+export type { DeploymentKey, DeploymentOverrideKey, NamespaceQuota } from "./overrides-validation.ts";
+export { describeEffectiveConfig } from "./overrides-describe.ts";
+
+export interface OverrideEdit {
+  scope: OverrideScope;
+  key: string;
+  op: "set" | "unset";
+  value?: unknown;
+  actor: string;
+  source: string;
+  at: Date;
+}
+
+export interface EffectiveEntry {
+  scope: OverrideScope;
+  key: string;
+  /** undefined for an unset app value, or a deployment setting without a default (chart.version). */
+  value: unknown;
+  origin: "default" | "edited" | "unset";
+}
+
+export interface EffectiveConfig {
+  values: Record<string, unknown>;
+  chart: ChartSource;
+  deployTimeoutSeconds: number;
+  namespaceQuota?: string;
+  /** Deployment settings first (all four), then every app value as a dotted path, then removed app values. */
+  entries: EffectiveEntry[];
+}
+
+/** The latest edit of each (scope, key), in the order of those latest edits. `edits` come oldest first. */
+export function latestEdits<E extends Pick<OverrideEdit, "scope" | "key">>(edits: readonly E[]): E[] {
+  const latest = new Map<string, E>();
+  for (const edit of edits) {
+    const id = `${edit.scope}\u0000${edit.key}`;
+    latest.delete(id);
+    latest.set(id, edit);
+  }
+  return [...latest.values()];
+}
+
+function isPrefix(prefix: readonly PathSegment[], path: readonly PathSegment[]): boolean {
+  return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
+}
+
+const plainSegment = /^[^.[\]]+$/;
+
+/**
+ * Every leaf of a values document as a dotted path (`a.b[0].c`). Empty objects and lists are
+ * leaves; so is an object with a key a dotted path cannot name (such as `nginx.org/x`).
+ */
+export function flattenValues(doc: Values): { key: string; path: PathSegment[]; value: unknown }[] {
+  const out: { key: string; path: PathSegment[]; value: unknown }[] = [];
+  const walk = (node: unknown, key: string, path: PathSegment[]): void => {
+    const isList = Array.isArray(node);
+    const isObject = typeof node === "object" && node !== null && !isList;
+    // Array.from, not map: a list with holes (set `l[5]` on a shorter list) has them as null in YAML.
+    const children = isList ? Array.from(node as unknown[], (v, i) => [i, v ?? null] as const) : isObject ? Object.entries(node) : [];
+    const nameable = children.every(([k]) => typeof k === "number" || plainSegment.test(k));
+    if (children.length === 0 || !nameable) {
+      out.push({ key, path, value: node });
+      return;
+    }
+    for (const [k, v] of children) {
+      walk(v, typeof k === "number" ? `${key}[${k}]` : `${key}.${k}`, [...path, k]);
+    }
+  };
+  for (const [k, v] of Object.entries(doc)) walk(v, k, [k]);
+  return out;
+}
+
+function pathOf(key: string): PathSegment[] {
+  const path = parseValuePath(key);
+  return "error" in path ? [] : path;
+}
+
+/**
+ * Defaults + edits. App edits set or unset values paths over settings.values (an unset removes
+ * a default value too), in the order of their latest edit; deployment edits replace
+ * chart.version, chart.repository, deployTimeoutSeconds and namespaceQuota, and an unset one
+ * goes back to the default. The latest edit per (scope, key) wins; `edits` come oldest first.
+ * Edits that intake would have refused (a malformed key, an invalid deployment value, a set
+ * without a value) are skipped, so a bad row can never reach helm.
+ */
+export function effectiveConfig(settings: RepoSettings, edits: readonly OverrideEdit[]): EffectiveConfig {
+  let values: Values = settings.values;
+  const setPaths: PathSegment[][] = [];
+  const unsets: { key: string; path: PathSegment[] }[] = [];
+  const deployment = new Map<DeploymentKey, unknown>();
+  for (const edit of latestEdits(edits)) {
+    if (edit.scope === "deployment") {
+      const known = deploymentOverride(edit.key);
+      if (known && edit.op === "set" && validateOverride("deployment", edit.key, edit.value) === undefined) {
+        deployment.set(known.key, edit.value);
+      }
+      continue;
+    }
+    if (validateOverrideKey("app", edit.key) !== undefined) continue;
+    const path = pathOf(edit.key);
+    if (edit.op === "unset") {
+      values = unsetValueAt(values, path);
+      unsets.push({ key: edit.key, path });
+    } else if (edit.value !== undefined) {
+      values = setValueAt(values, path, edit.value);
+      setPaths.push(path);
+    }
+  }
+  const version = deployment.get("chart.version") ?? settings.chart.version;
+  const chart: ChartSource = {
+    ...settings.chart,
+    repository: (deployment.get("chart.repository") as string | undefined) ?? settings.chart.repository,
+    ...(version === undefined ? {} : { version: version as string }),
+  };
+  const deployTimeoutSeconds = (deployment.get("deployTimeoutSeconds") as number | undefined) ?? settings.deployTimeoutSeconds;
+  const namespaceQuota = deployment.get("namespaceQuota") as string | undefined;
+  const current: Record<DeploymentKey, unknown> = {
+    "chart.version": chart.version,
+    "chart.repository": chart.repository,
+    deployTimeoutSeconds,
+    namespaceQuota,
+  };
+  const entries: EffectiveEntry[] = (Object.keys(current) as DeploymentKey[]).map((key) => ({
+    scope: "deployment",
+    key,
+    value: current[key],
+    origin: deployment.has(key) ? "edited" : "default",
+  }));
+  for (const leaf of flattenValues(values)) {
+    const edited = setPaths.some((p) => isPrefix(p, leaf.path) || isPrefix(leaf.path, p));
+    entries.push({ scope: "app", key: leaf.key, value: leaf.value, origin: edited ? "edited" : "default" });
+  }
+  for (const u of unsets) {
+    if (getValueAt(values, u.path) === undefined) entries.push({ scope: "app", key: u.key, value: undefined, origin: "unset" });
+  }
+  return { values, chart, deployTimeoutSeconds, ...(namespaceQuota === undefined ? {} : { namespaceQuota }), entries };
+}
