@@ -1,4 +1,5 @@
 import { computeHealth } from "../domain/health.ts";
+import type { StagingStatus } from "../domain/state-machine.ts";
 import type { WorkloadHealthInput } from "../domain/health.ts";
 import type { PodHealthInput } from "../domain/pod-problems.ts";
 import type { StagingRecord } from "../ports/store.ts";
@@ -25,16 +26,19 @@ export async function evaluateHealth(
   if (!["deploying", "running", "degraded", "failed", "restoring"].includes(staging.status)) return staging;
   const wasReady = staging.status === "running" || staging.status === "degraded";
   const health = computeHealth(workloads, wasReady, pods);
+  // Nothing changed (the common case on every reconcile): no database round trip.
+  const move = (to: StagingStatus, reason: string | null, cause: string) =>
+    staging.status === to && staging.reason === reason ? Promise.resolve(staging) : setStatus(deps, staging.id, to, reason, cause);
   switch (health.state) {
     case "ready":
-      return setStatus(deps, staging.id, "running", null, "workloads ready");
+      return move("running", null, "workloads ready");
     case "failed":
-      return setStatus(deps, staging.id, "failed", health.reason, "workload failed");
+      return move("failed", health.reason, "workload failed");
     case "degraded":
-      return setStatus(deps, staging.id, "degraded", health.reason, "replicas not ready");
+      return move("degraded", health.reason, "replicas not ready");
     case "progressing":
       if (staging.status === "deploying" || staging.status === "restoring") {
-        return setStatus(deps, staging.id, staging.status === "restoring" ? "restoring" : "deploying", health.reason, "rollout progressing");
+        return move(staging.status, health.reason, "rollout progressing");
       }
       return staging;
     case "empty":

@@ -57,7 +57,8 @@ async function change(ctx: Context, kind: IntentInput["action"]["kind"], desired
     desiredSpec: desiredSpecFor(settings, merged, head, s.name),
     skipReason: desiredState === "active" ? null : s.skipReason,
     action: { kind, actor: job.actor, source: "github", detail: { commentId: job.commentId, ...(detail as object | undefined) } },
-    bumpGeneration: desiredState !== "held",
+    // An override only redeploys what runs; archived, held or deleted stagings pick it up later.
+    bumpGeneration: kind === "override" ? desiredState === "active" : desiredState !== "held",
     ...rest,
   });
   if (out.outcome !== "recorded") throw new Error("intent not recorded");

@@ -17,6 +17,7 @@ import type {
 import type { Db } from "./prisma.ts";
 
 const maxOutputChars = 16_000;
+const intakeTransaction = { maxWait: 8_000, timeout: 8_000 };
 
 function toRecord(row: Staging): StagingRecord {
   const status = isStagingStatus(row.status) ? row.status : "failed";
@@ -84,6 +85,8 @@ function isUniqueViolation(err: unknown): boolean {
 /** The Postgres store. Every change of intent is one transaction. */
 export function createStagingStore(db: Db): StagingStore {
   async function recordIntentOnce(input: IntentInput): Promise<IntentOutcome> {
+    // Under a burst the pool may be busy for a while: wait for it (GitHub allows 10 s) rather
+    // than fail the webhook after Prisma's default 2 s and lose the intent.
     return db.$transaction(async (tx) => {
       if (input.deliveryId) {
         const inserted = await tx.webhookDelivery.createMany({
@@ -152,7 +155,7 @@ export function createStagingStore(db: Db): StagingStore {
         },
       });
       return { outcome: "recorded", staging: toRecord(staging), actionId: action.id, created: !existing } as const;
-    });
+    }, intakeTransaction);
   }
 
   return {
