@@ -12,7 +12,7 @@ export const issueCommentPayload = z.object({
 });
 
 /** Lines starting with `/octo` (the grammar decides what they mean). */
-const commandLine = /^\s*\/octo\b/m;
+const commandLine = /^\s*\/octo\b/im;
 
 export type CommentDecision = { run: true; job: CommentCommandsJob } | { run: false; why: string };
 
