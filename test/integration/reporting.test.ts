@@ -87,10 +87,23 @@ describe("reporting", () => {
     expect(reasonChange!.delay).toBe(reasonChangeIntervalMs - 200);
   });
 
+  it("a new status does not wait behind a slow reason-only report", async () => {
+    const id = "00000000-0000-4000-8000-000000000002";
+    await queues.workQueue.enqueueReport(id, 1, reasonChangeIntervalMs);
+    await queues.workQueue.enqueueReport(id, 2, 0);
+    const jobs = await queues.report.getJobs(["waiting", "delayed"]);
+    const mine = jobs.filter((j) => j.data.stagingId === id);
+    expect(mine.map((j) => [j.data.version, j.opts.delay])).toEqual([[2, 0]]);
+    // ...while a slow one arriving after a prompt one does not push it back.
+    await queues.workQueue.enqueueReport(id, 3, reasonChangeIntervalMs);
+    const again = (await queues.report.getJobs(["waiting", "delayed"])).filter((j) => j.data.stagingId === id);
+    expect(again.map((j) => j.opts.delay)).toEqual([0]);
+  });
+
   it("coalesces a flapping staging's reports into one waiting job", async () => {
     const id = "00000000-0000-4000-8000-000000000001";
     for (let i = 0; i < 20; i++) await queues.workQueue.enqueueReport(id, i, 5_000);
-    const counts = await queues.report.getJobCounts("delayed", "waiting", "active");
-    expect((counts.delayed ?? 0) + (counts.waiting ?? 0) + (counts.active ?? 0)).toBe(1);
+    const jobs = await queues.report.getJobs(["delayed", "waiting", "active"]);
+    expect(jobs.filter((j) => j.data.stagingId === id)).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@ import { Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
+import { statusChangeIntervalMs } from "../../domain/report-pacing.ts";
 import type { Logger } from "../../ports/logger.ts";
 import type { WorkQueue } from "../../ports/queue.ts";
 
@@ -91,10 +92,13 @@ export function createQueues(opts: QueueOptions): BullQueues {
       await deploy.add("deploy", { stagingId, generation }, { deduplication: { id: `deploy-${stagingId}`, keepLastIfActive: true } });
     },
     async enqueueReport(stagingId, version, delayMs = 0) {
+      // A prompt report (a new status) replaces a waiting slow one (a reason-only change paced
+      // to 30 s) instead of queueing behind it; a slow one never replaces a prompt one.
+      const prompt = delayMs <= statusChangeIntervalMs;
       await report.add(
         "report",
         { stagingId, version },
-        { delay: delayMs, deduplication: { id: `report-${stagingId}`, keepLastIfActive: true } },
+        { delay: delayMs, deduplication: { id: `report-${stagingId}`, keepLastIfActive: true, ...(prompt ? { replace: true } : {}) } },
       );
     },
   };

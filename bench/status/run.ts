@@ -1,0 +1,85 @@
+// Status benchmarks: `npx tsx bench/status/run.ts [--scenario propagation|scale] [options]`.
+// Method and results: bench/status/RESULTS.md.
+import { writeFileSync } from "node:fs";
+import { parseOptions } from "./args.ts";
+import { machine, revision } from "./proc.ts";
+import { runPropagation } from "./propagation.ts";
+import type { PropagationResult } from "./propagation.ts";
+import { runScale } from "./scale.ts";
+import type { ScaleResult } from "./scale.ts";
+import { ms } from "./stats.ts";
+import type { Summary } from "./stats.ts";
+
+const opts = parseOptions(process.argv.slice(2));
+const row = (cells: (string | number)[]): string => `| ${cells.join(" | ")} |`;
+const mib = (n: number): string => n.toFixed(0);
+const memoryLine = (m: Record<string, number> | undefined): string =>
+  m ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ") : "not written";
+const cells = (s: Summary): string[] => [ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)];
+
+function printPropagation(r: PropagationResult): void {
+  const lines = [
+    `### Propagation: ${r.stagings} stagings, ${r.samples} changes (${r.timeouts} timed out, ${r.detours} via another status)`,
+    "",
+    row(["Path", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"]),
+    row(["---", "---:", "---:", "---:", "---:", "---:"]),
+    row(["(a) change → status in Postgres", r.toPostgres.count, ...cells(r.toPostgres)]),
+    row(["(a′) change → StatusTransition.createdAt", r.toTransitionRow.count, ...cells(r.toTransitionRow)]),
+    row(["(b) change → check-run PATCH at GitHub", r.toGitHub.count, ...cells(r.toGitHub)]),
+    ...r.byDirection.flatMap((d) => [
+      row([`(a) ${d.direction}`, d.toPostgres.count, ...cells(d.toPostgres)]),
+      row([`(b) ${d.direction}`, d.toGitHub.count, ...cells(d.toGitHub)]),
+    ]),
+    ...(r.burst
+      ? [
+          row([`(a) burst: ${r.burst.size} flipped at once`, r.burst.toPostgres.count, ...cells(r.burst.toPostgres)]),
+          row([`(b) burst: ${r.burst.size} flipped at once${r.burst.timeouts ? ` (${r.burst.timeouts} timed out)` : ""}`, r.burst.toGitHub.count, ...cells(r.burst.toGitHub)]),
+        ]
+      : []),
+    "",
+    `Setup ${r.setupSeconds.toFixed(0)} s. Server while measuring: ${r.serverCpuPct.toFixed(1)} % of one core (machine ${r.machineBusyPct.toFixed(0)} % busy), RSS ${mib(r.rss.startRss)} MiB at the start, max ${mib(r.rss.maxRss)}, end ${mib(r.rss.endRss)}, VmHWM ${mib(r.rss.peak)}; after a forced GC, process.memoryUsage() MiB: ${memoryLine(r.memory)}.`,
+    "",
+  ];
+  process.stdout.write(lines.join("\n"));
+}
+
+function printScale(results: ScaleResult[]): void {
+  const lines = [
+    "### Scale: steady state (nothing changing)",
+    "",
+    row(["Stagings", "window s", "Kubernetes req/min", "GitHub req/min", "Postgres scans/min", "Postgres rows written/min", "server CPU %", "machine busy %", "RSS MiB (start / max / end / VmHWM)", "start-up ms"]),
+    row(["---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
+    ...results.map((r) =>
+      row([r.stagings, r.seconds.toFixed(0), r.kubePerMin.toFixed(1), r.githubPerMin.toFixed(1), r.dbScansPerMin.toFixed(0), r.dbWritesPerMin.toFixed(0), r.serverCpuPct.toFixed(1), r.machineBusyPct.toFixed(0), `${mib(r.rss.startRss)} / ${mib(r.rss.maxRss)} / ${mib(r.rss.endRss)} / ${mib(r.rss.peak)}`, Math.round(r.startupMs)]),
+    ),
+    "",
+    "Kubernetes requests in the window:",
+    "",
+    ...results.map((r) => `- ${r.stagings}: ${Object.entries(r.kubeBreakdown).map(([k, v]) => `${k} ×${v}`).join(", ") || "none"}`),
+    "",
+    "Server process.memoryUsage() after the window and a forced full GC (MiB):",
+    "",
+    ...results.map((r) => `- ${r.stagings}: ${memoryLine(r.memory)}`),
+    "",
+  ];
+  process.stdout.write(lines.join("\n"));
+}
+
+const out: { date: string; machine: string; revision: string; options: typeof opts; propagation?: PropagationResult; scale?: ScaleResult[] } = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  revision: revision(),
+  options: opts,
+};
+const flags = opts.nodeFlags.length ? `; server node flags: ${opts.nodeFlags.join(" ")}` : "";
+process.stdout.write(`## Status benchmarks, ${out.date}\n\n${out.machine}${flags}\n\n${out.revision}\n\n`);
+if (opts.scenario !== "scale") {
+  out.propagation = await runPropagation(opts);
+  printPropagation(out.propagation);
+}
+if (opts.scenario !== "propagation") {
+  out.scale = [];
+  for (const n of opts.sizes) out.scale.push(await runScale(opts, n));
+  printScale(out.scale);
+}
+if (opts.out) writeFileSync(opts.out, `${JSON.stringify(out, null, 2)}\n`);

@@ -1,0 +1,132 @@
+// Scale: N stagings tracked, nothing changing. Kubernetes and GitHub requests per minute,
+// Postgres transactions per minute, and the server's RSS and CPU.
+import { parseProjectConfig } from "../../src/config/project.ts";
+import { buildDesiredSpec, stagingIdentity } from "../../src/domain/spec.ts";
+import type { TestDb } from "../../test/support/db.ts";
+import type { KubeApiDouble } from "../../test/support/kube-api-double.ts";
+import type { StatusBenchOptions } from "./args.ts";
+import { webDeployment, webPod } from "./objects.ts";
+import { cpuMs, machineBusy, dbActivity, sampleRss } from "./proc.ts";
+import { benchRepository, installationId, owner, repo, startStatusSystem } from "./system.ts";
+
+export interface ScaleResult {
+  stagings: number;
+  seedSeconds: number;
+  startupMs: number;
+  seconds: number;
+  kubePerMin: number;
+  /** Kubernetes requests in the window, by "METHOD path [watch]". */
+  kubeBreakdown: Record<string, number>;
+  githubPerMin: number;
+  /** Postgres table scans and rows written per minute in the run's schema (the server's own work). */
+  dbScansPerMin: number;
+  dbWritesPerMin: number;
+  serverCpuPct: number;
+  rss: { startRss: number; maxRss: number; endRss: number; peak: number };
+  /** All cores, everything on the machine (this bench, Postgres, Redis, other people's runs). */
+  machineBusyPct: number;
+  /** process.memoryUsage() of the server at the end, after a forced full GC, MiB. */
+  memory: Record<string, number> | undefined;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string): void => void process.stderr.write(`[bench:status] ${msg}\n`);
+
+/**
+ * What a deployed, running, reported staging leaves behind, written directly instead of through
+ * webhooks + helm + reporting: the intent (StagingStore.recordIntent, as the intake records
+ * pull_request.opened), the generation marked applied, pending → deploying → running, reported
+ * with made-up GitHub ids; in the API double the chart's Deployment (made ready by the double's
+ * controller) and two running pods.
+ */
+async function seedStaging(kube: KubeApiDouble, db: TestDb, pr: number): Promise<void> {
+  const settings = parseProjectConfig({ repositories: [benchRepository] }).repositories[0]!;
+  const id = stagingIdentity(settings, pr);
+  const sha = pr.toString(16).padStart(40, "c");
+  const out = await db.store.recordIntent({
+    deliveryId: `bench-seed-${pr}`,
+    event: "pull_request.opened",
+    key: { repoOwner: owner, repoName: repo, prNumber: pr },
+    create: { ...id, installationId },
+    desiredState: "active",
+    desiredSpec: buildDesiredSpec(settings, { owner, repo, number: pr, sha, ref: "feature" }, id.name),
+    skipReason: null,
+    action: { kind: "deploy", actor: "bench", source: "github" },
+    bumpGeneration: true,
+  });
+  if (out.outcome !== "recorded") throw new Error(`seed PR ${pr}: ${out.outcome}`);
+  const sid = out.staging.id;
+  const gen = out.staging.generation;
+  await db.store.startGeneration(sid, gen);
+  await db.store.finishGeneration(sid, gen, { state: "succeeded", exitCode: 0, durationMs: 1000, output: "seeded by bench/status" });
+  await db.store.setObservedGeneration(sid, gen);
+  await db.store.setDeployOutcome(sid, { deployedSha: sha });
+  await db.store.transition(sid, { to: "deploying", reason: null, cause: "bench seed", actor: "bench" });
+  const running = await db.store.transition(sid, { to: "running", reason: null, cause: "bench seed", actor: "bench" });
+  const ids = { checkRun: { id: 9_000_000 + pr, sha }, commentId: 8_000_000 + pr, deployment: { id: 7_000_000 + pr, sha } };
+  await db.store.markReported(sid, running.staging.statusVersion, ids, { at: new Date() });
+  kube.put(webDeployment(id.namespace, id.name));
+  for (const suffix of ["x2k4p", "q8m3z"]) kube.put(webPod(id.namespace, id.name, `${id.name}-web-7f9c5d8b6-${suffix}`, "healthy"));
+}
+
+async function seed(kube: KubeApiDouble, db: TestDb, n: number): Promise<void> {
+  for (let pr = 1; pr <= n; pr += 10) {
+    await Promise.all(Array.from({ length: Math.min(10, n - pr + 1) }, (_, i) => seedStaging(kube, db, pr + i)));
+  }
+  await sleep(500); // the double's controller marks each Deployment ready ~20 ms after it is put
+  const notReady = kube.list("Deployment").filter((d) => d.status?.readyReplicas !== 2).length;
+  if (notReady) throw new Error(`${notReady} seeded Deployments are not ready`);
+}
+
+function key(r: { method: string; path: string; query: Record<string, string> }): string {
+  return `${r.method} ${r.path}${r.query.watch ? " (watch)" : ""}`;
+}
+
+export async function runScale(opts: StatusBenchOptions, n: number): Promise<ScaleResult> {
+  const t0 = performance.now();
+  let seedSeconds = 0;
+  const sys = await startStatusSystem(opts.logLevel, opts.nodeFlags, async (kube, db) => {
+    await seed(kube, db, n);
+    seedSeconds = (performance.now() - t0) / 1000;
+  });
+  try {
+    log(`${n} stagings seeded in ${seedSeconds.toFixed(1)} s; Octostage up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); settling ${opts.settleSeconds} s`);
+    await sleep(opts.settleSeconds * 1000);
+    const stagings = await sys.db.db.staging.findMany({ select: { status: true, statusVersion: true, reportedVersion: true } });
+    const off = stagings.filter((s) => s.status !== "running" || s.reportedVersion < s.statusVersion).length;
+    if (off) log(`warning: ${off} stagings are not running and reported after settling`);
+    const kube0 = sys.kube.requests.length;
+    const gh0 = sys.github.requests.length;
+    const db0 = await dbActivity(sys.db.schema);
+    const cpu0 = cpuMs(sys.pid);
+    const stopRss = sampleRss(sys.pid);
+    const stopBusy = machineBusy();
+    const w0 = performance.now();
+    await sleep(opts.seconds * 1000);
+    const seconds = (performance.now() - w0) / 1000;
+    const cpu1 = cpuMs(sys.pid);
+    const rss = stopRss();
+    const machineBusyPct = stopBusy();
+    const db1 = await dbActivity(sys.db.schema);
+    const perMin = (count: number): number => (count * 60) / seconds;
+    const kubeBreakdown: Record<string, number> = {};
+    for (const r of sys.kube.requests.slice(kube0)) kubeBreakdown[key(r)] = (kubeBreakdown[key(r)] ?? 0) + 1;
+    return {
+      stagings: n,
+      seedSeconds,
+      startupMs: sys.startupMs,
+      seconds,
+      kubePerMin: perMin(sys.kube.requests.length - kube0),
+      kubeBreakdown,
+      githubPerMin: perMin(sys.github.requests.length - gh0),
+      dbScansPerMin: perMin(db1.scans - db0.scans),
+      dbWritesPerMin: perMin(db1.writes - db0.writes),
+      serverCpuPct: ((cpu1 - cpu0) / (seconds * 1000)) * 100,
+      rss,
+      machineBusyPct,
+      memory: await sys.memoryAfterGc(),
+    };
+  } finally {
+    await sys.stop();
+  }
+}
