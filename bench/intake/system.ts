@@ -20,6 +20,7 @@ import type { HelmDouble } from "../../test/support/helm-double.ts";
 import { startKubeApiDouble } from "../../test/support/kube-api-double.ts";
 import type { KubeApiDouble } from "../../test/support/kube-api-double.ts";
 import type { BenchOptions } from "./args.ts";
+import { serverNodeFlags } from "../serve-command.ts";
 
 export const root = resolve(import.meta.dirname, "../..");
 export const webhookSecret = "bench-webhook-secret";
@@ -167,14 +168,14 @@ export async function startBenchSystem(opts: BenchOptions): Promise<BenchSystem>
   const procs: Proc[] = [];
   const logPaths: string[] = [];
   function start(role: "all" | "server" | "worker", extra: Record<string, string> = {}): void {
-    const nodeFlags: string[] = [];
+    const nodeFlags: string[] = serverNodeFlags();
     // The probe measures the server side of intake; the worker process (if separate) is left alone.
     if (probePath && role !== "worker") nodeFlags.push("--import", "./bench/intake/probe.ts");
     if (cpuProfDir) nodeFlags.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${role}.cpuprofile`);
     const logPath = join(dir, `${role}.log`);
     const fd = openSync(logPath, "a");
     const spawnedAt = Date.now();
-    const child = spawn(process.execPath, ["--import", "tsx", ...nodeFlags, "src/main/octostage.ts"], {
+    const child = spawn(process.execPath, [...nodeFlags, "src/main/octostage.ts"], {
       cwd: root,
       env: { ...baseEnv, OCTOSTAGE_ROLE: role, ...(probePath && role !== "worker" ? { BENCH_PROBE_OUT: probePath } : {}), ...extra },
       stdio: ["ignore", fd, fd],

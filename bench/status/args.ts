@@ -25,7 +25,7 @@ export interface StatusBenchOptions {
   out: string | undefined;
 }
 
-const usage = `Usage: npx tsx bench/status/run.ts [options]
+const usage = `Usage: npm run bench:status -- [options]
 
   --scenario S        propagation | scale | all (default all)
   --stagings N        propagation: stagings created by webhooks (default 20)
@@ -36,7 +36,8 @@ const usage = `Usage: npx tsx bench/status/run.ts [options]
   --settle N          scale: seconds after start-up before measuring (default 20)
   --seconds N         scale: measured steady-state seconds (default 60)
   --log-level LEVEL   server LOG_LEVEL (default warn)
-  --node-flags="..."  extra node flags for the Octostage process (with =, e.g.
+  --node-flags="..."  node flags for the Octostage process after the ones of
+                      package.json's "serve" script (with =, e.g.
                       --node-flags=--max-old-space-size=128)
   --out FILE          also write the results as JSON
 `;

@@ -1,6 +1,7 @@
-// Status benchmarks: `npx tsx bench/status/run.ts [--scenario propagation|scale] [options]`.
-// Method and results: bench/status/RESULTS.md.
+// Status benchmarks: `npm run bench:status -- [--scenario propagation|scale] [options]`.
+// Method and results: bench/README.md.
 import { writeFileSync } from "node:fs";
+import { serverNodeFlags } from "../serve-command.ts";
 import { parseOptions } from "./args.ts";
 import { machine, revision } from "./proc.ts";
 import { runPropagation } from "./propagation.ts";
@@ -71,7 +72,7 @@ const out: { date: string; machine: string; revision: string; options: typeof op
   revision: revision(),
   options: opts,
 };
-const flags = opts.nodeFlags.length ? `; server node flags: ${opts.nodeFlags.join(" ")}` : "";
+const flags = `; server node flags: ${[...serverNodeFlags(), ...opts.nodeFlags].join(" ") || "none"}`;
 process.stdout.write(`## Status benchmarks, ${out.date}\n\n${out.machine}${flags}\n\n${out.revision}\n\n`);
 if (opts.scenario !== "scale") {
   out.propagation = await runPropagation(opts);

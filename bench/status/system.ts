@@ -1,5 +1,5 @@
-// The system under test: Octostage as its own process (`src/main/octostage.ts`, as `npm start`
-// runs it, OCTOSTAGE_ROLE=all), against real PostgreSQL and Redis; the Kubernetes API double,
+// The system under test: Octostage as its own process (`src/main/octostage.ts` with the flags
+// `npm start` runs it with, OCTOSTAGE_ROLE=all), against real PostgreSQL and Redis; the Kubernetes API double,
 // the GitHub API double and the helm double live in this (the bench) process, wired by URL as
 // test/support/system.ts wires them.
 import { spawn } from "node:child_process";
@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import { stringify } from "yaml";
+import { serverNodeFlags } from "../serve-command.ts";
 import { createTestDb } from "../../test/support/db.ts";
 import type { TestDb } from "../../test/support/db.ts";
 import { generateTestPrivateKey, startGitHubDouble } from "../../test/support/github-double.ts";
@@ -139,7 +140,7 @@ export async function startStatusSystem(logLevel: string, nodeFlags: string[], s
   };
   const fd = openSync(logPath, "a");
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, "--expose-gc", "--import", "tsx", "--import", "./bench/status/memory-probe.ts", "src/main/octostage.ts"], { cwd: root, env, stdio: ["ignore", fd, fd] });
+  const child = spawn(process.execPath, [...serverNodeFlags(), ...nodeFlags, "--expose-gc", "--import", "./bench/status/memory-probe.ts", "src/main/octostage.ts"], { cwd: root, env, stdio: ["ignore", fd, fd] });
   closeSync(fd);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const stop = async (): Promise<void> => {

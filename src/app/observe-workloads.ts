@@ -12,13 +12,21 @@ export interface WorkloadObserver {
   stop(): Promise<void>;
 }
 
+/** Namespaces evaluated at the same time. */
+export const EVALUATION_CONCURRENCY = 8;
+
 /**
  * One watch per workload kind for the whole cluster (never a loop per staging). Each event
  * marks its namespace dirty; a namespace is evaluated at most once at a time, with the latest
- * cached objects, so a burst of events costs one evaluation.
+ * cached objects, so a burst of events costs one evaluation. At most EVALUATION_CONCURRENCY
+ * namespaces are evaluated at once, the rest wait in arrival order: the first list after a
+ * start touches every staging namespace, and evaluating 1,000 of them at once would hold
+ * 1,000 queries and their results in memory together (a peak the process keeps as RSS).
  */
-export function observeWorkloads(deps: Deps): WorkloadObserver {
+export function observeWorkloads(deps: Deps, options: { concurrency?: number } = {}): WorkloadObserver {
+  const concurrency = Math.max(1, options.concurrency ?? EVALUATION_CONCURRENCY);
   const dirty = new Set<string>();
+  const waiting = new Set<string>(); // dirty namespaces waiting for a slot, in arrival order
   const running = new Map<string, Promise<void>>();
   let watch: WorkloadWatch | undefined = undefined;
 
@@ -33,19 +41,24 @@ export function observeWorkloads(deps: Deps): WorkloadObserver {
     }
   }
 
-  function schedule(ns: string): void {
-    if (running.has(ns)) return;
-    const p = evaluate(ns).finally(() => {
-      running.delete(ns);
-      if (dirty.has(ns)) schedule(ns);
-    });
-    running.set(ns, p);
+  function pump(): void {
+    for (const ns of waiting) {
+      if (running.size >= concurrency) return;
+      waiting.delete(ns);
+      const p = evaluate(ns).finally(() => {
+        running.delete(ns);
+        if (dirty.has(ns)) waiting.add(ns);
+        pump();
+      });
+      running.set(ns, p);
+    }
   }
 
   function onEvent(event: WorkloadEvent): void {
     const namespace = eventNamespace(event);
     dirty.add(namespace);
-    schedule(namespace);
+    if (!running.has(namespace)) waiting.add(namespace);
+    pump();
   }
 
   watch = deps.cluster.watchWorkloads(onEvent);
@@ -53,7 +66,7 @@ export function observeWorkloads(deps: Deps): WorkloadObserver {
   return {
     watch: w,
     async idle() {
-      while (running.size) await Promise.all([...running.values()]);
+      while (running.size || waiting.size) await Promise.all([...running.values()]);
     },
     async stop() {
       await w.stop();

@@ -8,6 +8,16 @@ type Deps = Pick<AppDeps, "store" | "queue" | "clock" | "logger">;
 /** Delivery ids are kept this long for idempotency: longer than GitHub's redelivery window. */
 export const deliveryRetentionMs = 30 * 24 * 3600 * 1000;
 
+export interface ReconcileOptions {
+  /**
+   * Recompute the health of every observed staging from the cache, not only of those in a
+   * rollout (default true). Informer events keep health current, so the worker sweeps only
+   * after it starts and then now and then as a safety net: reading every staging row on every
+   * tick would cost memory and Postgres in proportion to the number of stagings.
+   */
+  healthSweep?: boolean;
+}
+
 export interface ReconcileSummary {
   deploysEnqueued: number;
   reportsEnqueued: number;
@@ -20,9 +30,11 @@ export interface ReconcileSummary {
  * - intent ahead of what was done, with no worker on it → enqueue a deploy;
  * - status ahead of what GitHub shows → enqueue a report;
  * - a deploy not ready within its timeout → failed with the last reason;
- * - with a workload cache at hand, health is recomputed from the cluster (after a restart).
+ * - with a workload cache at hand, health is recomputed from the cluster: for stagings in a
+ *   rollout every time, for all observed stagings on a health sweep (after a restart).
  */
-export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloadsIn" | "podsIn">): Promise<ReconcileSummary> {
+export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloadsIn" | "podsIn">, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
+  const healthSweep = options.healthSweep ?? true;
   const summary: ReconcileSummary = { deploysEnqueued: 0, reportsEnqueued: 0, timedOut: 0, evaluated: 0 };
   const work = await deps.store.listNeedingWork();
   for (const s of work.deploy) {
@@ -34,7 +46,8 @@ export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloa
     summary.reportsEnqueued++;
   }
   const now = deps.clock.now().getTime();
-  for (const s of await deps.store.listObserved()) {
+  const candidates = healthSweep ? await deps.store.listObserved() : await deps.store.listInRollout();
+  for (const s of candidates) {
     let current = s;
     if (cache && s.observedGeneration >= s.generation) {
       current = await evaluateHealth(deps, s, cache.workloadsIn(s.namespace), cache.podsIn(s.namespace));

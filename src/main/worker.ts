@@ -13,7 +13,11 @@ export interface WorkerOptions {
   prefix: string;
   concurrency: number;
   reconcileEveryMs: number;
+  /** How often a reconcile also recomputes every staging's health from the cache (default 5 min). */
+  healthSweepEveryMs?: number;
 }
+
+export const DEFAULT_HEALTH_SWEEP_EVERY_MS = 5 * 60_000;
 
 export interface RunningWorker {
   observer: WorkloadObserver;
@@ -23,6 +27,15 @@ export interface RunningWorker {
 /** Execution and observation: BullMQ workers, the workload informers, the reconcile schedule. */
 export async function startWorker(deps: AppDeps, queues: BullQueues, opts: WorkerOptions): Promise<RunningWorker> {
   const observer = observeWorkloads(deps);
+  // Informer events keep health current; the first reconcile after the cache is listed sweeps
+  // every staging (status recomputed from the cluster after a restart), later ones now and then.
+  let cacheReady = false;
+  observer.watch.ready().then(
+    () => (cacheReady = true),
+    () => undefined,
+  );
+  let lastSweepAt: number | undefined = undefined;
+  const sweepEveryMs = opts.healthSweepEveryMs ?? DEFAULT_HEALTH_SWEEP_EVERY_MS;
   const workers = startWorkers(
     { redisUrl: opts.redisUrl, prefix: opts.prefix, concurrency: opts.concurrency, logger: deps.logger },
     {
@@ -37,7 +50,10 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
         await runCommentCommands({ ...deps, logger: log }, job);
       },
       async reconcile(log) {
-        await reconcile({ ...deps, logger: log }, observer.watch);
+        const now = deps.clock.now().getTime();
+        const healthSweep = cacheReady && (lastSweepAt === undefined || now - lastSweepAt >= sweepEveryMs);
+        await reconcile({ ...deps, logger: log }, cacheReady ? observer.watch : undefined, { healthSweep });
+        if (healthSweep) lastSweepAt = now;
       },
     },
   );

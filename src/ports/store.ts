@@ -140,6 +140,8 @@ export interface StagingStore {
   findByNamespace(namespace: string): Promise<StagingRecord | null>;
   /** Stagings whose workloads Octostage watches (not archived, held or deleted). */
   listObserved(): Promise<StagingRecord[]>;
+  /** Observed stagings in a rollout (deploying or restoring): the ones a deploy timeout can fail. */
+  listInRollout(): Promise<StagingRecord[]>;
   /** Moves the status if the state machine allows it; same status with a new reason updates the reason. */
   transition(id: string, input: TransitionInput): Promise<TransitionOutcome>;
   /** Marks queued actions older than `generation` superseded and that generation's action running. */

@@ -29,7 +29,7 @@ function freePort(): Promise<number> {
 }
 
 function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main/octostage.ts"], {
+  const child = spawn(process.execPath, ["src/main/octostage.ts"], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DATABASE_URL: db.url, OCTOSTAGE_QUEUE_PREFIX: "startup-test", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -106,10 +106,28 @@ describe("status engine", () => {
     kube.put(pod(s.namespace, "web-pr-50-web-1", { restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 2 } } }));
     kube.patchStatus("Deployment", s.namespace, `${s.name}-web`, { readyReplicas: 0, availableReplicas: 0 });
     expect((await statusOf(s.id)).status).toBe("running");
+    // The informers' first list evaluates every namespace it finds, before any reconcile.
     observer = observeWorkloads(deps);
     await observer.watch.ready();
-    await reconcile(deps, observer.watch);
+    await observer.idle();
     expect(await statusOf(s.id)).toMatchObject({ status: "failed", reason: "CrashLoopBackOff in web-pr-50-web-1 (exit 2, 3 restarts)" });
     kube.setController("ready");
+  });
+
+  it("a reconcile recomputes every staging's health on a sweep, and only rollouts' otherwise", async () => {
+    const s = await deployed(51);
+    await waitFor("running", async () => (await statusOf(s.id)).status === "running");
+    // A cache that disagrees with Postgres, as after events lost between two processes.
+    const crashed = { namespace: s.namespace, name: "web-pr-51-web-1", phase: "Running", containers: [{ name: "web", image: "ghcr.io/octo-org/web:abc1234", ready: false, restartCount: 4, waiting: { reason: "CrashLoopBackOff" }, lastTerminated: { exitCode: 3 } }] };
+    const cache = {
+      workloadsIn: (ns: string) => observer.watch.workloadsIn(ns).map((w) => (ns === s.namespace ? { ...w, readyReplicas: 0, availableReplicas: 0 } : w)),
+      podsIn: (ns: string) => (ns === s.namespace ? [crashed] : observer.watch.podsIn(ns)),
+    } as Parameters<typeof reconcile>[1];
+    const quiet = await reconcile(deps, cache, { healthSweep: false });
+    expect(quiet.evaluated).toBe(0);
+    expect((await statusOf(s.id)).status).toBe("running");
+    const sweep = await reconcile(deps, cache, { healthSweep: true });
+    expect(sweep.evaluated).toBeGreaterThanOrEqual(1);
+    expect(await statusOf(s.id)).toMatchObject({ status: "failed", reason: "CrashLoopBackOff in web-pr-51-web-1 (exit 3, 4 restarts)" });
   });
 });

@@ -93,7 +93,15 @@ function typeOfKind(kind: unknown): ResourceType {
 }
 
 class ApiError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string, readonly details?: object) { super(message); }
+  readonly code: number;
+  readonly reason: string;
+  readonly details: object | undefined;
+  constructor(code: number, reason: string, message: string, details?: object) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
+  }
 }
 const badRequest = (message: string): ApiError => new ApiError(400, "BadRequest", message);
 const notFound = (t: ResourceType, name: string): ApiError =>
@@ -139,7 +147,8 @@ class ApiState {
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly watchers = new Set<Watcher>();
   controller: "ready" | "manual" = "ready";
-  constructor(private readonly historyLimit: number) {}
+  private readonly historyLimit: number;
+  constructor(historyLimit: number) { this.historyLimit = historyLimit; }
 
   get resourceVersion(): string { return String(this.rv); }
   find(type: ResourceType, ns: string | undefined, name: string): any { return this.objects.get(keyOf(type.kind, ns, name)); }

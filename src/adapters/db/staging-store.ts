@@ -191,6 +191,11 @@ export function createStagingStore(db: Db): StagingStore {
       return rows.map(toRecord);
     },
 
+    async listInRollout() {
+      const rows = await db.staging.findMany({ where: { desiredState: { not: "archived" }, status: { in: ["deploying", "restoring"] } } });
+      return rows.map(toRecord);
+    },
+
     async transition(id, input: TransitionInput): Promise<TransitionOutcome> {
       for (;;) {
         const row = await db.staging.findUniqueOrThrow({ where: { id } });
