@@ -179,8 +179,8 @@ export async function startStatusSystem(logLevel: string, nodeFlags: string[], s
       if (child.exitCode !== null) throw new Error(`Octostage exited with ${child.exitCode} at start-up; see ${logPath}`);
       if (Date.now() > deadline) throw new Error(`Octostage not ready within 60 s; see ${logPath}`);
       const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false);
-      // The three informers have started watching: the worker side is up.
-      const watching = new Set(kube.requests.filter((r) => r.query.watch).map((r) => r.path)).size >= 3;
+      // The four informers (Deployments, StatefulSets, Pods, Jobs) are watching: the worker side is up.
+      const watching = new Set(kube.requests.filter((r) => r.query.watch).map((r) => r.path)).size >= 4;
       if (ok && watching) break;
     }
     return { kube, github, db, githubTimes, webhookUrl: `${base}/api/github/webhooks`, pid: child.pid!, startupMs: performance.now() - spawnedAt, logPath, memory, memoryAfterGc, stop };

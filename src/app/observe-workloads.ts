@@ -34,7 +34,7 @@ export function observeWorkloads(deps: Deps, options: { concurrency?: number } =
     while (dirty.delete(namespace)) {
       try {
         const staging = await deps.store.findByNamespace(namespace);
-        if (staging && watch) await evaluateHealth(deps, staging, watch.workloadsIn(namespace), watch.podsIn(namespace));
+        if (staging && watch) await evaluateHealth(deps, staging, watch.workloadsIn(namespace), watch.podsIn(namespace), watch.jobsIn(namespace));
       } catch (err) {
         deps.logger.warn({ err, namespace }, "health evaluation failed");
       }

@@ -33,7 +33,7 @@ export interface ReconcileSummary {
  * - with a workload cache at hand, health is recomputed from the cluster: for stagings in a
  *   rollout every time, for all observed stagings on a health sweep (after a restart).
  */
-export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloadsIn" | "podsIn">, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
+export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloadsIn" | "podsIn" | "jobsIn">, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
   const healthSweep = options.healthSweep ?? true;
   const summary: ReconcileSummary = { deploysEnqueued: 0, reportsEnqueued: 0, timedOut: 0, evaluated: 0 };
   const work = await deps.store.listNeedingWork();
@@ -50,7 +50,7 @@ export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloa
   for (const s of candidates) {
     let current = s;
     if (cache && s.observedGeneration >= s.generation) {
-      current = await evaluateHealth(deps, s, cache.workloadsIn(s.namespace), cache.podsIn(s.namespace));
+      current = await evaluateHealth(deps, s, cache.workloadsIn(s.namespace), cache.podsIn(s.namespace), cache.jobsIn(s.namespace));
       summary.evaluated++;
     }
     const inRollout = current.status === "deploying" || current.status === "restoring";

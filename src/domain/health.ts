@@ -1,4 +1,6 @@
-/** Health of a staging computed from its workloads (Deployments, StatefulSets) and their pods. Pure. */
+/** Health of a staging computed from its workloads (Deployments, StatefulSets), Jobs and pods. Pure. */
+import { jobsHealth } from "./job-health.ts";
+import type { JobHealthInput } from "./job-health.ts";
 import { worstPodProblem } from "./pod-problems.ts";
 import type { PodHealthInput } from "./pod-problems.ts";
 
@@ -33,21 +35,31 @@ function progressDeadlineExceeded(w: WorkloadHealthInput): string | undefined {
 }
 
 /**
- * - failed: a workload gave up (ProgressDeadlineExceeded), or a staging that was ready has a
- *   workload with no ready replica left and its pods say why (crash loop, OOM, image pull...)
- * - progressing: a rollout is not finished (new generation not observed, replicas not updated or ready)
- * - degraded: rolled out, but fewer replicas ready than wanted, after having been ready
- * - ready: every workload has all its replicas updated and ready
- * - empty: the namespace has no workloads (yet)
- * The reason names the most telling pod problem when there is one (see pod-problems.ts).
+ * - failed: a workload gave up (ProgressDeadlineExceeded), a Job gave up (BackoffLimitExceeded,
+ *   DeadlineExceeded) during a rollout, or a staging that was ready has a workload with no ready
+ *   replica left and its pods say why (crash loop, OOM, image pull...)
+ * - progressing: a rollout is not finished (new generation not observed, replicas not updated or
+ *   ready, or a Job such as a Helm hook still running)
+ * - degraded: rolled out, but fewer replicas ready than wanted (or a Job failed) after having been ready
+ * - ready: every workload has all its replicas updated and ready, and every Job has completed
+ * - empty: the namespace has no workloads and no running Jobs (yet)
+ * The reason names the most telling pod problem when there is one (see pod-problems.ts), and
+ * the Job when one is what the staging waits for or why it failed (see job-health.ts).
  */
 export function computeHealth(
   workloads: readonly WorkloadHealthInput[],
   wasReady = false,
   pods: readonly PodHealthInput[] = [],
+  jobs: readonly JobHealthInput[] = [],
 ): Health {
-  if (workloads.length === 0) return { state: "empty", reason: "no Deployments or StatefulSets yet" };
-  const podReason = worstPodProblem(pods);
+  const fromJobs = jobsHealth(jobs, pods);
+  if (fromJobs.failed) return wasReady ? { state: "degraded", reason: fromJobs.failed } : { state: "failed", reason: fromJobs.failed };
+  // Once serving, a staging does not go back to "progressing" because a chart's Job runs again.
+  const waitingForJob = wasReady ? undefined : fromJobs.running;
+  if (workloads.length === 0) {
+    return waitingForJob ? { state: "progressing", reason: waitingForJob } : { state: "empty", reason: "no Deployments or StatefulSets yet" };
+  }
+  const podReason = worstPodProblem(pods.filter((p) => p.job === undefined));
   for (const w of workloads) {
     const failed = progressDeadlineExceeded(w);
     if (failed) return { state: "failed", reason: podReason ? `${failed}: ${podReason}` : failed };
@@ -59,13 +71,14 @@ export function computeHealth(
       w.readyReplicas < w.desiredReplicas,
   );
   if (notReady.length === 0) {
+    if (waitingForJob) return { state: "progressing", reason: waitingForJob };
     const total = workloads.reduce((n, w) => n + w.desiredReplicas, 0);
     return { state: "ready", reason: `${workloads.length} workload(s), ${total} replica(s) ready` };
   }
   const detail = notReady
     .map((w) => `${label(w)} ${w.readyReplicas}/${w.desiredReplicas} ready`)
     .join(", ");
-  const reason = podReason ?? detail;
+  const reason = podReason ?? waitingForJob ?? detail;
   const rollingOut = notReady.some((w) => w.observedGeneration < w.generation || w.updatedReplicas < w.desiredReplicas);
   if (wasReady && !rollingOut) {
     const down = notReady.some((w) => w.readyReplicas === 0);

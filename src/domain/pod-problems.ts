@@ -27,6 +27,8 @@ export interface PodHealthInput {
   /** The message of PodScheduled=False with reason Unschedulable, when the scheduler gave up. */
   unschedulable?: string;
   containers: ContainerHealthInput[];
+  /** The Job that started this pod (its job-name label), if any. */
+  job?: string;
 }
 
 const pullFailures = new Set(["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"]);

@@ -1,8 +1,12 @@
 /** The Kubernetes cluster as the use cases see it. Adapter: src/adapters/kube/. */
+import type { JobHealthInput } from "../domain/job-health.ts";
 import type { PodHealthInput } from "../domain/pod-problems.ts";
 
 /** What health needs from a Pod (see src/domain/pod-problems.ts). */
 export type PodSnapshot = PodHealthInput & { namespace: string };
+
+/** What health needs from a Job (see src/domain/job-health.ts). */
+export type JobSnapshot = JobHealthInput & { namespace: string };
 
 export type WorkloadKind = "Deployment" | "StatefulSet";
 
@@ -38,11 +42,13 @@ export type WorkloadEvent =
   | { type: "upsert"; workload: WorkloadSnapshot }
   | { type: "delete"; workload: WorkloadRef }
   /** A pod was added, changed or deleted. */
-  | { type: "pod"; namespace: string; name: string };
+  | { type: "pod"; namespace: string; name: string }
+  /** A Job (not one a CronJob started) was added, changed or deleted. */
+  | { type: "job"; namespace: string; name: string };
 
 /** The namespace an event is about. */
 export function eventNamespace(event: WorkloadEvent): string {
-  return event.type === "pod" ? event.namespace : event.workload.namespace;
+  return event.type === "pod" || event.type === "job" ? event.namespace : event.workload.namespace;
 }
 
 export interface WorkloadWatch {
@@ -50,6 +56,8 @@ export interface WorkloadWatch {
   workloadsIn(namespace: string): WorkloadSnapshot[];
   /** Pods of a namespace as the informer cache holds them now (no API request). */
   podsIn(namespace: string): PodSnapshot[];
+  /** Jobs of a namespace (Helm hooks included, CronJobs' left out) as the informer cache holds them now. */
+  jobsIn(namespace: string): JobSnapshot[];
   /** Resolves once every informer has finished its first list. */
   ready(): Promise<void>;
   stop(): Promise<void>;
@@ -57,7 +65,7 @@ export interface WorkloadWatch {
 
 export interface Cluster {
   /**
-   * One list+watch per kind (Deployments, StatefulSets, Pods) across the cluster (never one per staging),
+   * One list+watch per kind (Deployments, StatefulSets, Pods, Jobs) across the cluster (never one per staging),
    * restarted with backoff on error. `onEvent` is called for every change.
    */
   watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch;

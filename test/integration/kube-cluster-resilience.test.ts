@@ -74,8 +74,8 @@ describe("resilient informers", () => {
     kube.put(deployment("pr-1", "after-reset"));
     await expect.poll(() => hasUpsert("after-reset")).toBe(true);
     // The clean end is resumed by client-node itself; the reset is an error, so each informer
-    // (Deployments, StatefulSets, Pods) restarts once.
-    expect(delays).toEqual([375, 375, 375]);
+    // (Deployments, StatefulSets, Pods, Jobs) restarts once.
+    expect(delays).toEqual([375, 375, 375, 375]);
     expect(watchRequests().filter((p) => DEPLOYMENTS.test(p)).length).toBe(3);
   });
 
@@ -126,7 +126,7 @@ describe("resilient informers", () => {
       kube.put({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "db", namespace: `pr-${i}` }, spec: { replicas: 1 } });
     }
     await expect.poll(() => events.filter((e) => e.type === "upsert").length).toBeGreaterThanOrEqual(45);
-    expect(watchRequests().sort()).toEqual(["/api/v1/pods", "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets"]);
+    expect(watchRequests().sort()).toEqual(["/api/v1/pods", "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets", "/apis/batch/v1/jobs"]);
     expect(kube.requests.some((r) => r.path.includes("/namespaces/"))).toBe(false);
   });
 

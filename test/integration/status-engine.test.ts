@@ -53,6 +53,21 @@ function pod(namespace: string, name: string, containerStatus: Record<string, un
   };
 }
 
+function job(namespace: string, name: string, status: Record<string, unknown>, hook?: string) {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { namespace, name, ...(hook ? { annotations: { "helm.sh/hook": hook, "helm.sh/hook-delete-policy": "before-hook-creation" } } : {}) },
+    spec: { backoffLimit: 2, template: { spec: { restartPolicy: "Never", containers: [{ name: "migrate", image: "ghcr.io/octo-org/web:abc1234" }] } } },
+    status,
+  };
+}
+
+function jobPod(namespace: string, jobName: string, name: string, containerStatus: Record<string, unknown>, phase = "Running") {
+  const p = pod(namespace, name, containerStatus, { phase });
+  return { ...p, metadata: { ...p.metadata, labels: { "batch.kubernetes.io/job-name": jobName, "job-name": jobName } } };
+}
+
 const statusOf = async (id: string) => (await db.store.get(id))!;
 
 describe("status engine", () => {
@@ -97,6 +112,52 @@ describe("status engine", () => {
     kube.setController("ready");
   });
 
+  it("while helm waits for a pre-upgrade hook Job, the staging says so, and why the hook is stuck", async () => {
+    const first = await deployed(60);
+    await waitFor("running", async () => (await statusOf(first.id)).status === "running");
+    // The next push: helm hangs (as real helm does while its hook runs) and the hook's pod crash-loops.
+    helm.hang(4000, "upgrade", 1);
+    const out = await db.store.recordIntent(deployIntent(60, sha(6060)));
+    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const rollout = runDeploy(deps, out.staging.id, { attempt: 1, maxAttempts: 1 });
+    await waitFor("deploying", async () => (await statusOf(first.id)).status === "deploying");
+    kube.put(job(first.namespace, "web-migrate", { active: 1 }, "pre-upgrade"));
+    await waitFor("hook named", async () => (await statusOf(first.id)).reason === "waiting for pre-upgrade hook Job web-migrate");
+    kube.put(jobPod(first.namespace, "web-migrate", "web-migrate-x7k2p", { restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 1 } } }));
+    const stuck = await waitFor("hook problem", async () => ((await statusOf(first.id)).reason?.includes("CrashLoopBackOff") ? statusOf(first.id) : null));
+    expect(stuck).toMatchObject({ status: "deploying", reason: "pre-upgrade hook Job web-migrate: CrashLoopBackOff in web-migrate-x7k2p (exit 1, 2 restarts)" });
+    // The hook completes; helm finishes; the staging is running again.
+    kube.put(job(first.namespace, "web-migrate", { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] }, "pre-upgrade"));
+    kube.put(jobPod(first.namespace, "web-migrate", "web-migrate-x7k2p", { state: { terminated: { reason: "Completed", exitCode: 0 } } }, "Succeeded"));
+    await rollout;
+    const done = await waitFor("running again", async () => ((await statusOf(first.id)).status === "running" ? statusOf(first.id) : null));
+    expect(done.reason).toBeNull();
+  });
+
+  it("a chart's Job that gives up fails the rollout with its reason and last exit code", async () => {
+    kube.setController("manual");
+    const s = await deployed(61);
+    kube.put(job(s.namespace, "web-seed", { active: 1 }));
+    await waitFor("job named", async () => (await statusOf(s.id)).reason === "waiting for Job web-seed");
+    kube.patchStatus("Deployment", s.namespace, `${s.name}-web`, { readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2, observedGeneration: 1 });
+    // Deployment ready, Job still running: not ready yet.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await statusOf(s.id)).toMatchObject({ status: "deploying", reason: "waiting for Job web-seed" });
+    kube.put(jobPod(s.namespace, "web-seed", "web-seed-aaaaa", { state: { terminated: { reason: "Error", exitCode: 4 } } }, "Failed"));
+    kube.put(job(s.namespace, "web-seed", { failed: 3, conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" }] }));
+    const failed = await waitFor("failed", async () => ((await statusOf(s.id)).status === "failed" ? statusOf(s.id) : null));
+    expect(failed.reason).toBe("Job web-seed failed: BackoffLimitExceeded (exit 4 in web-seed-aaaaa)");
+    // A Job a CronJob started is periodic work: its failure is not the staging's.
+    kube.remove("Job", s.namespace, "web-seed");
+    await waitFor("running", async () => (await statusOf(s.id)).status === "running");
+    const cronRun = job(s.namespace, "nightly-29061234", { failed: 1, conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }] });
+    kube.put({ ...cronRun, metadata: { ...cronRun.metadata, ownerReferences: [{ apiVersion: "batch/v1", kind: "CronJob", name: "nightly", uid: "u1", controller: true }] } });
+    await new Promise((r) => setTimeout(r, 300));
+    await observer.idle();
+    expect((await statusOf(s.id)).status).toBe("running");
+    kube.setController("ready");
+  });
+
   it("after a restart, status is recomputed from the cluster, not trusted from memory", async () => {
     const s = await deployed(50);
     await waitFor("running", async () => (await statusOf(s.id)).status === "running");
@@ -122,6 +183,7 @@ describe("status engine", () => {
     const cache = {
       workloadsIn: (ns: string) => observer.watch.workloadsIn(ns).map((w) => (ns === s.namespace ? { ...w, readyReplicas: 0, availableReplicas: 0 } : w)),
       podsIn: (ns: string) => (ns === s.namespace ? [crashed] : observer.watch.podsIn(ns)),
+      jobsIn: (ns: string) => observer.watch.jobsIn(ns),
     } as Parameters<typeof reconcile>[1];
     const quiet = await reconcile(deps, cache, { healthSweep: false });
     expect(quiet.evaluated).toBe(0);

@@ -12,7 +12,7 @@ function harness(lookupMs: number) {
   const cluster = {
     watchWorkloads(onEvent: (event: WorkloadEvent) => void) {
       emit = onEvent;
-      return { workloadsIn: () => [], podsIn: () => [], ready: async () => undefined, stop: async () => undefined };
+      return { workloadsIn: () => [], podsIn: () => [], jobsIn: () => [], ready: async () => undefined, stop: async () => undefined };
     },
   } as unknown as Cluster;
   let inFlight = 0;

@@ -1,8 +1,9 @@
-import { AppsV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import type { Cluster, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ResilientInformer } from "./resilient-informer.ts";
+import { isCronJobRun, jobSnapshot } from "./job-snapshot.ts";
 import { podSnapshot } from "./pod-snapshot.ts";
 import { workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
@@ -25,6 +26,7 @@ const COLLECTION_PATHS: Record<WorkloadKind, string> = {
 export function createKubeCluster(options: KubeClusterOptions): Cluster {
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const batch = options.kubeConfig.makeApiClient(BatchV1Api);
   const logger = options.logger ?? silentLogger;
   // client-node's patch calls send application/json-patch+json unless told otherwise.
   const asMergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -59,10 +61,24 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       ...(options.delay ? { delay: options.delay } : {}),
       ...(options.random ? { random: options.random } : {}),
     });
-    const all = [...informers.map(([, informer]) => informer), pods];
+    // Helm hooks (a migration before an upgrade) and a chart's one-off Jobs; a CronJob's runs are not rollouts.
+    const jobs = startResilientInformer<V1Job>({
+      name: "jobs",
+      path: "/apis/batch/v1/jobs",
+      watch,
+      list: () => batch.listJobForAllNamespaces(),
+      onEvent: (_type, obj) => {
+        if (!isCronJobRun(obj)) onEvent({ type: "job", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
+      },
+      logger,
+      ...(options.delay ? { delay: options.delay } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    });
+    const all = [...informers.map(([, informer]) => informer), pods, jobs];
     return {
       workloadsIn: (namespace) => informers.flatMap(([kind, informer]) => informer.list(namespace).map((obj) => workloadSnapshot(kind, obj))),
       podsIn: (namespace) => pods.list(namespace).map(podSnapshot),
+      jobsIn: (namespace) => jobs.list(namespace).filter((job) => !isCronJobRun(job)).map(jobSnapshot),
       ready: async () => {
         await Promise.all(all.map((informer) => informer.ready()));
       },

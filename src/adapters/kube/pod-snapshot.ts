@@ -20,6 +20,8 @@ function container(name: string, image: string, status: V1ContainerStatus | unde
 export function podSnapshot(pod: V1Pod): PodSnapshot {
   const statuses = new Map((pod.status?.containerStatuses ?? []).map((s) => [s.name, s]));
   const scheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+  // batch.kubernetes.io/job-name since Kubernetes 1.27; job-name before (and still, alongside).
+  const job = pod.metadata?.labels?.["batch.kubernetes.io/job-name"] ?? pod.metadata?.labels?.["job-name"];
   const unschedulable = scheduled?.status === "False" && scheduled.reason === "Unschedulable" ? (scheduled.message ?? "") : undefined;
   return {
     namespace: pod.metadata?.namespace ?? "",
@@ -27,5 +29,6 @@ export function podSnapshot(pod: V1Pod): PodSnapshot {
     phase: pod.status?.phase ?? "Unknown",
     ...(unschedulable !== undefined ? { unschedulable } : {}),
     containers: (pod.spec?.containers ?? []).map((c) => container(c.name, c.image ?? "", statuses.get(c.name))),
+    ...(job ? { job } : {}),
   };
 }
