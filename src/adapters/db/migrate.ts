@@ -67,16 +67,37 @@ async function loadMigrations(dir: string): Promise<MigrationList> {
 
 const noFilters = { externalTables: [], externalEnums: [] };
 
+/**
+ * Holds a PostgreSQL advisory lock, one per schema, on a connection of its own for as long as
+ * `fn` runs: every Octostage process migrates at start, and processes starting together (the
+ * pods of a rolling update, a first install) must apply migrations one after the other. The
+ * others wait, then find nothing left to apply. The lock ends with the connection, so a
+ * process that dies while migrating does not leave it held.
+ */
+async function withMigrationLock<T>(opts: MigrateOptions, fn: () => Promise<T>): Promise<T> {
+  const conn = connectionFor(opts.databaseUrl, opts.schema);
+  const client = new pg.Client({ connectionString: conn.connectionString });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock(hashtext($1))", [`octostage:migrate:${conn.schema ?? "public"}`]);
+    return await fn();
+  } finally {
+    await client.end();
+  }
+}
+
 /** Applies every migration not yet applied; returns the names it applied. */
 export async function applyMigrations(opts: MigrateOptions): Promise<string[]> {
-  const open = await openEngine(opts);
-  try {
-    const migrationsList = await loadMigrations(opts.migrationsDir ?? defaultMigrationsDir);
-    const out = await open.engine.applyMigrations({ migrationsList, filters: noFilters });
-    return out.appliedMigrationNames;
-  } finally {
-    await open.close();
-  }
+  return withMigrationLock(opts, async () => {
+    const open = await openEngine(opts);
+    try {
+      const migrationsList = await loadMigrations(opts.migrationsDir ?? defaultMigrationsDir);
+      const out = await open.engine.applyMigrations({ migrationsList, filters: noFilters });
+      return out.appliedMigrationNames;
+    } finally {
+      await open.close();
+    }
+  });
 }
 
 /** The SQL that creates the whole schema.prisma on an empty database (the first migration). */
