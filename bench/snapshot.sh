@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks a commit instead of the working tree: exports REV (default HEAD) to a temp
-# directory, adds this working tree's bench/, links node_modules and generates the Prisma
+# directory, adds this working tree's bench/ and test/support/, links node_modules and generates the Prisma
 # client there, then runs the given bench command in it. Results land in this tree's bench/.
 #
 #   bash bench/snapshot.sh HEAD npm run bench:intake -- --rate 100 --seconds 30
@@ -14,6 +14,8 @@ trap 'rm -rf "$dir"' EXIT
 git -C "$here" archive "$commit" | tar -x -C "$dir"
 rm -rf "$dir/bench"
 cp -r "$here/bench" "$dir/bench"
+# The benchmarks use the doubles and fixtures of test/support: this tree's, over the commit's.
+cp -r "$here/test/support/." "$dir/test/support/"
 rm -f "$dir"/bench/intake/results-*.json
 ln -s "$here/node_modules" "$dir/node_modules"
 (cd "$dir" && bash scripts/prisma-generate.sh >/dev/null)

@@ -18,6 +18,8 @@ export interface StatusBenchOptions {
   settleSeconds: number;
   /** Scale: measured steady-state seconds. */
   seconds: number;
+  /** Scale: pods of other teams (no staging), as a real API server returns them, in 50 namespaces. */
+  otherPods: number;
   logLevel: string;
   /** Extra node flags for the Octostage process, e.g. "--max-old-space-size=256". */
   nodeFlags: string[];
@@ -35,6 +37,8 @@ const usage = `Usage: npm run bench:status -- [options]
   --sizes A,B,C       scale: stagings tracked (default 10,100,1000)
   --settle N          scale: seconds after start-up before measuring (default 20)
   --seconds N         scale: measured steady-state seconds (default 60)
+  --other-pods N      scale: also N pods outside staging namespaces, full-size like a
+                      real API server's (test/support/realistic-pod.ts; default 0)
   --log-level LEVEL   server LOG_LEVEL (default warn)
   --node-flags="..."  node flags for the Octostage process after the ones of
                       package.json's "serve" script (with =, e.g.
@@ -61,6 +65,7 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
       sizes: { type: "string" },
       settle: { type: "string" },
       seconds: { type: "string" },
+      "other-pods": { type: "string" },
       "log-level": { type: "string" },
       "node-flags": { type: "string" },
       out: { type: "string" },
@@ -86,6 +91,7 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
     sizes,
     settleSeconds: num("settle", values.settle, 20),
     seconds: Math.max(1, num("seconds", values.seconds, 60)),
+    otherPods: Math.round(num("other-pods", values["other-pods"], 0)),
     logLevel: values["log-level"] ?? "warn",
     nodeFlags: (values["node-flags"] ?? "").split(" ").filter(Boolean),
     out: values.out,

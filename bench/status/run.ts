@@ -51,7 +51,7 @@ function printScale(results: ScaleResult[]): void {
     row(["Stagings", "window s", "Kubernetes req/min", "GitHub req/min", "Postgres scans/min", "Postgres rows written/min", "server CPU %", "machine busy %", "RSS MiB (start / max / end / VmHWM)", "start-up ms"]),
     row(["---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
     ...results.map((r) =>
-      row([r.stagings, r.seconds.toFixed(0), r.kubePerMin.toFixed(1), r.githubPerMin.toFixed(1), r.dbScansPerMin.toFixed(0), r.dbWritesPerMin.toFixed(0), r.serverCpuPct.toFixed(1), r.machineBusyPct.toFixed(0), `${mib(r.rss.startRss)} / ${mib(r.rss.maxRss)} / ${mib(r.rss.endRss)} / ${mib(r.rss.peak)}`, Math.round(r.startupMs)]),
+      row([r.otherPods ? `${r.stagings} (+${r.otherPods} other pods)` : r.stagings, r.seconds.toFixed(0), r.kubePerMin.toFixed(1), r.githubPerMin.toFixed(1), r.dbScansPerMin.toFixed(0), r.dbWritesPerMin.toFixed(0), r.serverCpuPct.toFixed(1), r.machineBusyPct.toFixed(0), `${mib(r.rss.startRss)} / ${mib(r.rss.maxRss)} / ${mib(r.rss.endRss)} / ${mib(r.rss.peak)}`, Math.round(r.startupMs)]),
     ),
     "",
     "Kubernetes requests in the window:",

@@ -5,12 +5,14 @@ import { buildDesiredSpec, stagingIdentity } from "../../src/domain/spec.ts";
 import type { TestDb } from "../../test/support/db.ts";
 import type { KubeApiDouble } from "../../test/support/kube-api-double.ts";
 import type { StatusBenchOptions } from "./args.ts";
+import { realisticPod } from "../../test/support/realistic-pod.ts";
 import { webDeployment, webPod } from "./objects.ts";
 import { cpuMs, machineBusy, dbActivity, sampleRss } from "./proc.ts";
 import { benchRepository, installationId, owner, repo, startStatusSystem } from "./system.ts";
 
 export interface ScaleResult {
   stagings: number;
+  otherPods: number;
   seedSeconds: number;
   startupMs: number;
   seconds: number;
@@ -69,7 +71,8 @@ async function seedStaging(kube: KubeApiDouble, db: TestDb, pr: number): Promise
   for (const suffix of ["x2k4p", "q8m3z"]) kube.put(webPod(id.namespace, id.name, `${id.name}-web-7f9c5d8b6-${suffix}`, "healthy"));
 }
 
-async function seed(kube: KubeApiDouble, db: TestDb, n: number): Promise<void> {
+async function seed(kube: KubeApiDouble, db: TestDb, n: number, otherPods: number): Promise<void> {
+  for (let i = 0; i < otherPods; i++) kube.put(realisticPod(`team-${i % 50}`, `api-${i}-7f9c5d8b6-x2k4p`, { app: "api" }));
   for (let pr = 1; pr <= n; pr += 10) {
     await Promise.all(Array.from({ length: Math.min(10, n - pr + 1) }, (_, i) => seedStaging(kube, db, pr + i)));
   }
@@ -86,11 +89,11 @@ export async function runScale(opts: StatusBenchOptions, n: number): Promise<Sca
   const t0 = performance.now();
   let seedSeconds = 0;
   const sys = await startStatusSystem(opts.logLevel, opts.nodeFlags, async (kube, db) => {
-    await seed(kube, db, n);
+    await seed(kube, db, n, opts.otherPods);
     seedSeconds = (performance.now() - t0) / 1000;
   });
   try {
-    log(`${n} stagings seeded in ${seedSeconds.toFixed(1)} s; Octostage up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); settling ${opts.settleSeconds} s`);
+    log(`${n} stagings${opts.otherPods ? ` and ${opts.otherPods} other pods` : ""} seeded in ${seedSeconds.toFixed(1)} s; Octostage up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); settling ${opts.settleSeconds} s`);
     await sleep(opts.settleSeconds * 1000);
     const stagings = await sys.db.db.staging.findMany({ select: { status: true, statusVersion: true, reportedVersion: true } });
     const off = stagings.filter((s) => s.status !== "running" || s.reportedVersion < s.statusVersion).length;
@@ -113,6 +116,7 @@ export async function runScale(opts: StatusBenchOptions, n: number): Promise<Sca
     for (const r of sys.kube.requests.slice(kube0)) kubeBreakdown[key(r)] = (kubeBreakdown[key(r)] ?? 0) + 1;
     return {
       stagings: n,
+      otherPods: opts.otherPods,
       seedSeconds,
       startupMs: sys.startupMs,
       seconds,

@@ -1,11 +1,14 @@
 // Informer restarts, 410 handling and the one-watch-per-kind rule, on the real client-node.
 import { setTimeout as sleep } from "node:timers/promises";
+import { CoreV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { createKubeCluster } from "../../src/adapters/kube/kube-cluster.ts";
 import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
-import { backoffDelay } from "../../src/adapters/kube/resilient-informer.ts";
+import { podSnapshot, trimPod } from "../../src/adapters/kube/pod-snapshot.ts";
+import { backoffDelay, startResilientInformer } from "../../src/adapters/kube/resilient-informer.ts";
 import type { Cluster, WorkloadEvent, WorkloadWatch } from "../../src/ports/cluster.ts";
 import { startKubeApiDouble, type KubeApiDouble, type KubeApiDoubleOptions } from "../support/kube-api-double.ts";
+import { realisticPod } from "../support/realistic-pod.ts";
 
 const DEPLOYMENTS = /^\/apis\/apps\/v1\/deployments$/;
 let kube: KubeApiDouble;
@@ -151,5 +154,35 @@ describe("resilient informers", () => {
     const afterStop = kube.requests.length;
     await sleep(100);
     expect(kube.requests.length).toBe(afterStop);
+  });
+});
+
+describe("trimmed caches", () => {
+  it("a trimming informer caches trimmed objects, from the first list and from watch events", async () => {
+    await setup();
+    kube.put(realisticPod("web-pr-1", "web-7f9c5d8b6-aaaaa"));
+    const informer = startResilientInformer<V1Pod>({
+      name: "pods",
+      path: "/api/v1/pods",
+      watch: new Watch(loadKubeConfig(kube.kubeconfigPath)),
+      list: () => loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api).listPodForAllNamespaces(),
+      trim: trimPod,
+      onEvent: () => undefined,
+      delay: () => sleep(2),
+    });
+    try {
+      await informer.ready();
+      kube.put(realisticPod("web-pr-1", "web-7f9c5d8b6-bbbbb", { ready: false }));
+      await expect.poll(() => informer.list("web-pr-1").length).toBe(2);
+      for (const pod of informer.list("web-pr-1")) {
+        expect(pod.metadata?.managedFields).toBeUndefined();
+        expect(pod.spec?.volumes).toBeUndefined();
+        expect(pod.metadata?.resourceVersion).toBeDefined();
+      }
+      // What health reads survived: the second pod's crash loop.
+      expect(informer.list("web-pr-1").map((p) => podSnapshot(p).containers[0]!.waiting?.reason)).toEqual([undefined, "CrashLoopBackOff"]);
+    } finally {
+      await informer.stop();
+    }
   });
 });

@@ -26,3 +26,20 @@ export function jobSnapshot(job: V1Job): JobSnapshot {
       : {}),
   };
 }
+
+/** The part of a Job that jobSnapshot and isCronJobRun read, for the informer cache. */
+export function trimJob(job: V1Job): V1Job {
+  const hook = job.metadata?.annotations?.["helm.sh/hook"];
+  const owners = (job.metadata?.ownerReferences ?? []).filter((o) => o.kind === "CronJob");
+  return {
+    metadata: {
+      name: job.metadata?.name,
+      namespace: job.metadata?.namespace,
+      resourceVersion: job.metadata?.resourceVersion,
+      ...(hook !== undefined ? { annotations: { "helm.sh/hook": hook } } : {}),
+      ...(owners.length ? { ownerReferences: owners } : {}),
+    },
+    spec: { ...(job.spec?.suspend !== undefined ? { suspend: job.spec.suspend } : {}), template: {} },
+    ...(job.status?.conditions ? { status: { conditions: job.status.conditions } } : {}),
+  };
+}

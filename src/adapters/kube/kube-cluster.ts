@@ -3,9 +3,9 @@ import type { Cluster, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapsho
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ResilientInformer } from "./resilient-informer.ts";
-import { isCronJobRun, jobSnapshot } from "./job-snapshot.ts";
-import { podSnapshot } from "./pod-snapshot.ts";
-import { workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
+import { isCronJobRun, jobSnapshot, trimJob } from "./job-snapshot.ts";
+import { podSnapshot, trimPod } from "./pod-snapshot.ts";
+import { trimWorkload, workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
 export interface KubeClusterOptions {
   kubeConfig: KubeConfig;
@@ -35,6 +35,10 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     return kind === "Deployment" ? apps.listDeploymentForAllNamespaces() : apps.listStatefulSetForAllNamespaces();
   }
 
+  /**
+   * The informers cache every Deployment, StatefulSet, Pod and Job of the cluster, so each
+   * object is trimmed to what its snapshot reads before it is cached (trimPod and friends).
+   */
   function watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch {
     const watch = new Watch(options.kubeConfig);
     const informers = WORKLOAD_KINDS.map((kind): [WorkloadKind, ResilientInformer<WorkloadObject>] => [
@@ -44,6 +48,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
         path: COLLECTION_PATHS[kind],
         watch,
         list: () => listAllNamespaces(kind),
+        trim: trimWorkload,
         onEvent: (type, obj) =>
           onEvent(type === "delete" ? { type: "delete", workload: workloadRef(kind, obj) } : { type: "upsert", workload: workloadSnapshot(kind, obj) }),
         logger,
@@ -56,6 +61,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       path: "/api/v1/pods",
       watch,
       list: () => core.listPodForAllNamespaces(),
+      trim: trimPod,
       onEvent: (_type, obj) => onEvent({ type: "pod", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" }),
       logger,
       ...(options.delay ? { delay: options.delay } : {}),
@@ -67,6 +73,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       path: "/apis/batch/v1/jobs",
       watch,
       list: () => batch.listJobForAllNamespaces(),
+      trim: trimJob,
       onEvent: (_type, obj) => {
         if (!isCronJobRun(obj)) onEvent({ type: "job", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
       },

@@ -16,12 +16,50 @@ function container(name: string, image: string, status: V1ContainerStatus | unde
   };
 }
 
+const JOB_LABELS = ["batch.kubernetes.io/job-name", "job-name"];
+
+/**
+ * The part of a Pod that podSnapshot reads, for the informer cache to keep instead of the whole
+ * object (a real Pod, with managedFields, env, volumes and probes, is many times larger).
+ * Keeps name, namespace and resourceVersion, which the cache itself uses.
+ */
+export function trimPod(pod: V1Pod): V1Pod {
+  const labels = Object.fromEntries(JOB_LABELS.flatMap((k) => (pod.metadata?.labels?.[k] !== undefined ? [[k, pod.metadata.labels[k]]] : [])));
+  const scheduled = pod.status?.conditions?.filter((c) => c.type === "PodScheduled");
+  return {
+    metadata: {
+      name: pod.metadata?.name,
+      namespace: pod.metadata?.namespace,
+      resourceVersion: pod.metadata?.resourceVersion,
+      ...(Object.keys(labels).length ? { labels } : {}),
+    },
+    spec: { containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image })) },
+    status: {
+      phase: pod.status?.phase,
+      ...(scheduled?.length ? { conditions: scheduled } : {}),
+      ...(pod.status?.containerStatuses
+        ? {
+            containerStatuses: pod.status.containerStatuses.map((c) => ({
+              name: c.name,
+              image: c.image,
+              imageID: c.imageID,
+              ready: c.ready,
+              restartCount: c.restartCount,
+              ...(c.state ? { state: c.state } : {}),
+              ...(c.lastState ? { lastState: c.lastState } : {}),
+            })),
+          }
+        : {}),
+    },
+  };
+}
+
 /** What health needs from a Pod: phase, scheduling, and each container's state. */
 export function podSnapshot(pod: V1Pod): PodSnapshot {
   const statuses = new Map((pod.status?.containerStatuses ?? []).map((s) => [s.name, s]));
   const scheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
   // batch.kubernetes.io/job-name since Kubernetes 1.27; job-name before (and still, alongside).
-  const job = pod.metadata?.labels?.["batch.kubernetes.io/job-name"] ?? pod.metadata?.labels?.["job-name"];
+  const job = pod.metadata?.labels?.[JOB_LABELS[0]!] ?? pod.metadata?.labels?.[JOB_LABELS[1]!];
   const unschedulable = scheduled?.status === "False" && scheduled.reason === "Unschedulable" ? (scheduled.message ?? "") : undefined;
   return {
     namespace: pod.metadata?.namespace ?? "",

@@ -15,6 +15,11 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** Lists the same collection (client-node's list call for `path`). */
   list: () => Promise<KubernetesListObject<T>>;
   onEvent: (type: InformerEventType, obj: T) => void;
+  /**
+   * Keeps only what the caller reads of each object, before it enters the cache (from a list or
+   * a watch event). Must keep metadata.name, namespace and resourceVersion: the cache uses them.
+   */
+  trim?: (obj: T) => T;
   /** Waits between restarts and watch reconnects; defaults to a timer that does not hold the process open. */
   delay?: Delay;
   /** Jitter source in [0, 1); defaults to Math.random. */
@@ -62,13 +67,21 @@ export function startResilientInformer<T extends KubernetesObject>(options: Resi
   const readiness = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
   readiness.catch(() => undefined); // a caller that never asks for ready() must not see an unhandled rejection
 
+  const trim = options.trim;
   async function list(): Promise<KubernetesListObject<T>> {
     const result = await options.list();
     // Never let a list that finishes after stop() open a new watch.
     if (stopped) throw new KubeError("failed", `${options.name} informer stopped`);
-    return result;
+    return trim ? { ...result, items: result.items.map(trim) } : result;
   }
-  const informer = new ListWatch<T>(options.path, options.watch, list, false, undefined, undefined, { delayFn: delay });
+  // Watch events reach the cache through the callback ListWatch gives to watch(): trim them there.
+  const watch: Watch = trim
+    ? ({
+        watch: (path, query, callback, done) =>
+          options.watch.watch(path, query, (phase, obj, raw) => callback(phase, phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? trim(obj as T) : obj, raw), done),
+      } as Watch)
+    : options.watch;
+  const informer = new ListWatch<T>(options.path, watch, list, false, undefined, undefined, { delayFn: delay });
   for (const type of ["add", "update", "delete"] as const) {
     informer.on(type, (obj: T) => {
       if (!stopped) options.onEvent(type, obj);

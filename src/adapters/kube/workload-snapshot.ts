@@ -33,3 +33,19 @@ export function workloadSnapshot(kind: WorkloadKind, obj: WorkloadObject): Workl
     conditions: (status?.conditions ?? []).map(condition),
   };
 }
+
+/** The part of a Deployment or StatefulSet that workloadSnapshot reads, for the informer cache. */
+export function trimWorkload<T extends WorkloadObject>(obj: T): T {
+  const status = obj.status;
+  return {
+    metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion, generation: obj.metadata?.generation },
+    spec: { replicas: obj.spec?.replicas },
+    status: {
+      readyReplicas: status?.readyReplicas,
+      updatedReplicas: status?.updatedReplicas,
+      availableReplicas: status?.availableReplicas,
+      observedGeneration: status?.observedGeneration,
+      ...(status?.conditions ? { conditions: status.conditions } : {}),
+    },
+  } as T;
+}
