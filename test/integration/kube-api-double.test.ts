@@ -107,6 +107,24 @@ describe("REST protocol", () => {
     expect(namespaced.body.items.map((d: any) => d.metadata.name)).toEqual(["api"]);
   });
 
+  it("lists in pages with limit and continue, in key order, and refuses a bad continue token", async () => {
+    for (const [ns, name] of [["b", "web"], ["a", "web"], ["a", "api"], ["c", "web"], ["b", "api"]]) kube.put(deployment(ns!, name!));
+    const names: string[] = [];
+    const first = await api("GET", "/apis/apps/v1/deployments?limit=2");
+    expect(first.body.metadata.remainingItemCount).toBe(3);
+    names.push(...first.body.items.map((d: any) => `${d.metadata.namespace}/${d.metadata.name}`));
+    let token: string | undefined = first.body.metadata.continue;
+    while (token) {
+      const page = await api("GET", `/apis/apps/v1/deployments?limit=2&continue=${token}`);
+      expect(page.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
+      names.push(...page.body.items.map((d: any) => `${d.metadata.namespace}/${d.metadata.name}`));
+      token = page.body.metadata.continue;
+    }
+    expect(names).toEqual(["a/api", "a/web", "b/api", "b/web", "c/web"]);
+    expect((await api("GET", "/apis/apps/v1/deployments")).body.items).toHaveLength(5);
+    expect(await api("GET", "/apis/apps/v1/deployments?limit=2&continue=bm9wZQ")).toMatchObject({ status: 400, body: { kind: "Status", reason: "BadRequest" } });
+  });
+
   it("patches with merge and json patches, bumps generation only on spec changes, rejects stale updates", async () => {
     kube.setController("manual");
     const stored = kube.put(deployment("pr-1", "web"));

@@ -113,7 +113,7 @@ describe("resilient informers", () => {
     const staleVersion = queries[1]!.resourceVersion;
     // A watch from the stale version was answered with ERROR 410 and the informer relisted
     // (how many watches client-node makes in between depends on timing, so only that is checked).
-    expect(queries[0]).toEqual({});
+    expect(queries[0]).toEqual({ limit: "500" }); // the first list (one page here)
     expect(queries.some((q) => q.watch === "true" && q.resourceVersion === staleVersion)).toBe(true);
     expect(deploymentLists()).toBeGreaterThanOrEqual(2);
     expect(watch.workloadsIn("pr-2").map((w) => w.name)).toEqual(["api"]);
@@ -165,7 +165,7 @@ describe("trimmed caches", () => {
       name: "pods",
       path: "/api/v1/pods",
       watch: new Watch(loadKubeConfig(kube.kubeconfigPath)),
-      list: () => loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api).listPodForAllNamespaces(),
+      list: (page) => loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api).listPodForAllNamespaces(page),
       trim: trimPod,
       onEvent: () => undefined,
       delay: () => sleep(2),
@@ -181,6 +181,32 @@ describe("trimmed caches", () => {
       }
       // What health reads survived: the second pod's crash loop.
       expect(informer.list("web-pr-1").map((p) => podSnapshot(p).containers[0]!.waiting?.reason)).toEqual([undefined, "CrashLoopBackOff"]);
+    } finally {
+      await informer.stop();
+    }
+  });
+
+  it("lists page by page, so a list of the whole cluster is never held at once", async () => {
+    await setup();
+    for (let i = 0; i < 7; i++) kube.put(realisticPod(`team-${i}`, `api-${i}-7f9c5d8b6-aaaaa`));
+    const informer = startResilientInformer<V1Pod>({
+      name: "pods",
+      path: "/api/v1/pods",
+      watch: new Watch(loadKubeConfig(kube.kubeconfigPath)),
+      list: (page) => loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api).listPodForAllNamespaces(page),
+      pageSize: 3,
+      trim: trimPod,
+      onEvent: () => undefined,
+      delay: () => sleep(2),
+    });
+    try {
+      await informer.ready();
+      expect(informer.list()).toHaveLength(7);
+      const lists = kube.requests.filter((r) => r.path === "/api/v1/pods" && !r.query.watch);
+      expect(lists.map((r) => [r.query.limit, Boolean(r.query.continue)])).toEqual([["3", false], ["3", true], ["3", true]]);
+      // The watch starts from the list's resourceVersion: nothing is replayed, nothing missed.
+      kube.put(realisticPod("team-9", "api-9-7f9c5d8b6-aaaaa"));
+      await expect.poll(() => informer.list()).toHaveLength(8);
     } finally {
       await informer.stop();
     }

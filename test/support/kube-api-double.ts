@@ -6,7 +6,7 @@
  * - discovery (/api, /apis, /api/v1, /apis/<group>/<version>, /version) for namespaces, pods,
  *   services, configmaps, secrets, persistentvolumeclaims, resourcequotas, apps/v1 deployments and statefulsets
  *   (with /scale and /status), networking.k8s.io/v1 ingresses and batch/v1 jobs;
- * - list (namespaced and cluster-wide), get, create (409 AlreadyExists, 404 if the namespace is
+ * - list (namespaced and cluster-wide; pages with limit/continue, see listPage), get, create (409 AlreadyExists, 404 if the namespace is
  *   missing), replace (409 Conflict on a stale metadata.resourceVersion), patch (merge,
  *   strategic-merge treated as merge, json-patch), delete (a namespace takes its contents along);
  * - watch (?watch=true|1): newline-delimited `{type, object}` events, replay after a given
@@ -22,8 +22,8 @@
  * DOES NOT FAKE: TLS, authentication and authorization (any or no token is accepted), admission
  * and schema validation, ReplicaSets/Pods/garbage collection or any other controller, finalizers
  * and graceful deletion (deletes are immediate), server-side apply (415), strategic-merge list
- * merging (lists are replaced), deletecollection, dry-run, pagination (limit/continue ignored, one
- * page), Table output, protobuf, aggregated discovery, OpenAPI (404), the legacy /api/v1/watch/ paths,
+ * merging (lists are replaced), deletecollection, dry-run, consistent snapshots across list pages
+ * and expired continue tokens, Table output, protobuf, aggregated discovery, OpenAPI (404), the legacy /api/v1/watch/ paths,
  * and watch events for objects leaving a label selector. Watch history is global, not per type.
  */
  
@@ -492,6 +492,35 @@ function startWatch(state: ApiState, c: Call, res: ServerResponse): void {
   });
 }
 
+/**
+ * `limit` and `continue`: pages in key order (namespace/name). The continue token holds the
+ * first page's resourceVersion and the last key served; a continued page lists the objects as
+ * they are now, where a real server serves the snapshot of the first page (and expires tokens).
+ */
+function listPage(all: any[], query: Record<string, string>, resourceVersion: string): { items: any[]; metadata: Record<string, unknown> } {
+  const limit = query.limit ? Number(query.limit) : 0;
+  if (!Number.isInteger(limit) || limit < 0) throw badRequest(`invalid limit: ${query.limit}`);
+  let rv = resourceVersion;
+  let from = 0;
+  if (query.continue) {
+    let token: { rv: string; after: string };
+    try {
+      token = JSON.parse(Buffer.from(query.continue, "base64url").toString("utf8")) as { rv: string; after: string };
+    } catch {
+      throw badRequest("continue key is not valid");
+    }
+    rv = token.rv;
+    from = all.findIndex((o) => keyOf("", o.metadata.namespace, o.metadata.name).localeCompare(token.after) > 0);
+    if (from < 0) from = all.length;
+  }
+  const items = limit > 0 ? all.slice(from, from + limit) : all.slice(from);
+  const rest = all.length - from - items.length;
+  if (limit === 0 || rest <= 0) return { items, metadata: { resourceVersion: rv } };
+  const last = items.at(-1);
+  const token = Buffer.from(JSON.stringify({ rv, after: keyOf("", last.metadata.namespace, last.metadata.name) })).toString("base64url");
+  return { items, metadata: { resourceVersion: rv, continue: token, remainingItemCount: rest } };
+}
+
 /** Answers one resource request; returns [status, body], or undefined once a watch stream has started. */
 function handleResource(state: ApiState, c: Call, res: ServerResponse): [number, unknown] | undefined {
   const { method, type, name } = c;
@@ -501,8 +530,8 @@ function handleResource(state: ApiState, c: Call, res: ServerResponse): [number,
       return undefined;
     }
     if (method === "GET") {
-      const items = state.all(type, c.ns).filter(objectMatcher(c)).map(({ kind: _k, apiVersion: _a, ...item }) => item);
-      return [200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: state.resourceVersion }, items }];
+      const { items, metadata } = listPage(state.all(type, c.ns).filter(objectMatcher(c)), c.query, state.resourceVersion);
+      return [200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: items.map(({ kind: _k, apiVersion: _a, ...item }) => item) }];
     }
     if (method === "POST" && (c.ns !== undefined || !type.namespaced)) return [201, create(state, c)];
     throw methodNotAllowed(c);

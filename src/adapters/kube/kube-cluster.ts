@@ -2,7 +2,7 @@ import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOption
 import type { Cluster, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
-import { startResilientInformer, type Delay, type ResilientInformer } from "./resilient-informer.ts";
+import { startResilientInformer, type Delay, type ListPage, type ResilientInformer } from "./resilient-informer.ts";
 import { isCronJobRun, jobSnapshot, trimJob } from "./job-snapshot.ts";
 import { podSnapshot, trimPod } from "./pod-snapshot.ts";
 import { trimWorkload, workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
@@ -31,8 +31,8 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
   // client-node's patch calls send application/json-patch+json unless told otherwise.
   const asMergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
-  function listAllNamespaces(kind: WorkloadKind): Promise<KubernetesListObject<WorkloadObject>> {
-    return kind === "Deployment" ? apps.listDeploymentForAllNamespaces() : apps.listStatefulSetForAllNamespaces();
+  function listAllNamespaces(kind: WorkloadKind, page: ListPage): Promise<KubernetesListObject<WorkloadObject>> {
+    return kind === "Deployment" ? apps.listDeploymentForAllNamespaces(page) : apps.listStatefulSetForAllNamespaces(page);
   }
 
   /**
@@ -47,7 +47,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
         name: `${kind.toLowerCase()}s`,
         path: COLLECTION_PATHS[kind],
         watch,
-        list: () => listAllNamespaces(kind),
+        list: (page) => listAllNamespaces(kind, page),
         trim: trimWorkload,
         onEvent: (type, obj) =>
           onEvent(type === "delete" ? { type: "delete", workload: workloadRef(kind, obj) } : { type: "upsert", workload: workloadSnapshot(kind, obj) }),
@@ -60,7 +60,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       name: "pods",
       path: "/api/v1/pods",
       watch,
-      list: () => core.listPodForAllNamespaces(),
+      list: (page) => core.listPodForAllNamespaces(page),
       trim: trimPod,
       onEvent: (_type, obj) => onEvent({ type: "pod", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" }),
       logger,
@@ -72,7 +72,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       name: "jobs",
       path: "/apis/batch/v1/jobs",
       watch,
-      list: () => batch.listJobForAllNamespaces(),
+      list: (page) => batch.listJobForAllNamespaces(page),
       trim: trimJob,
       onEvent: (_type, obj) => {
         if (!isCronJobRun(obj)) onEvent({ type: "job", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });

@@ -4,6 +4,10 @@ import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 
 export type Delay = (ms: number) => Promise<void>;
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
 export type InformerEventType = "add" | "update" | "delete";
 
 export interface ResilientInformerOptions<T extends KubernetesObject> {
@@ -12,8 +16,10 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** Collection path to watch, e.g. /apis/apps/v1/deployments (cluster-wide). */
   path: string;
   watch: Watch;
-  /** Lists the same collection (client-node's list call for `path`). */
-  list: () => Promise<KubernetesListObject<T>>;
+  /** Lists one page of the same collection (client-node's list call for `path`, with limit and continue). */
+  list: (page: ListPage) => Promise<KubernetesListObject<T>>;
+  /** Objects per list page (default 500, as client-go's pager): a list of the whole cluster is never held at once. */
+  pageSize?: number;
   onEvent: (type: InformerEventType, obj: T) => void;
   /**
    * Keeps only what the caller reads of each object, before it enters the cache (from a list or
@@ -68,11 +74,24 @@ export function startResilientInformer<T extends KubernetesObject>(options: Resi
   readiness.catch(() => undefined); // a caller that never asks for ready() must not see an unhandled rejection
 
   const trim = options.trim;
+  const pageSize = options.pageSize ?? 500;
+  /**
+   * Lists page by page, trimming each page before the next is fetched: the peak is one page,
+   * not every object of the cluster (a peak the process would keep as RSS). An expired continue
+   * token fails the list (410), and the informer restarts it from the first page.
+   */
   async function list(): Promise<KubernetesListObject<T>> {
-    const result = await options.list();
-    // Never let a list that finishes after stop() open a new watch.
-    if (stopped) throw new KubeError("failed", `${options.name} informer stopped`);
-    return trim ? { ...result, items: result.items.map(trim) } : result;
+    const items: T[] = [];
+    let page: KubernetesListObject<T>;
+    let next: string | undefined = undefined;
+    do {
+      page = await options.list({ limit: pageSize, ...(next ? { _continue: next } : {}) });
+      // Never let a list that finishes after stop() open a new watch.
+      if (stopped) throw new KubeError("failed", `${options.name} informer stopped`);
+      for (const item of page.items) items.push(trim ? trim(item) : item);
+      next = page.metadata?._continue || undefined;
+    } while (next);
+    return { ...page, metadata: { ...page.metadata, _continue: undefined }, items };
   }
   // Watch events reach the cache through the callback ListWatch gives to watch(): trim them there.
   const watch: Watch = trim
