@@ -168,7 +168,7 @@ export async function startBenchSystem(opts: BenchOptions): Promise<BenchSystem>
   const procs: Proc[] = [];
   const logPaths: string[] = [];
   function start(role: "all" | "server" | "worker", extra: Record<string, string> = {}): void {
-    const nodeFlags: string[] = serverNodeFlags();
+    const nodeFlags: string[] = serverNodeFlags(role);
     // The probe measures the server side of intake; the worker process (if separate) is left alone.
     if (probePath && role !== "worker") nodeFlags.push("--import", "./bench/intake/probe.ts");
     if (cpuProfDir) nodeFlags.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${role}.cpuprofile`);
