@@ -6,13 +6,57 @@ import type { JobHealthInput } from "../domain/job-health.ts";
 import type { PodHealthInput } from "../domain/pod-problems.ts";
 import type { StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
-import { setStatus } from "./set-status.ts";
+import { applyTransition } from "./set-status.ts";
 
 type Deps = Pick<AppDeps, "store" | "queue" | "logger" | "clock">;
 
+interface Move {
+  to: StagingStatus;
+  reason: string | null;
+  cause: string;
+}
+
+/** What the staging's status should become, or null to leave it as it is. */
+function decide(
+  staging: StagingRecord,
+  workloads: readonly WorkloadHealthInput[],
+  pods: readonly PodHealthInput[],
+  jobs: readonly JobHealthInput[],
+): Move | null {
+  // A held staging keeps running what it ran, so its health still counts; an archived one does not.
+  if (staging.desiredState === "archived") return null;
+  const inRollout = staging.status === "deploying" || staging.status === "restoring";
+  if (staging.observedGeneration < staging.generation) {
+    // Helm is still at work. When it waits for a hook Job (a migration, say), say so: that can
+    // take minutes, and a crash-looping hook is the reason the deploy will fail.
+    const hook = inRollout ? jobsHealth(jobs.filter((j) => j.hook !== undefined), pods).running : undefined;
+    return hook && hook !== staging.reason ? { to: staging.status, reason: hook, cause: "hook job running" } : null;
+  }
+  // The old pods may still be ready, but the latest deploy failed: that is what people must see.
+  if (staging.lastDeployError !== null) return null;
+  if (!["deploying", "running", "degraded", "failed", "restoring"].includes(staging.status)) return null;
+  const wasReady = staging.status === "running" || staging.status === "degraded";
+  const health = computeHealth(workloads, wasReady, pods, jobs, staging.deployStartedAt ?? undefined);
+  switch (health.state) {
+    case "ready":
+      return { to: "running", reason: null, cause: "workloads ready" };
+    case "failed":
+      return { to: "failed", reason: health.reason, cause: "workload failed" };
+    case "degraded":
+      return { to: "degraded", reason: health.reason, cause: "replicas not ready" };
+    case "progressing":
+      return inRollout ? { to: staging.status, reason: health.reason, cause: "rollout progressing" } : null;
+    case "empty":
+      return null;
+  }
+}
+
 /**
- * Turns the workloads of a staging's namespace into its status. Only acts once the worker
- * has applied the latest generation (else old pods would call a new deploy "running").
+ * Turns the workloads, pods and Jobs of a staging's namespace into its status. Only acts once
+ * the worker has applied the latest generation (else old pods would call a new deploy
+ * "running"). The decision is applied only if the staging has not changed since it was read
+ * (a deploy that just failed must not be overwritten by health read a moment earlier); if it
+ * has, the decision is made again on the staging as it is now.
  */
 export async function evaluateHealth(
   deps: Deps,
@@ -21,36 +65,17 @@ export async function evaluateHealth(
   pods: readonly PodHealthInput[] = [],
   jobs: readonly JobHealthInput[] = [],
 ): Promise<StagingRecord> {
-  // A held staging keeps running what it ran, so its health still counts; an archived one does not.
-  if (staging.desiredState === "archived") return staging;
-  if (staging.observedGeneration < staging.generation) {
-    // Helm is still at work. When it waits for a hook Job (a migration, say), say so: that can
-    // take minutes, and a crash-looping hook is the reason the deploy will fail.
-    const inRollout = staging.status === "deploying" || staging.status === "restoring";
-    const hook = inRollout ? jobsHealth(jobs.filter((j) => j.hook !== undefined), pods).running : undefined;
-    return hook && hook !== staging.reason ? setStatus(deps, staging.id, staging.status, hook, "hook job running") : staging;
+  let current = staging;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const move = decide(current, workloads, pods, jobs);
+    // Nothing changed (the common case on every reconcile): no database round trip.
+    if (!move || (current.status === move.to && current.reason === move.reason)) return current;
+    const out = await applyTransition(deps, current.id, { ...move, actor: "octostage", expectedStatusVersion: current.statusVersion });
+    if (!out.applied && out.stale) {
+      current = out.staging; // changed meanwhile: decide again on what it is now
+      continue;
+    }
+    return out.staging;
   }
-  // The old pods may still be ready, but the latest deploy failed: that is what people must see.
-  if (staging.lastDeployError !== null) return staging;
-  if (!["deploying", "running", "degraded", "failed", "restoring"].includes(staging.status)) return staging;
-  const wasReady = staging.status === "running" || staging.status === "degraded";
-  const health = computeHealth(workloads, wasReady, pods, jobs);
-  // Nothing changed (the common case on every reconcile): no database round trip.
-  const move = (to: StagingStatus, reason: string | null, cause: string) =>
-    staging.status === to && staging.reason === reason ? Promise.resolve(staging) : setStatus(deps, staging.id, to, reason, cause);
-  switch (health.state) {
-    case "ready":
-      return move("running", null, "workloads ready");
-    case "failed":
-      return move("failed", health.reason, "workload failed");
-    case "degraded":
-      return move("degraded", health.reason, "replicas not ready");
-    case "progressing":
-      if (staging.status === "deploying" || staging.status === "restoring") {
-        return move(staging.status, health.reason, "rollout progressing");
-      }
-      return staging;
-    case "empty":
-      return staging;
-  }
+  return current;
 }

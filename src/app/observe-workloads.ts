@@ -23,8 +23,12 @@ export const EVALUATION_CONCURRENCY = 8;
  * start touches every staging namespace, and evaluating 1,000 of them at once would hold
  * 1,000 queries and their results in memory together (a peak the process keeps as RSS).
  */
-export function observeWorkloads(deps: Deps, options: { concurrency?: number } = {}): WorkloadObserver {
+export function observeWorkloads(deps: Deps, options: { concurrency?: number; listWaitMs?: number } = {}): WorkloadObserver {
   const concurrency = Math.max(1, options.concurrency ?? EVALUATION_CONCURRENCY);
+  // No evaluation before every informer has listed: with Deployments listed and Jobs not yet,
+  // a staging waiting for its migration Job would read as running.
+  let listed = false;
+  let stopped = false;
   const dirty = new Set<string>();
   const waiting = new Set<string>(); // dirty namespaces waiting for a slot, in arrival order
   const running = new Map<string, Promise<void>>();
@@ -42,6 +46,7 @@ export function observeWorkloads(deps: Deps, options: { concurrency?: number } =
   }
 
   function pump(): void {
+    if (!listed || stopped) return;
     for (const ns of waiting) {
       if (running.size >= concurrency) return;
       waiting.delete(ns);
@@ -63,14 +68,35 @@ export function observeWorkloads(deps: Deps, options: { concurrency?: number } =
 
   watch = deps.cluster.watchWorkloads(onEvent);
   const w = watch;
+  // An informer that cannot list (missing RBAC on Jobs, say) is retried forever: after
+  // listWaitMs, health is evaluated with what the others hold rather than not at all.
+  const listWaitMs = options.listWaitMs ?? 30_000;
+  let release: (outcome: "listed" | "timeout" | "stopped") => void = () => undefined;
+  const waited = new Promise<"listed" | "timeout" | "stopped">((resolve) => (release = resolve));
+  const timer = setTimeout(() => release("timeout"), listWaitMs);
+  timer.unref();
+  w.ready().then(
+    () => release("listed"),
+    () => undefined,
+  );
+  const gate = waited.then((outcome) => {
+    clearTimeout(timer);
+    if (outcome === "timeout") deps.logger.warn({ waitedMs: listWaitMs }, "not every workload informer has listed yet (see the kube informer warnings; RBAC?): evaluating health with what is cached");
+    listed = true;
+    pump();
+  });
   return {
     watch: w,
     async idle() {
+      await gate;
       while (running.size || waiting.size) await Promise.all([...running.values()]);
     },
     async stop() {
+      stopped = true;
+      waiting.clear();
+      release("stopped");
       await w.stop();
-      await Promise.all([...running.values()]);
+      while (running.size) await Promise.all([...running.values()]);
     },
   };
 }

@@ -74,8 +74,11 @@ async function deploy(deps: Deps, s: StagingRecord): Promise<void> {
   await deps.store.setObservedGeneration(s.id, s.generation);
   const workloads = await deps.cluster.listWorkloads(s.namespace);
   if (s.archivedReplicas) await restoreReplicas(deps, s, workloads);
+  // Health right away from what the API server holds now (pods and Jobs too: a chart's Job
+  // still running, or a crash loop, must not read as "running" for a moment).
+  const { pods, jobs } = await deps.cluster.listPodsAndJobs(s.namespace);
   const fresh = await deps.store.get(s.id);
-  if (fresh) await evaluateHealth(deps, fresh, workloads);
+  if (fresh) await evaluateHealth(deps, fresh, workloads, pods, jobs);
 }
 
 /** Uninstall and remove now: helm uninstall, then the namespace with its volumes. */

@@ -1,6 +1,6 @@
 import { reportDelayMs } from "../domain/report-pacing.ts";
 import type { StagingStatus } from "../domain/state-machine.ts";
-import type { StagingRecord } from "../ports/store.ts";
+import type { StagingRecord, TransitionInput, TransitionOutcome } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
 
 type Deps = Pick<AppDeps, "store" | "queue" | "logger" | "clock">;
@@ -17,7 +17,13 @@ export async function setStatus(
   cause: string,
   actor = "octostage",
 ): Promise<StagingRecord> {
-  const out = await deps.store.transition(stagingId, { to, reason, cause, actor });
+  return (await applyTransition(deps, stagingId, { to, reason, cause, actor })).staging;
+}
+
+/** setStatus with the whole outcome (applied, refused, or stale when expectedStatusVersion no longer holds). */
+export async function applyTransition(deps: Deps, stagingId: string, input: TransitionInput): Promise<TransitionOutcome> {
+  const out = await deps.store.transition(stagingId, input);
+  const { to, reason, cause } = input;
   if (out.applied) {
     deps.logger.info({ staging: out.staging.name, status: to, reason, cause }, "staging status changed");
     try {
@@ -29,5 +35,5 @@ export async function setStatus(
   } else if (out.refused) {
     deps.logger.warn({ staging: out.staging.name, from: out.staging.status, to, cause }, "illegal status transition refused");
   }
-  return out.staging;
+  return out;
 }

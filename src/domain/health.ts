@@ -51,8 +51,10 @@ export function computeHealth(
   wasReady = false,
   pods: readonly PodHealthInput[] = [],
   jobs: readonly JobHealthInput[] = [],
+  /** Start of the latest deploy: Jobs that failed before it are an earlier release's. */
+  deployStartedAt?: Date,
 ): Health {
-  const fromJobs = jobsHealth(jobs, pods);
+  const fromJobs = jobsHealth(jobs, pods, deployStartedAt);
   if (fromJobs.failed) return wasReady ? { state: "degraded", reason: fromJobs.failed } : { state: "failed", reason: fromJobs.failed };
   // Once serving, a staging does not go back to "progressing" because a chart's Job runs again.
   const waitingForJob = wasReady ? undefined : fromJobs.running;

@@ -7,7 +7,7 @@
  *   pre-upgrade hook Job web-migrate: CrashLoopBackOff in web-migrate-x7k2p (exit 1, 3 restarts)
  *   pre-upgrade hook Job web-migrate failed: BackoffLimitExceeded (exit 1 in web-migrate-x7k2p)
  *
- * Jobs a CronJob starts are periodic work, not part of a rollout: the adapter leaves them out.
+ * Jobs a controller starts (a CronJob's runs, a KEDA ScaledJob's) are not part of a rollout: the adapter leaves them out.
  */
 import { podProblem } from "./pod-problems.ts";
 import type { PodHealthInput } from "./pod-problems.ts";
@@ -18,9 +18,16 @@ export interface JobHealthInput {
   hook?: string;
   /** spec.suspend: a suspended Job runs nothing and is waited for by nobody. */
   suspended: boolean;
-  /** The Complete or Failed condition with status True, once the Job has finished. */
-  finished?: { type: "Complete" | "Failed"; reason?: string; message?: string };
+  /**
+   * Once the Job has finished: its Complete or Failed condition (or SuccessCriteriaMet /
+   * FailureTarget, which Kubernetes 1.31+ sets first, while pods still terminate) with status
+   * True, and when that happened (the condition's lastTransitionTime).
+   */
+  finished?: { type: "Complete" | "Failed"; reason?: string; message?: string; at?: Date };
 }
+
+/** Clocks of the cluster and of Octostage may differ this much. */
+const CLOCK_SKEW_MS = 2 * 60_000;
 
 function label(job: JobHealthInput): string {
   const hook = job.hook?.split(",").map((h) => h.trim()).filter(Boolean)[0];
@@ -50,11 +57,18 @@ export interface JobsHealth {
   running?: string;
 }
 
-/** What the staging's Jobs say, most telling first; empty when every Job has completed. */
-export function jobsHealth(jobs: readonly JobHealthInput[], pods: readonly PodHealthInput[]): JobsHealth {
+/**
+ * What the staging's Jobs say, most telling first; empty when every Job has completed. With
+ * `failedSince` (the start of the staging's latest deploy), a Job that failed before it is a
+ * leftover of an earlier release (a post-install hook that failed once stays there until the
+ * release is uninstalled) and is not counted.
+ */
+export function jobsHealth(jobs: readonly JobHealthInput[], pods: readonly PodHealthInput[], failedSince?: Date): JobsHealth {
   const sorted = [...jobs].sort((a, b) => a.name.localeCompare(b.name));
   const out: JobsHealth = {};
-  const failed = sorted.find((j) => j.finished?.type === "Failed");
+  const recent = (j: JobHealthInput): boolean =>
+    failedSince === undefined || j.finished?.at === undefined || j.finished.at.getTime() >= failedSince.getTime() - CLOCK_SKEW_MS;
+  const failed = sorted.find((j) => j.finished?.type === "Failed" && recent(j));
   if (failed) {
     const why = failed.finished?.reason ?? "Failed";
     const exit = lastFailedExit(podsOf(failed, pods));

@@ -43,7 +43,7 @@ export type WorkloadEvent =
   | { type: "delete"; workload: WorkloadRef }
   /** A pod was added, changed or deleted. */
   | { type: "pod"; namespace: string; name: string }
-  /** A Job (not one a CronJob started) was added, changed or deleted. */
+  /** A Job (not one a controller such as a CronJob started) was added, changed or deleted. */
   | { type: "job"; namespace: string; name: string };
 
 /** The namespace an event is about. */
@@ -56,7 +56,7 @@ export interface WorkloadWatch {
   workloadsIn(namespace: string): WorkloadSnapshot[];
   /** Pods of a namespace as the informer cache holds them now (no API request). */
   podsIn(namespace: string): PodSnapshot[];
-  /** Jobs of a namespace (Helm hooks included, CronJobs' left out) as the informer cache holds them now. */
+  /** Jobs of a namespace (Helm hooks included, those of controllers such as CronJobs left out) as the informer cache holds them now. */
   jobsIn(namespace: string): JobSnapshot[];
   /** Resolves once every informer has finished its first list. */
   ready(): Promise<void>;
@@ -71,6 +71,8 @@ export interface Cluster {
   watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch;
   /** Lists workloads of a namespace straight from the API server. */
   listWorkloads(namespace: string): Promise<WorkloadSnapshot[]>;
+  /** Lists the pods and Jobs (those of controllers such as CronJobs left out) of a namespace straight from the API server. */
+  listPodsAndJobs(namespace: string): Promise<{ pods: PodSnapshot[]; jobs: JobSnapshot[] }>;
   /** Sets spec.replicas through the scale subresource. */
   scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void>;
   /** Creates the namespace when missing (labelled as Octostage's). */

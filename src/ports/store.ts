@@ -118,12 +118,17 @@ export interface TransitionInput {
   reason: string | null;
   cause: string;
   actor: string;
+  /**
+   * Apply only if the staging's statusVersion is still this one: for a decision made from a
+   * staging read earlier (health evaluation), which a newer status must not be overwritten by.
+   */
+  expectedStatusVersion?: number;
 }
 
 export type TransitionOutcome =
   /** `changed`: the status moved (false when only the reason changed). */
   | { applied: true; staging: StagingRecord; changed: boolean }
-  | { applied: false; staging: StagingRecord; refused?: string };
+  | { applied: false; staging: StagingRecord; refused?: string; stale?: boolean };
 
 export interface ActionResult {
   state: ActionState;

@@ -1,11 +1,11 @@
 // Informer restarts, 410 handling and the one-watch-per-kind rule, on the real client-node.
 import { setTimeout as sleep } from "node:timers/promises";
-import { CoreV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { createKubeCluster } from "../../src/adapters/kube/kube-cluster.ts";
 import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
 import { podSnapshot, trimPod } from "../../src/adapters/kube/pod-snapshot.ts";
-import { backoffDelay, startResilientInformer } from "../../src/adapters/kube/resilient-informer.ts";
+import { backoffDelay, startResilientInformer, type ListPage } from "../../src/adapters/kube/resilient-informer.ts";
 import type { Cluster, WorkloadEvent, WorkloadWatch } from "../../src/ports/cluster.ts";
 import { startKubeApiDouble, type KubeApiDouble, type KubeApiDoubleOptions } from "../support/kube-api-double.ts";
 import { realisticPod } from "../support/realistic-pod.ts";
@@ -207,6 +207,33 @@ describe("trimmed caches", () => {
       // The watch starts from the list's resourceVersion: nothing is replayed, nothing missed.
       kube.put(realisticPod("team-9", "api-9-7f9c5d8b6-aaaaa"));
       await expect.poll(() => informer.list()).toHaveLength(8);
+    } finally {
+      await informer.stop();
+    }
+  });
+
+  it("falls back to one whole list when a continue token has expired (410), as client-go's pager does", async () => {
+    await setup();
+    for (let i = 0; i < 7; i++) kube.put(realisticPod(`team-${i}`, `api-${i}-7f9c5d8b6-aaaaa`));
+    const core = loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api);
+    const asked: ListPage[] = [];
+    const informer = startResilientInformer<V1Pod>({
+      name: "pods",
+      path: "/api/v1/pods",
+      watch: new Watch(loadKubeConfig(kube.kubeconfigPath)),
+      list: (page) => {
+        asked.push(page);
+        if (page._continue && asked.length === 2) return Promise.reject(new ApiException(410, "Gone", { kind: "Status", code: 410, reason: "Expired", message: "The provided continue parameter is too old" }, {}));
+        return core.listPodForAllNamespaces(page);
+      },
+      pageSize: 3,
+      onEvent: () => undefined,
+      delay: () => sleep(2),
+    });
+    try {
+      await informer.ready();
+      expect(informer.list()).toHaveLength(7);
+      expect(asked.map((p) => [p.limit, Boolean(p._continue)])).toEqual([[3, false], [3, true], [undefined, false]]);
     } finally {
       await informer.stop();
     }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { observeWorkloads } from "../../src/app/observe-workloads.ts";
 import type { WorkloadObserver } from "../../src/app/observe-workloads.ts";
+import { evaluateHealth } from "../../src/app/evaluate-health.ts";
 import { reconcile } from "../../src/app/reconcile.ts";
 import { runDeploy } from "../../src/app/run-deploy.ts";
 import { deployIntent, sha } from "../support/builders.ts";
@@ -155,6 +156,23 @@ describe("status engine", () => {
     await new Promise((r) => setTimeout(r, 300));
     await observer.idle();
     expect((await statusOf(s.id)).status).toBe("running");
+    kube.setController("ready");
+  });
+
+  it("health decided from a staging read before its deploy failed does not overwrite the failure", async () => {
+    kube.setController("manual");
+    const s = await deployed(62);
+    const before = await statusOf(s.id);
+    expect(before.status).toBe("deploying");
+    // Meanwhile the worker records a failed helm run (as run-deploy does)...
+    await db.store.setDeployOutcome(s.id, { error: "helm upgrade --install failed: Error: UPGRADE FAILED" });
+    await db.store.transition(s.id, { to: "failed", reason: "helm upgrade --install failed", cause: "deploy failed", actor: "octostage" });
+    // ...and an evaluation that read the staging earlier sees its workloads ready.
+    const ready = kube.get("Deployment", s.namespace, `${s.name}-web`);
+    const workloads = [{ kind: "Deployment", name: ready.metadata.name, desiredReplicas: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2, generation: 1, observedGeneration: 1, conditions: [] }];
+    const after = await evaluateHealth(deps, before, workloads);
+    expect(after).toMatchObject({ status: "failed", reason: "helm upgrade --install failed" });
+    expect(await statusOf(s.id)).toMatchObject({ status: "failed", reason: "helm upgrade --install failed" });
     kube.setController("ready");
   });
 

@@ -55,6 +55,21 @@ describe("jobsHealth", () => {
   });
 });
 
+describe("leftover Jobs of earlier releases", () => {
+  const deployStartedAt = new Date("2026-11-30T10:00:00Z");
+  const failedAt = (iso: string) => migrate({ hook: "post-install", finished: { ...failed, at: new Date(iso) } });
+
+  it("a Job that failed before the latest deploy started does not count; one that failed after does", () => {
+    expect(computeHealth([web(2)], false, [], [failedAt("2026-11-29T09:00:00Z")], deployStartedAt).state).toBe("ready");
+    expect(computeHealth([web(2)], false, [], [failedAt("2026-11-30T10:00:05Z")], deployStartedAt)).toEqual({ state: "failed", reason: "post-install hook Job web-migrate failed: BackoffLimitExceeded" });
+  });
+
+  it("allows for the cluster's clock being behind, and counts failures of unknown time", () => {
+    expect(computeHealth([web(2)], false, [], [failedAt("2026-11-30T09:59:00Z")], deployStartedAt).state).toBe("failed");
+    expect(computeHealth([web(2)], false, [], [migrate({ finished: failed })], deployStartedAt).state).toBe("failed");
+  });
+});
+
 describe("computeHealth with Jobs", () => {
   it("a pre-install hook running before any Deployment exists is progress, not an empty namespace", () => {
     expect(computeHealth([], false, [], [migrate()])).toEqual({ state: "progressing", reason: "waiting for pre-install hook Job web-migrate" });

@@ -2,7 +2,7 @@
 // health) read, and drop the rest.
 import type { V1Deployment, V1Job, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { isCronJobRun, jobSnapshot, trimJob } from "../../src/adapters/kube/job-snapshot.ts";
+import { isControlledJob, jobSnapshot, trimJob } from "../../src/adapters/kube/job-snapshot.ts";
 import { podSnapshot, trimPod } from "../../src/adapters/kube/pod-snapshot.ts";
 import { trimWorkload, workloadSnapshot } from "../../src/adapters/kube/workload-snapshot.ts";
 import { realisticPod } from "../support/realistic-pod.ts";
@@ -73,10 +73,22 @@ describe("trimJob", () => {
     ["a failed hook", { metadata: { name: "web-migrate", namespace: "n", resourceVersion: "3", annotations: { "helm.sh/hook": "pre-upgrade", "helm.sh/hook-weight": "1" } }, spec: { template: {} }, status: { failed: 3, conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "limit" }] } }],
     ["a running Job", { metadata: { name: "seed", namespace: "n" }, spec: { template: {} }, status: { active: 1 } }],
     ["a suspended Job", { metadata: { name: "later", namespace: "n" }, spec: { suspend: true, template: {} } }],
+    ["a FailureTarget (Kubernetes 1.31+, pods still terminating)", { metadata: { name: "web-migrate", namespace: "n" }, spec: { template: {} }, status: { conditions: [{ type: "FailureTarget", status: "True", reason: "BackoffLimitExceeded", lastTransitionTime: new Date("2026-11-30T10:00:00Z") }] } }],
+    ["a KEDA ScaledJob's run", { metadata: { name: "worker-x", namespace: "n", ownerReferences: [{ apiVersion: "keda.sh/v1alpha1", kind: "ScaledJob", name: "worker", uid: "u", controller: true }] }, spec: { template: {} } }],
     ["a CronJob's run", { metadata: { name: "nightly-1", namespace: "n", ownerReferences: [{ apiVersion: "batch/v1", kind: "CronJob", name: "nightly", uid: "u" }] }, spec: { template: {} }, status: { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] } }],
   ];
   it.each(jobs)("keeps what health reads of a Job (%s)", (_label, job) => {
     expect(jobSnapshot(trimJob(job))).toEqual(jobSnapshot(job));
-    expect(isCronJobRun(trimJob(job))).toBe(isCronJobRun(job));
+    expect(isControlledJob(trimJob(job))).toBe(isControlledJob(job));
+  });
+
+  it("reads what finished a Job, whichever condition Kubernetes set first, and when", () => {
+    const at = new Date("2026-11-30T10:00:00Z");
+    const job = (conditions: object[]): V1Job => ({ metadata: { name: "j", namespace: "n" }, spec: { template: {} }, status: { conditions } as V1Job["status"] });
+    expect(jobSnapshot(job([{ type: "FailureTarget", status: "True", reason: "DeadlineExceeded", lastTransitionTime: at }])).finished).toEqual({ type: "Failed", reason: "DeadlineExceeded", at });
+    expect(jobSnapshot(job([{ type: "SuccessCriteriaMet", status: "True" }, { type: "Complete", status: "True" }])).finished).toEqual({ type: "Complete" });
+    expect(jobSnapshot(job([{ type: "Failed", status: "False" }])).finished).toBeUndefined();
+    expect(isControlledJob(jobs[4]![1])).toBe(true);
+    expect(isControlledJob(jobs[0]![1])).toBe(false);
   });
 });

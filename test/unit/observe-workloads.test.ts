@@ -7,12 +7,12 @@ import type { Cluster, WorkloadEvent } from "../../src/ports/cluster.ts";
 import { silentLogger } from "../../src/ports/logger.ts";
 import type { StagingStore } from "../../src/ports/store.ts";
 
-function harness(lookupMs: number) {
+function harness(lookupMs: number, ready: Promise<void> = Promise.resolve()) {
   let emit: (event: WorkloadEvent) => void = () => undefined;
   const cluster = {
     watchWorkloads(onEvent: (event: WorkloadEvent) => void) {
       emit = onEvent;
-      return { workloadsIn: () => [], podsIn: () => [], jobsIn: () => [], ready: async () => undefined, stop: async () => undefined };
+      return { workloadsIn: () => [], podsIn: () => [], jobsIn: () => [], ready: () => ready, stop: async () => undefined };
     },
   } as unknown as Cluster;
   let inFlight = 0;
@@ -56,5 +56,41 @@ describe("observeWorkloads", () => {
     expect(h.lookups).toEqual(["web-pr-1", "web-pr-1"]);
     expect(h.maxInFlight()).toBe(1);
     await observer.stop();
+  });
+
+  it("evaluates nothing before every informer has listed (a staging must not look ready without its Jobs)", async () => {
+    let listed: () => void = () => undefined;
+    const h = harness(1, new Promise<void>((r) => (listed = r)));
+    const observer = observeWorkloads(h.deps, { concurrency: 4 });
+    h.emit(podEvent("web-pr-1"));
+    h.emit(podEvent("web-pr-2"));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.lookups).toEqual([]);
+    listed();
+    await observer.idle();
+    expect([...h.lookups].sort()).toEqual(["web-pr-1", "web-pr-2"]);
+    await observer.stop();
+  });
+
+  it("evaluates with what is cached when an informer cannot list within listWaitMs", async () => {
+    const h = harness(1, new Promise<void>(() => undefined));
+    const observer = observeWorkloads(h.deps, { listWaitMs: 50 });
+    h.emit(podEvent("web-pr-1"));
+    await observer.idle();
+    expect(h.lookups).toEqual(["web-pr-1"]);
+    await observer.stop();
+  });
+
+  it("stop() drops namespaces still waiting: nothing is evaluated after it returns", async () => {
+    const h = harness(20);
+    const observer = observeWorkloads(h.deps, { concurrency: 2 });
+    await observer.idle();
+    for (let i = 0; i < 10; i++) h.emit(podEvent(`web-pr-${i}`));
+    await new Promise((r) => setTimeout(r, 5));
+    await observer.stop();
+    const seen = h.lookups.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toBe(2);
+    expect(h.lookups).toHaveLength(2);
   });
 });

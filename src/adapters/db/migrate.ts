@@ -77,12 +77,21 @@ const noFilters = { externalTables: [], externalEnums: [] };
 async function withMigrationLock<T>(opts: MigrateOptions, fn: () => Promise<T>): Promise<T> {
   const conn = connectionFor(opts.databaseUrl, opts.schema);
   const client = new pg.Client({ connectionString: conn.connectionString });
+  // A connection lost while waiting or migrating (failover, idle timeout) fails the query in
+  // flight, or the unlock below; without a listener pg would also throw it as uncaught.
+  let lost: Error | undefined;
+  client.on("error", (err) => (lost = err));
   await client.connect();
+  const key = `octostage:migrate:${conn.schema ?? "public"}`;
   try {
-    await client.query("select pg_advisory_lock(hashtext($1))", [`octostage:migrate:${conn.schema ?? "public"}`]);
-    return await fn();
+    await client.query("select pg_advisory_lock(hashtext($1))", [key]);
+    const result = await fn();
+    // Explicitly, not only by closing: behind a pooler the server session may outlive ours.
+    await client.query("select pg_advisory_unlock(hashtext($1))", [key]);
+    if (lost) throw new Error(`lost the migration lock's database connection: ${lost.message}`, { cause: lost });
+    return result;
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -200,6 +200,9 @@ export function createStagingStore(db: Db): StagingStore {
       for (;;) {
         const row = await db.staging.findUniqueOrThrow({ where: { id } });
         const current = toRecord(row);
+        if (input.expectedStatusVersion !== undefined && current.statusVersion !== input.expectedStatusVersion) {
+          return { applied: false, staging: current, stale: true };
+        }
         const check = checkTransition(current.status, input.to);
         if (!check.ok) return { applied: false, staging: current, refused: check.error };
         if (!check.changed && current.reason === input.reason) return { applied: false, staging: current };

@@ -1,14 +1,23 @@
 import type { V1Job } from "@kubernetes/client-node";
 import type { JobSnapshot } from "../../ports/cluster.ts";
 
-/** A Job started by a CronJob: periodic work that is no part of any rollout. */
-export function isCronJobRun(job: V1Job): boolean {
-  return (job.metadata?.ownerReferences ?? []).some((o) => o.kind === "CronJob");
+/**
+ * A Job some controller made (a CronJob's run, a KEDA ScaledJob's, an operator's): its work is
+ * no part of a rollout. The Jobs of a chart, hooks included, are created by helm and have no
+ * controlling owner.
+ */
+export function isControlledJob(job: V1Job): boolean {
+  return (job.metadata?.ownerReferences ?? []).some((o) => o.controller === true || o.kind === "CronJob");
 }
+
+const DONE: Record<string, "Complete" | "Failed"> = { Complete: "Complete", SuccessCriteriaMet: "Complete", Failed: "Failed", FailureTarget: "Failed" };
 
 /** A Job as health sees it. Pure. */
 export function jobSnapshot(job: V1Job): JobSnapshot {
-  const done = (job.status?.conditions ?? []).find((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
+  // Failed/FailureTarget first: a Job can carry SuccessCriteriaMet and then fail no more, but
+  // never both a failure and a success.
+  const conditions = (job.status?.conditions ?? []).filter((c) => c.status === "True" && DONE[c.type] !== undefined);
+  const done = conditions.find((c) => DONE[c.type] === "Failed") ?? conditions[0];
   const hook = job.metadata?.annotations?.["helm.sh/hook"];
   return {
     namespace: job.metadata?.namespace ?? "",
@@ -18,19 +27,20 @@ export function jobSnapshot(job: V1Job): JobSnapshot {
     ...(done
       ? {
           finished: {
-            type: done.type as "Complete" | "Failed",
+            type: DONE[done.type]!,
             ...(done.reason ? { reason: done.reason } : {}),
             ...(done.message ? { message: done.message } : {}),
+            ...(done.lastTransitionTime ? { at: new Date(done.lastTransitionTime) } : {}),
           },
         }
       : {}),
   };
 }
 
-/** The part of a Job that jobSnapshot and isCronJobRun read, for the informer cache. */
+/** The part of a Job that jobSnapshot and isControlledJob read, for the informer cache. */
 export function trimJob(job: V1Job): V1Job {
   const hook = job.metadata?.annotations?.["helm.sh/hook"];
-  const owners = (job.metadata?.ownerReferences ?? []).filter((o) => o.kind === "CronJob");
+  const owners = (job.metadata?.ownerReferences ?? []).filter((o) => o.controller === true || o.kind === "CronJob");
   return {
     metadata: {
       name: job.metadata?.name,

@@ -1,9 +1,9 @@
 import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Pod } from "@kubernetes/client-node";
-import type { Cluster, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
+import type { Cluster, JobSnapshot, PodSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ListPage, type ResilientInformer } from "./resilient-informer.ts";
-import { isCronJobRun, jobSnapshot, trimJob } from "./job-snapshot.ts";
+import { isControlledJob, jobSnapshot, trimJob } from "./job-snapshot.ts";
 import { podSnapshot, trimPod } from "./pod-snapshot.ts";
 import { trimWorkload, workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
@@ -67,7 +67,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       ...(options.delay ? { delay: options.delay } : {}),
       ...(options.random ? { random: options.random } : {}),
     });
-    // Helm hooks (a migration before an upgrade) and a chart's one-off Jobs; a CronJob's runs are not rollouts.
+    // Helm hooks (a migration before an upgrade) and a chart's one-off Jobs; Jobs that a controller (a CronJob...) made are not rollouts.
     const jobs = startResilientInformer<V1Job>({
       name: "jobs",
       path: "/apis/batch/v1/jobs",
@@ -75,7 +75,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       list: (page) => batch.listJobForAllNamespaces(page),
       trim: trimJob,
       onEvent: (_type, obj) => {
-        if (!isCronJobRun(obj)) onEvent({ type: "job", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
+        if (!isControlledJob(obj)) onEvent({ type: "job", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
       },
       logger,
       ...(options.delay ? { delay: options.delay } : {}),
@@ -85,7 +85,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     return {
       workloadsIn: (namespace) => informers.flatMap(([kind, informer]) => informer.list(namespace).map((obj) => workloadSnapshot(kind, obj))),
       podsIn: (namespace) => pods.list(namespace).map(podSnapshot),
-      jobsIn: (namespace) => jobs.list(namespace).filter((job) => !isCronJobRun(job)).map(jobSnapshot),
+      jobsIn: (namespace) => jobs.list(namespace).filter((job) => !isControlledJob(job)).map(jobSnapshot),
       ready: async () => {
         await Promise.all(all.map((informer) => informer.ready()));
       },
@@ -107,6 +107,15 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       ];
     } catch (err) {
       throw toKubeError(err, `list workloads in namespace ${namespace}`);
+    }
+  }
+
+  async function listPodsAndJobs(namespace: string): Promise<{ pods: PodSnapshot[]; jobs: JobSnapshot[] }> {
+    try {
+      const [pods, jobs] = await Promise.all([core.listNamespacedPod({ namespace }), batch.listNamespacedJob({ namespace })]);
+      return { pods: pods.items.map(podSnapshot), jobs: jobs.items.filter((job) => !isControlledJob(job)).map(jobSnapshot) };
+    } catch (err) {
+      throw toKubeError(err, `list pods and jobs in namespace ${namespace}`);
     }
   }
 
@@ -168,5 +177,5 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     }
   }
 
-  return { watchWorkloads, listWorkloads, scaleWorkload, ensureNamespace, ensureResourceQuota, deleteNamespace };
+  return { watchWorkloads, listWorkloads, listPodsAndJobs, scaleWorkload, ensureNamespace, ensureResourceQuota, deleteNamespace };
 }

@@ -5,7 +5,8 @@ import { KubeError, toKubeError } from "./kube-error.ts";
 
 export type Delay = (ms: number) => Promise<void>;
 export interface ListPage {
-  limit: number;
+  /** Absent: the whole collection in one answer. */
+  limit?: number;
   _continue?: string;
 }
 export type InformerEventType = "add" | "update" | "delete";
@@ -81,11 +82,20 @@ export function startResilientInformer<T extends KubernetesObject>(options: Resi
    * token fails the list (410), and the informer restarts it from the first page.
    */
   async function list(): Promise<KubernetesListObject<T>> {
-    const items: T[] = [];
+    let items: T[] = [];
     let page: KubernetesListObject<T>;
     let next: string | undefined = undefined;
     do {
-      page = await options.list({ limit: pageSize, ...(next ? { _continue: next } : {}) });
+      try {
+        page = await options.list({ limit: pageSize, ...(next ? { _continue: next } : {}) });
+      } catch (err) {
+        // The continue token expired (410: the list took longer than the API server keeps its
+        // snapshot): as client-go's pager does, list everything in one answer instead.
+        if (!next || toKubeError(err, "list").status !== 410) throw err;
+        logger.warn({ pages: Math.ceil(items.length / pageSize) }, "list continue token expired; listing in one request");
+        items = [];
+        page = await options.list({});
+      }
       // Never let a list that finishes after stop() open a new watch.
       if (stopped) throw new KubeError("failed", `${options.name} informer stopped`);
       for (const item of page.items) items.push(trim ? trim(item) : item);
