@@ -5,6 +5,7 @@
  *
  *   waiting for pre-upgrade hook Job web-migrate
  *   pre-upgrade hook Job web-migrate: CrashLoopBackOff in web-migrate-x7k2p (exit 1, 3 restarts)
+ *   pre-upgrade hook Job web-migrate: retrying after a failed attempt (exit 1 in web-migrate-x7k2p)
  *   pre-upgrade hook Job web-migrate failed: BackoffLimitExceeded (exit 1 in web-migrate-x7k2p)
  *
  * Jobs a controller starts (a CronJob's runs, a KEDA ScaledJob's) are not part of a rollout: the adapter leaves them out.
@@ -39,7 +40,7 @@ function podsOf(job: JobHealthInput, pods: readonly PodHealthInput[]): PodHealth
   return pods.filter((p) => p.job === job.name).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The exit code of the last failed attempt, for a Job whose pods do not restart in place. */
+/** The exit code of a failed attempt (the last by pod name), for a Job whose pods do not restart in place. */
 function lastFailedExit(pods: readonly PodHealthInput[]): string | undefined {
   for (const pod of [...pods].reverse()) {
     for (const c of pod.containers) {
@@ -82,6 +83,12 @@ export function jobsHealth(jobs: readonly JobHealthInput[], pods: readonly PodHe
       break;
     }
   }
-  if (!out.running && running[0]) out.running = `waiting for ${label(running[0])}`;
+  if (!out.running) {
+    // restartPolicy Never: each failed attempt is a pod of its own that ended (restart count 0),
+    // so no crash loop shows; the attempts' exit codes say what goes wrong while the Job retries.
+    const retrying = running.map((job) => [job, lastFailedExit(podsOf(job, pods))] as const).find(([, exit]) => exit !== undefined);
+    if (retrying) out.running = `${label(retrying[0])}: retrying after a failed attempt (${retrying[1]})`;
+    else if (running[0]) out.running = `waiting for ${label(running[0])}`;
+  }
   return out;
 }

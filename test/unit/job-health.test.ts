@@ -38,6 +38,12 @@ describe("jobsHealth", () => {
     expect(jobsHealth([migrate()], [pull]).running).toBe("pre-install hook Job web-migrate: ImagePullBackOff: image ghcr.io/acme/web:1a2b3c not found");
   });
 
+  it("says why a Job with restartPolicy Never retries: the exit code of a failed attempt", () => {
+    const attempt = jobPod("web-migrate-aaaaa", { terminated: { reason: "Error", exitCode: 2 } }, "web-migrate", "Failed");
+    const next = jobPod("web-migrate-bbbbb", {}, "web-migrate", "Pending");
+    expect(jobsHealth([migrate()], [attempt, next]).running).toBe("pre-install hook Job web-migrate: retrying after a failed attempt (exit 2 in web-migrate-aaaaa)");
+  });
+
   it("names a failed Job with its reason and the last failed attempt's exit code", () => {
     const attempts = [
       jobPod("web-migrate-aaaaa", { terminated: { reason: "Error", exitCode: 2 } }, "web-migrate", "Failed"),
