@@ -7,6 +7,8 @@ type Deps = Pick<AppDeps, "store" | "queue" | "cluster" | "logger" | "clock">;
 
 export interface WorkloadObserver {
   watch: WorkloadWatch;
+  /** True once every informer has listed (or the wait for them ran out): the cache is worth reading. */
+  listed(): boolean;
   /** Resolves when every namespace touched so far has been evaluated. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -87,6 +89,7 @@ export function observeWorkloads(deps: Deps, options: { concurrency?: number; li
   });
   return {
     watch: w,
+    listed: () => listed && !stopped,
     async idle() {
       await gate;
       while (running.size || waiting.size) await Promise.all([...running.values()]);

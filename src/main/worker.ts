@@ -29,11 +29,6 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
   const observer = observeWorkloads(deps);
   // Informer events keep health current; the first reconcile after the cache is listed sweeps
   // every staging (status recomputed from the cluster after a restart), later ones now and then.
-  let cacheReady = false;
-  observer.watch.ready().then(
-    () => (cacheReady = true),
-    () => undefined,
-  );
   let lastSweepAt: number | undefined = undefined;
   const sweepEveryMs = opts.healthSweepEveryMs ?? DEFAULT_HEALTH_SWEEP_EVERY_MS;
   const workers = startWorkers(
@@ -51,6 +46,7 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
       },
       async reconcile(log) {
         const now = deps.clock.now().getTime();
+        const cacheReady = observer.listed();
         const healthSweep = cacheReady && (lastSweepAt === undefined || now - lastSweepAt >= sweepEveryMs);
         await reconcile({ ...deps, logger: log }, cacheReady ? observer.watch : undefined, { healthSweep });
         if (healthSweep) lastSweepAt = now;

@@ -66,8 +66,10 @@ describe("observeWorkloads", () => {
     h.emit(podEvent("web-pr-2"));
     await new Promise((r) => setTimeout(r, 50));
     expect(h.lookups).toEqual([]);
+    expect(observer.listed()).toBe(false); // the worker's reconciler does not read the cache yet either
     listed();
     await observer.idle();
+    expect(observer.listed()).toBe(true);
     expect([...h.lookups].sort()).toEqual(["web-pr-1", "web-pr-2"]);
     await observer.stop();
   });
