@@ -132,6 +132,14 @@ export async function runCommentCommands(deps: Deps, job: CommentCommands): Prom
   const parsed = parseComment(job.body);
   if (parsed.length === 0) return;
   const pr: PullRequestRef = { installationId: job.installationId, owner: job.owner, repo: job.repo, number: job.number };
+  // A retried job (the reply could not be posted) posts the saved reply: the commands ran once.
+  const previous = await deps.store.getCommandRun(job.deliveryId);
+  if (previous?.repliedAt) return;
+  if (previous) {
+    await deps.codeHost.postComment(pr, previous.reply);
+    await deps.store.markCommandReplied(job.deliveryId);
+    return;
+  }
   await deps.codeHost.addReaction(pr, job.commentId, "eyes");
   const settings = deps.project.forRepo(`${job.owner}/${job.repo}`);
   const staging = await deps.store.find({ repoOwner: job.owner, repoName: job.repo, prNumber: job.number });
@@ -164,5 +172,8 @@ export async function runCommentCommands(deps: Deps, job: CommentCommands): Prom
   if (parsed.length > commandLimits.maxCommandsPerComment) {
     replies.push(`⚠️ Only the first ${commandLimits.maxCommandsPerComment} commands of a comment run.`);
   }
-  await deps.codeHost.postComment(pr, `@${job.actor}\n\n${replies.join("\n\n")}`);
+  const reply = `@${job.actor}\n\n${replies.join("\n\n")}`;
+  await deps.store.saveCommandRun(job.deliveryId, reply);
+  await deps.codeHost.postComment(pr, reply);
+  await deps.store.markCommandReplied(job.deliveryId);
 }

@@ -179,4 +179,9 @@ export interface StagingStore {
   listNeedingWork(): Promise<{ deploy: StagingRecord[]; report: StagingRecord[] }>;
   /** Forgets webhook delivery ids older than `before` (GitHub redelivers within days, not weeks). */
   pruneDeliveries(before: Date): Promise<number>;
+  /** The saved reply to the /octo commands a webhook delivery brought, if they have run. */
+  getCommandRun(deliveryId: string): Promise<{ reply: string; repliedAt: Date | null } | null>;
+  /** Saves the reply once the commands have run, before it is posted. */
+  saveCommandRun(deliveryId: string, reply: string): Promise<void>;
+  markCommandReplied(deliveryId: string): Promise<void>;
 }

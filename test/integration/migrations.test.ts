@@ -77,3 +77,17 @@ test("a process waits for the migration lock as long as another holds it (no tim
     await t.drop();
   }
 });
+
+test("the migrations create every table schema.prisma describes (a new model needs a new migration)", async () => {
+  const t = await createTestDb();
+  try {
+    const tables = (sql: string): string[] => [...sql.matchAll(/CREATE TABLE "(\w+)"/g)].map((m) => m[1]!).sort();
+    const wanted = tables(await initialMigrationSql({ databaseUrl: t.url }));
+    const dirs = (await readdir("prisma/migrations", { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    const written = (await Promise.all(dirs.map((d) => readFile(`prisma/migrations/${d}/migration.sql`, "utf8")))).join("\n");
+    expect(tables(written)).toEqual(wanted);
+    expect(wanted).toContain("CommandRun");
+  } finally {
+    await t.drop();
+  }
+});

@@ -354,7 +354,20 @@ export function createStagingStore(db: Db): StagingStore {
 
     async pruneDeliveries(before) {
       const out = await db.webhookDelivery.deleteMany({ where: { receivedAt: { lt: before } } });
+      await db.commandRun.deleteMany({ where: { createdAt: { lt: before } } });
       return out.count;
+    },
+
+    async getCommandRun(deliveryId) {
+      return db.commandRun.findUnique({ where: { deliveryId }, select: { reply: true, repliedAt: true } });
+    },
+
+    async saveCommandRun(deliveryId, reply) {
+      await db.commandRun.upsert({ where: { deliveryId }, create: { deliveryId, reply }, update: {} });
+    },
+
+    async markCommandReplied(deliveryId) {
+      await db.commandRun.update({ where: { deliveryId }, data: { repliedAt: new Date() } });
     },
 
     async listNeedingWork() {
