@@ -5,16 +5,12 @@
 // RBAC authorizer would.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { runDeploy } from "../../src/app/run-deploy.ts";
 import { deployIntent, sha } from "../support/builders.ts";
-import { createTestDb } from "../support/db.ts";
-import type { TestDb } from "../support/db.ts";
-import { createHelmDouble } from "../support/helm-double.ts";
-import type { HelmDouble } from "../support/helm-double.ts";
-import { startKubeApiDouble } from "../support/kube-api-double.ts";
-import type { KubeApiDouble, RecordedKubeRequest } from "../support/kube-api-double.ts";
+import type { RecordedKubeRequest } from "../support/kube-api-double.ts";
+import { useWorkerDoubles } from "../support/worker-doubles.ts";
 import { workerDeps } from "../support/worker-deps.ts";
 
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
@@ -59,18 +55,7 @@ function attributes(r: RecordedKubeRequest): { group: string; resource: string; 
 const allows = (rules: Rule[], a: { group: string; resource: string; verb: string }): boolean =>
   rules.some((rule) => rule.apiGroups.includes(a.group) && rule.resources.includes(a.resource) && rule.verbs.includes(a.verb));
 
-let db: TestDb;
-let kube: KubeApiDouble;
-let helm: HelmDouble;
-
-beforeAll(async () => {
-  [db, kube] = await Promise.all([createTestDb(), startKubeApiDouble()]);
-  helm = createHelmDouble();
-});
-afterAll(async () => {
-  await Promise.all([db.drop(), kube.close()]);
-  helm.cleanup();
-});
+const doubles = useWorkerDoubles();
 
 describe("charts/octostage ClusterRole", () => {
   it("is the ClusterRole documented in docs/operators/install.md", () => {
@@ -78,6 +63,7 @@ describe("charts/octostage ClusterRole", () => {
   });
 
   it("allows every request a worker and its helm make through a staging's life", async () => {
+    const { db, kube, helm } = doubles;
     const deps = workerDeps(db, kube, helm);
     const watch = deps.cluster.watchWorkloads(() => undefined);
     await watch.ready();

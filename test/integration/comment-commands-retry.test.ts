@@ -1,31 +1,16 @@
 // A comment-command job that fails after its commands ran (GitHub refused the reply) is retried
 // by BullMQ: the retry posts the saved reply and does not run the commands again.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { runCommentCommands } from "../../src/app/run-comment-commands.ts";
 import type { CodeHost } from "../../src/ports/code-host.ts";
 import { deployIntent, sha, testRepo } from "../support/builders.ts";
-import { createTestDb } from "../support/db.ts";
-import type { TestDb } from "../support/db.ts";
-import { createHelmDouble } from "../support/helm-double.ts";
-import type { HelmDouble } from "../support/helm-double.ts";
-import { startKubeApiDouble } from "../support/kube-api-double.ts";
-import type { KubeApiDouble } from "../support/kube-api-double.ts";
+import { useWorkerDoubles } from "../support/worker-doubles.ts";
 import { workerDeps } from "../support/worker-deps.ts";
 
-let db: TestDb;
-let kube: KubeApiDouble;
-let helm: HelmDouble;
-
-beforeAll(async () => {
-  [db, kube] = await Promise.all([createTestDb(), startKubeApiDouble()]);
-  helm = createHelmDouble();
-});
-afterAll(async () => {
-  await Promise.all([db.drop(), kube.close()]);
-  helm.cleanup();
-});
+const doubles = useWorkerDoubles();
 
 it("a retried command job posts the saved reply once and runs nothing twice", async () => {
+  const { db, kube, helm } = doubles;
   const out = await db.store.recordIntent(deployIntent(31, sha(31)));
   if (out.outcome !== "recorded") throw new Error("not recorded");
   const posted: string[] = [];
