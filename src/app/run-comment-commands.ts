@@ -1,6 +1,6 @@
 import { commandLimits, helpText, parseComment } from "../domain/command-grammar.ts";
 import type { OctoCommand, ParsedLine } from "../domain/command-grammar.ts";
-import { describeEffectiveConfig, effectiveConfig, isSecretKey } from "../domain/overrides.ts";
+import { chartRepositoryAllowed, describeEffectiveConfig, effectiveConfig, isSecretKey } from "../domain/overrides.ts";
 import { statusLabel } from "../domain/report-view.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import type { PullRequestRef, RepoPermission } from "../ports/code-host.ts";
@@ -86,6 +86,11 @@ async function execute(ctx: Context, cmd: OctoCommand): Promise<string> {
       const secret = changes.find((c) => isSecretKey(c.key));
       if (secret && cmd.name === "override") {
         return `🔒 ${code(secret.key)} looks like a secret. Secret values are never accepted in PR comments (everyone can read them): set it from Slack or the \`octo\` CLI. Nothing was changed.`;
+      }
+      const repository = changes.find((c) => c.key === "chart.repository" && c.op === "set");
+      if (repository && !chartRepositoryAllowed(ctx.settings, repository.value as string)) {
+        const allowed = [ctx.settings.chart.repository, ...(ctx.settings.allowedChartRepositories ?? [])].map(code).join(", ");
+        return `🚫 ${shown(`/octo override --deployment chart.repository=x`)}: this chart repository is not allowed for ${ctx.job.owner}/${ctx.job.repo}; allowed: ${allowed} (the project config's \`chart.allowedRepositories\`, set by your operators: a chart runs with Octostage's rights on the cluster). Nothing was changed.`;
       }
       const active = s.desiredState === "active";
       await change(ctx, "override", s.desiredState, { overrides: changes, detail: { command: cmd.name, scope: cmd.scope, changes } });

@@ -34,6 +34,13 @@ const chartSchema = z
       .regex(/^(https?|oci):\/\/\S+$/, "must be an https:// chart repository URL or an oci:// reference"),
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, "must be a chart name").optional(),
     version: z.string().min(1).optional(),
+    allowedRepositories: z
+      .array(
+        z
+          .string()
+          .regex(/^(https|oci):\/\/[^\s/@]+(\/\S*)?$/, "must be an https:// or oci:// URL (a prefix ends with /), without credentials"),
+      )
+      .default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -101,6 +108,7 @@ export function parseProjectConfig(raw: unknown, source = "project config"): Pro
     ...r,
     name: r.name ?? r.repo.split("/")[1]!.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
     chart: { repository: r.chart.repository, name: r.chart.name ?? "", ...(r.chart.version ? { version: r.chart.version } : {}) },
+    allowedChartRepositories: r.chart.allowedRepositories,
   }));
   const problems = repositories.flatMap(checkRepo);
   const seen = new Map<string, number>();

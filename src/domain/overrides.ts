@@ -94,8 +94,19 @@ function pathOf(key: string): PathSegment[] {
  * chart.version, chart.repository, deployTimeoutSeconds and namespaceQuota, and an unset one
  * goes back to the default. The latest edit per (scope, key) wins; `edits` come oldest first.
  * Edits that intake would have refused (a malformed key, an invalid deployment value, a set
- * without a value) are skipped, so a bad row can never reach helm.
+ * without a value, a chart repository the operators do not allow) are skipped, so a bad row
+ * can never reach helm.
  */
+/**
+ * A chart repository a `chart.repository` override may use: the configured one, or one the
+ * operators allowed (settings.allowedChartRepositories: a whole URL, or a prefix ending in "/",
+ * so "https://charts.acme.dev/" does not let "https://charts.acme.dev.evil.net" in).
+ */
+export function chartRepositoryAllowed(settings: RepoSettings, repository: string): boolean {
+  if (repository === settings.chart.repository) return true;
+  return (settings.allowedChartRepositories ?? []).some((allowed) => repository === allowed || (allowed.endsWith("/") && repository.startsWith(allowed)));
+}
+
 export function effectiveConfig(settings: RepoSettings, edits: readonly OverrideEdit[]): EffectiveConfig {
   let values: Values = settings.values;
   const setPaths: PathSegment[][] = [];
@@ -104,7 +115,9 @@ export function effectiveConfig(settings: RepoSettings, edits: readonly Override
   for (const edit of latestEdits(edits)) {
     if (edit.scope === "deployment") {
       const known = deploymentOverride(edit.key);
-      if (known && edit.op === "set" && validateOverride("deployment", edit.key, edit.value) === undefined) {
+      // A repository the operators no longer allow (the config changed since) is not used either.
+      const disallowed = known?.key === "chart.repository" && !chartRepositoryAllowed(settings, edit.value as string);
+      if (known && edit.op === "set" && validateOverride("deployment", edit.key, edit.value) === undefined && !disallowed) {
         deployment.set(known.key, edit.value);
       }
       continue;

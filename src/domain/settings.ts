@@ -20,6 +20,12 @@ export interface RepoSettings {
   /** Short project name that prefixes staging names. */
   name: string;
   chart: ChartSource;
+  /**
+   * Where a `chart.repository` override may point besides `chart.repository` itself: URL
+   * prefixes ending in "/" or whole URLs. Empty (the default): nowhere else. The chart runs
+   * with Octostage's cluster rights, so this is the operators' choice, not the PR's.
+   */
+  allowedChartRepositories?: string[];
   values: Record<string, unknown>;
   /** Dotted values path that receives the image tag. */
   imageTagKey: string;

@@ -159,6 +159,16 @@ describe("/octo commands in PR comments", () => {
     expect(upgrades("web-pr-31")).toHaveLength(6);
   });
 
+  it("a chart repository the operators have not allowed is refused, without echoing it, and nothing changes", async () => {
+    await comment(31, "/octo override --deployment chart.repository=https://charts.evil.example/stable");
+    const reply = await waitFor("repository refusal", () => replies().find((c) => c.body.includes("chart repository is not allowed")));
+    expect(reply.body).toContain("allowed: `https://charts.example.com`");
+    expect(reply.body).toContain("Nothing was changed");
+    expect(reply.body).not.toContain("evil");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(upgrades("web-pr-31")).toHaveLength(6);
+  });
+
   it("edited comments do not re-run commands", async () => {
     const repliesBefore = replies().length;
     await comment(31, "/octo redeploy", "dev", { action: "edited" });

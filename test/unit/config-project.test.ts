@@ -57,6 +57,7 @@ describe("parseProjectConfig: valid configs", () => {
       repo: "acme/web",
       name: "web",
       chart: { repository: "https://charts.example.com", name: "web", version: "1.4.2" },
+      allowedChartRepositories: [],
       values: { replicaCount: 1, image: { repository: "ghcr.io/acme/web" } },
       imageTagKey: "image.tag",
       imageTagTemplate: "{shortSha}",
@@ -71,6 +72,7 @@ describe("parseProjectConfig: valid configs", () => {
       repo: "Acme/Billing.API",
       name: "billing-api",
       chart: { repository: "oci://ghcr.io/acme/charts/billing", name: "" },
+      allowedChartRepositories: [],
       values: {},
       imageTagKey: "image.tag",
       imageTagTemplate: "{sha}",
@@ -100,6 +102,14 @@ describe("parseProjectConfig: valid configs", () => {
     expect(config.forRepo("web")).toBeUndefined();
   });
 
+  test("chart.allowedRepositories defaults to none and is kept apart from the chart helm gets", () => {
+    const plain = parseProjectConfig({ repositories: [repo()] }).repositories[0]!;
+    expect(plain.allowedChartRepositories).toEqual([]);
+    const allowed = parseProjectConfig({ repositories: [repo({ chart: { repository: "https://charts.example.com", name: "web", allowedRepositories: ["oci://ghcr.io/acme/charts/"] } })] }).repositories[0]!;
+    expect(allowed.allowedChartRepositories).toEqual(["oci://ghcr.io/acme/charts/"]);
+    expect(allowed.chart).not.toHaveProperty("allowedRepositories");
+  });
+
   test("the shipped octostage.example.yaml is valid", async () => {
     const config = await loadProjectConfig(join(import.meta.dirname, "../../octostage.example.yaml"));
     expect(config.repositories.length).toBeGreaterThan(0);
@@ -109,6 +119,8 @@ describe("parseProjectConfig: valid configs", () => {
 describe("parseProjectConfig: each invalid setting names the field and the rule", () => {
   test.each([
     ["bad chart repository URL", repo({ chart: { repository: "charts.example.com", name: "web" } }), "repositories[0].chart.repository", /https:\/\/.*oci:\/\//],
+    ["allowed chart repository with credentials", repo({ chart: { repository: "https://charts.example.com", name: "web", allowedRepositories: ["https://user:pw@charts.example.com/"] } }), "repositories[0].chart.allowedRepositories[0]", /https:\/\/ or oci:\/\/ URL.*without credentials/],
+    ["allowed chart repository over plain http", repo({ chart: { repository: "https://charts.example.com", name: "web", allowedRepositories: ["http://charts.example.com/"] } }), "repositories[0].chart.allowedRepositories[0]", /https:\/\/ or oci:\/\//],
     ["missing chart name for an https repository", repo({ chart: { repository: "https://charts.example.com" } }), "repositories[0].chart.name", /required for an https/],
     ["bad chart name", repo({ chart: { repository: "https://c.example.com", name: "-web" } }), "repositories[0].chart.name", /chart name/],
     ["unknown placeholder in hostTemplate", repo({ hostTemplate: "{branch}.example.com" }), "repositories[0].hostTemplate", /unknown placeholder \{branch\}.*allowed: \{name\}/],

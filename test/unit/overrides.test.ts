@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
+  chartRepositoryAllowed,
   deploymentOverrideKeys,
   describeEffectiveConfig,
   effectiveConfig,
@@ -30,6 +31,7 @@ const settings: RepoSettings = frozen({
   repo: "acme/web",
   name: "web",
   chart: { repository: "https://charts.acme.dev", name: "web", version: "1.0.0" },
+  allowedChartRepositories: ["oci://ghcr.io/acme/charts/"],
   values: {
     image: { repository: "ghcr.io/acme/web", tag: "latest" },
     replicaCount: 1,
@@ -320,6 +322,20 @@ describe("effectiveConfig", () => {
     const reverted = effectiveConfig(settings, [setDeployment("deployTimeoutSeconds", 1200), edit("deployment", "deployTimeoutSeconds", "unset")]);
     expect(reverted.deployTimeoutSeconds).toBe(600);
     expect(origins(reverted, "deployment").deployTimeoutSeconds).toBe("default");
+  });
+
+  test("a chart repository override is used only where the operators allow it (a prefix must end in /)", () => {
+    const allowed = { ...settings, allowedChartRepositories: ["oci://ghcr.io/acme/charts/", "https://charts.partner.dev/stable"] };
+    expect(chartRepositoryAllowed(allowed, "https://charts.acme.dev")).toBe(true); // the configured one
+    expect(chartRepositoryAllowed(allowed, "oci://ghcr.io/acme/charts/web")).toBe(true);
+    expect(chartRepositoryAllowed(allowed, "https://charts.partner.dev/stable")).toBe(true);
+    expect(chartRepositoryAllowed(allowed, "https://charts.partner.dev/stable-evil")).toBe(false); // not a prefix: a whole URL
+    expect(chartRepositoryAllowed(allowed, "oci://ghcr.io/acme/chartsx/web")).toBe(false);
+    expect(chartRepositoryAllowed({ ...settings, allowedChartRepositories: [] }, "oci://ghcr.io/acme/charts/web")).toBe(false);
+    // A stored override the config no longer allows falls back to the configured repository.
+    const cfg = effectiveConfig({ ...settings, allowedChartRepositories: [] }, [setDeployment("chart.repository", "oci://ghcr.io/acme/charts/web")]);
+    expect(cfg.chart.repository).toBe("https://charts.acme.dev");
+    expect(origins(cfg, "deployment")["chart.repository"]).toBe("default");
   });
 
   test("a chart without a default version gets one from an override", () => {
