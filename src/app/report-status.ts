@@ -29,6 +29,17 @@ function fingerprint(value: unknown): string {
 }
 
 /**
+ * Renews the report lease before each GitHub write: in a burst, writes wait their turn in
+ * Octokit's throttle (one a second per process), so a report can take longer than the lease.
+ * A reporter that lost its lease stops: whoever holds it now reports the latest state.
+ */
+async function keepLease(deps: Deps, s: StagingRecord): Promise<void> {
+  if (!(await deps.store.acquireLease(s.id, "report", deps.workerId, reportLeaseMs))) {
+    throw new Error(`report lease for ${s.name} lost to another worker; it reports the latest state`);
+  }
+}
+
+/**
  * One pass of the reporters. Each GitHub object is written only when what it would show
  * differs from what was last written (a hash of the rendered output), so a change that
  * renders the same (a no-op label, a repeated reason) costs no API call.
@@ -49,14 +60,14 @@ async function reportOnce(deps: Deps, s: StagingRecord): Promise<void> {
   const checkRun =
     s.checkRun && s.checkRun.sha === s.headSha && s.reported.check === checkHash
       ? s.checkRun
-      : await deps.codeHost.ensureCheckRun(pr, { ...checkInput, ...(s.checkRun ? { existing: s.checkRun } : {}) });
+      : await keepLease(deps, s).then(() => deps.codeHost.ensureCheckRun(pr, { ...checkInput, ...(s.checkRun ? { existing: s.checkRun } : {}) }));
 
   const body = commentBody(view);
   const commentHash = fingerprint(body);
   const commentId =
     s.commentId !== null && s.reported.comment === commentHash
       ? s.commentId
-      : (await deps.codeHost.ensureStatusComment(pr, { ...(s.commentId !== null ? { existingId: s.commentId } : {}), body })).id;
+      : (await keepLease(deps, s).then(() => deps.codeHost.ensureStatusComment(pr, { ...(s.commentId !== null ? { existingId: s.commentId } : {}), body }))).id;
 
   const dep = deploymentView(view);
   let deployment = s.deployment ?? undefined;
@@ -72,7 +83,10 @@ async function reportOnce(deps: Deps, s: StagingRecord): Promise<void> {
     };
     deploymentHash = fingerprint(input);
     const unchanged = s.deployment && s.deployment.sha === s.headSha && s.reported.deployment === deploymentHash;
-    if (!unchanged) deployment = await deps.codeHost.ensureDeployment(pr, { ...input, ...(s.deployment ? { existing: s.deployment } : {}) });
+    if (!unchanged) {
+      await keepLease(deps, s);
+      deployment = await deps.codeHost.ensureDeployment(pr, { ...input, ...(s.deployment ? { existing: s.deployment } : {}) });
+    }
   }
   await deps.store.markReported(
     s.id,

@@ -158,10 +158,11 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
       redisUrl: env.REDIS_URL,
       prefix: env.OCTOSTAGE_QUEUE_PREFIX,
       concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY,
+      reportConcurrency: env.OCTOSTAGE_REPORT_CONCURRENCY,
       reconcileEveryMs: env.OCTOSTAGE_RECONCILE_SECONDS * 1000,
     });
     closers.push(() => worker.close());
-    logger.info({ concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY }, "Octostage worker started");
+    logger.info({ concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY, reportConcurrency: env.OCTOSTAGE_REPORT_CONCURRENCY }, "Octostage worker started");
   }
   return {
     url,

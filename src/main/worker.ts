@@ -12,6 +12,8 @@ export interface WorkerOptions {
   redisUrl: string;
   prefix: string;
   concurrency: number;
+  /** Report jobs one process runs at once (default: `concurrency`). */
+  reportConcurrency?: number;
   reconcileEveryMs: number;
   /** How often a reconcile also recomputes every staging's health from the cache (default 5 min). */
   healthSweepEveryMs?: number;
@@ -32,7 +34,7 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
   let lastSweepAt: number | undefined = undefined;
   const sweepEveryMs = opts.healthSweepEveryMs ?? DEFAULT_HEALTH_SWEEP_EVERY_MS;
   const workers = startWorkers(
-    { redisUrl: opts.redisUrl, prefix: opts.prefix, concurrency: opts.concurrency, logger: deps.logger },
+    { redisUrl: opts.redisUrl, prefix: opts.prefix, concurrency: opts.concurrency, ...(opts.reportConcurrency ? { reportConcurrency: opts.reportConcurrency } : {}), logger: deps.logger },
     {
       async deploy(stagingId, attempt, log) {
         const out = await runDeploy({ ...deps, logger: log }, stagingId, attempt);

@@ -73,6 +73,31 @@ describe("reporting", () => {
     expect(github.violations).toEqual([]);
   });
 
+  it("renews its lease before each GitHub write, and stops writing when another worker took it over", async () => {
+    const out = await db.store.recordIntent(deployIntent(69, sha(69)));
+    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const base = reporterDeps();
+    const calls: string[] = [];
+    const codeHost = {
+      ...base.codeHost,
+      ensureCheckRun: async (...args: Parameters<typeof base.codeHost.ensureCheckRun>) => {
+        calls.push("check run");
+        const lease = await db.db.lease.findUniqueOrThrow({ where: { stagingId_kind: { stagingId: out.staging.id, kind: "report" } } });
+        expect(lease.owner).toBe("w");
+        // While the check run waits its turn, the lease expires and another worker takes it.
+        await db.db.lease.update({ where: { stagingId_kind: { stagingId: out.staging.id, kind: "report" } }, data: { owner: "other", expiresAt: new Date(Date.now() + 60_000) } });
+        return base.codeHost.ensureCheckRun(...args);
+      },
+      ensureStatusComment: async (...args: Parameters<typeof base.codeHost.ensureStatusComment>) => {
+        calls.push("comment");
+        return base.codeHost.ensureStatusComment(...args);
+      },
+    };
+    await expect(reportStatus({ ...base, codeHost }, out.staging.id)).rejects.toThrow(/report lease for .* lost to another worker/);
+    expect(calls).toEqual(["check run"]);
+    expect((await db.store.get(out.staging.id))!.reportedVersion).toBeLessThan(out.staging.statusVersion);
+  });
+
   it("paces reports: a new status right after a report waits a moment, a reason-only change waits longer", async () => {
     const out = await db.store.recordIntent(deployIntent(61, sha(1)));
     if (out.outcome !== "recorded") throw new Error("not recorded");

@@ -134,7 +134,7 @@ export interface BullWorkers {
   close(): Promise<void>;
 }
 
-export function startWorkers(opts: QueueOptions & { concurrency: number; logger: Logger }, handlers: JobHandlers): BullWorkers {
+export function startWorkers(opts: QueueOptions & { concurrency: number; reportConcurrency?: number; logger: Logger }, handlers: JobHandlers): BullWorkers {
   const connection = redisConnection(opts.redisUrl);
   const common = { connection, prefix: opts.prefix };
   const childLog = (job: Job) => opts.logger.child({ queue: job.queueName, jobId: job.id });
@@ -151,7 +151,9 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; logger:
   const report = new Worker(
     queueNames.report,
     async (job) => handlers.report(stagingJob.parse(job.data).stagingId, childLog(job)),
-    { ...common, concurrency: opts.concurrency },
+    // Reports mostly wait for GitHub's write pacing: more of them at once means every
+    // staging's check run (the first write of each) is queued before the comments.
+    { ...common, concurrency: opts.reportConcurrency ?? opts.concurrency },
   );
   // One reconcile at a time across all processes: a Redis lock with an expiry, released by its holder only.
   const lockClient = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
