@@ -29,7 +29,7 @@ const envSchema = z.object({
   OCTOSTAGE_ROLE: z.enum(["all", "server", "worker"]).default("all"),
   OCTOSTAGE_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).default("octostage"),
   OCTOSTAGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
-  OCTOSTAGE_REPORT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(16),
+  OCTOSTAGE_REPORT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(50),
   OCTOSTAGE_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

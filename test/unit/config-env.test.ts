@@ -34,7 +34,7 @@ describe("parseEnv defaults", () => {
       OCTOSTAGE_ROLE: "all",
       OCTOSTAGE_QUEUE_PREFIX: "octostage",
       OCTOSTAGE_WORKER_CONCURRENCY: 4,
-      OCTOSTAGE_REPORT_CONCURRENCY: 16,
+      OCTOSTAGE_REPORT_CONCURRENCY: 50,
       OCTOSTAGE_RECONCILE_SECONDS: 5,
       LOG_LEVEL: "info",
     });
