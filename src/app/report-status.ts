@@ -33,10 +33,11 @@ function fingerprint(value: unknown): string {
  * Octokit's throttle (one a second per process), so a report can take longer than the lease.
  * A reporter that lost its lease stops: whoever holds it now reports the latest state.
  */
-async function keepLease(deps: Deps, s: StagingRecord): Promise<void> {
+async function leasedWrite<T>(deps: Deps, s: StagingRecord, write: () => Promise<T>): Promise<T> {
   if (!(await deps.store.acquireLease(s.id, "report", deps.workerId, reportLeaseMs))) {
     throw new Error(`report lease for ${s.name} lost to another worker; it reports the latest state`);
   }
+  return write();
 }
 
 /**
@@ -60,14 +61,14 @@ async function reportOnce(deps: Deps, s: StagingRecord): Promise<void> {
   const checkRun =
     s.checkRun && s.checkRun.sha === s.headSha && s.reported.check === checkHash
       ? s.checkRun
-      : await keepLease(deps, s).then(() => deps.codeHost.ensureCheckRun(pr, { ...checkInput, ...(s.checkRun ? { existing: s.checkRun } : {}) }));
+      : await leasedWrite(deps, s, () => deps.codeHost.ensureCheckRun(pr, { ...checkInput, ...(s.checkRun ? { existing: s.checkRun } : {}) }));
 
   const body = commentBody(view);
   const commentHash = fingerprint(body);
   const commentId =
     s.commentId !== null && s.reported.comment === commentHash
       ? s.commentId
-      : (await keepLease(deps, s).then(() => deps.codeHost.ensureStatusComment(pr, { ...(s.commentId !== null ? { existingId: s.commentId } : {}), body }))).id;
+      : (await leasedWrite(deps, s, () => deps.codeHost.ensureStatusComment(pr, { ...(s.commentId !== null ? { existingId: s.commentId } : {}), body }))).id;
 
   const dep = deploymentView(view);
   let deployment = s.deployment ?? undefined;
@@ -83,10 +84,7 @@ async function reportOnce(deps: Deps, s: StagingRecord): Promise<void> {
     };
     deploymentHash = fingerprint(input);
     const unchanged = s.deployment && s.deployment.sha === s.headSha && s.reported.deployment === deploymentHash;
-    if (!unchanged) {
-      await keepLease(deps, s);
-      deployment = await deps.codeHost.ensureDeployment(pr, { ...input, ...(s.deployment ? { existing: s.deployment } : {}) });
-    }
+    if (!unchanged) deployment = await leasedWrite(deps, s, () => deps.codeHost.ensureDeployment(pr, { ...input, ...(s.deployment ? { existing: s.deployment } : {}) }));
   }
   await deps.store.markReported(
     s.id,

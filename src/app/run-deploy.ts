@@ -72,11 +72,10 @@ async function deploy(deps: Deps, s: StagingRecord): Promise<void> {
   });
   await deps.store.setDeployOutcome(s.id, { deployedSha: spec.sha });
   await deps.store.setObservedGeneration(s.id, s.generation);
-  const workloads = await deps.cluster.listWorkloads(s.namespace);
-  if (s.archivedReplicas) await restoreReplicas(deps, s, workloads);
   // Health right away from what the API server holds now (pods and Jobs too: a chart's Job
   // still running, or a crash loop, must not read as "running" for a moment).
-  const { pods, jobs } = await deps.cluster.listPodsAndJobs(s.namespace);
+  const [workloads, { pods, jobs }] = await Promise.all([deps.cluster.listWorkloads(s.namespace), deps.cluster.listPodsAndJobs(s.namespace)]);
+  if (s.archivedReplicas) await restoreReplicas(deps, s, workloads);
   const fresh = await deps.store.get(s.id);
   if (fresh) await evaluateHealth(deps, fresh, workloads, pods, jobs);
 }

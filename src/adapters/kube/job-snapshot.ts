@@ -1,4 +1,4 @@
-import type { V1Job } from "@kubernetes/client-node";
+import type { V1Job, V1OwnerReference } from "@kubernetes/client-node";
 import type { JobSnapshot } from "../../ports/cluster.ts";
 
 /**
@@ -7,7 +7,16 @@ import type { JobSnapshot } from "../../ports/cluster.ts";
  * controlling owner.
  */
 export function isControlledJob(job: V1Job): boolean {
-  return (job.metadata?.ownerReferences ?? []).some((o) => o.controller === true || o.kind === "CronJob");
+  return (job.metadata?.ownerReferences ?? []).some(controlsJob);
+}
+
+function controlsJob(owner: V1OwnerReference): boolean {
+  return owner.controller === true || owner.kind === "CronJob";
+}
+
+/** The Jobs of a rollout among `jobs` (isControlledJob ones left out), as health sees them. */
+export function rolloutJobSnapshots(jobs: readonly V1Job[]): JobSnapshot[] {
+  return jobs.filter((job) => !isControlledJob(job)).map(jobSnapshot);
 }
 
 const DONE: Record<string, "Complete" | "Failed"> = { Complete: "Complete", SuccessCriteriaMet: "Complete", Failed: "Failed", FailureTarget: "Failed" };
@@ -40,7 +49,7 @@ export function jobSnapshot(job: V1Job): JobSnapshot {
 /** The part of a Job that jobSnapshot and isControlledJob read, for the informer cache. */
 export function trimJob(job: V1Job): V1Job {
   const hook = job.metadata?.annotations?.["helm.sh/hook"];
-  const owners = (job.metadata?.ownerReferences ?? []).filter((o) => o.controller === true || o.kind === "CronJob");
+  const owners = (job.metadata?.ownerReferences ?? []).filter(controlsJob);
   return {
     metadata: {
       name: job.metadata?.name,

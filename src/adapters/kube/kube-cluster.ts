@@ -3,7 +3,7 @@ import type { Cluster, JobSnapshot, PodSnapshot, WorkloadEvent, WorkloadKind, Wo
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ListPage, type ResilientInformer } from "./resilient-informer.ts";
-import { isControlledJob, jobSnapshot, trimJob } from "./job-snapshot.ts";
+import { isControlledJob, rolloutJobSnapshots, trimJob } from "./job-snapshot.ts";
 import { podSnapshot, trimPod } from "./pod-snapshot.ts";
 import { trimWorkload, workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
@@ -40,52 +40,48 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
    * object is trimmed to what its snapshot reads before it is cached (trimPod and friends).
    */
   function watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch {
-    const watch = new Watch(options.kubeConfig);
+    const common = {
+      watch: new Watch(options.kubeConfig),
+      logger,
+      ...(options.delay ? { delay: options.delay } : {}),
+      ...(options.random ? { random: options.random } : {}),
+    };
     const informers = WORKLOAD_KINDS.map((kind): [WorkloadKind, ResilientInformer<WorkloadObject>] => [
       kind,
       startResilientInformer<WorkloadObject>({
         name: `${kind.toLowerCase()}s`,
         path: COLLECTION_PATHS[kind],
-        watch,
+        ...common,
         list: (page) => listAllNamespaces(kind, page),
         trim: trimWorkload,
         onEvent: (type, obj) =>
           onEvent(type === "delete" ? { type: "delete", workload: workloadRef(kind, obj) } : { type: "upsert", workload: workloadSnapshot(kind, obj) }),
-        logger,
-        ...(options.delay ? { delay: options.delay } : {}),
-        ...(options.random ? { random: options.random } : {}),
       }),
     ]);
     const pods = startResilientInformer<V1Pod>({
       name: "pods",
       path: "/api/v1/pods",
-      watch,
+      ...common,
       list: (page) => core.listPodForAllNamespaces(page),
       trim: trimPod,
       onEvent: (_type, obj) => onEvent({ type: "pod", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" }),
-      logger,
-      ...(options.delay ? { delay: options.delay } : {}),
-      ...(options.random ? { random: options.random } : {}),
     });
     // Helm hooks (a migration before an upgrade) and a chart's one-off Jobs; Jobs that a controller (a CronJob...) made are not rollouts.
     const jobs = startResilientInformer<V1Job>({
       name: "jobs",
       path: "/apis/batch/v1/jobs",
-      watch,
+      ...common,
       list: (page) => batch.listJobForAllNamespaces(page),
       trim: trimJob,
       onEvent: (_type, obj) => {
         if (!isControlledJob(obj)) onEvent({ type: "job", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
       },
-      logger,
-      ...(options.delay ? { delay: options.delay } : {}),
-      ...(options.random ? { random: options.random } : {}),
     });
     const all = [...informers.map(([, informer]) => informer), pods, jobs];
     return {
       workloadsIn: (namespace) => informers.flatMap(([kind, informer]) => informer.list(namespace).map((obj) => workloadSnapshot(kind, obj))),
       podsIn: (namespace) => pods.list(namespace).map(podSnapshot),
-      jobsIn: (namespace) => jobs.list(namespace).filter((job) => !isControlledJob(job)).map(jobSnapshot),
+      jobsIn: (namespace) => rolloutJobSnapshots(jobs.list(namespace)),
       ready: async () => {
         await Promise.all(all.map((informer) => informer.ready()));
       },
@@ -113,7 +109,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
   async function listPodsAndJobs(namespace: string): Promise<{ pods: PodSnapshot[]; jobs: JobSnapshot[] }> {
     try {
       const [pods, jobs] = await Promise.all([core.listNamespacedPod({ namespace }), batch.listNamespacedJob({ namespace })]);
-      return { pods: pods.items.map(podSnapshot), jobs: jobs.items.filter((job) => !isControlledJob(job)).map(jobSnapshot) };
+      return { pods: pods.items.map(podSnapshot), jobs: rolloutJobSnapshots(jobs.items) };
     } catch (err) {
       throw toKubeError(err, `list pods and jobs in namespace ${namespace}`);
     }
