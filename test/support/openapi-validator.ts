@@ -13,6 +13,8 @@ export interface MatchedOperation {
   operationId: string;
   template: string;
   pathParams: Record<string, string>;
+  /** The operation's page in GitHub's REST docs (GitHub's documentation_url in error bodies). */
+  docsUrl?: string;
 }
 
 export interface RequestCheck {
@@ -86,8 +88,9 @@ function validate(root: Schema, raw: Schema, value: unknown, at: string, errors:
   if (Array.isArray(schema.enum) && !(schema.enum as unknown[]).includes(value)) {
     errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
   }
-  if (typeof value === "string" && typeof schema.maxLength === "number" && value.length > schema.maxLength) {
-    errors.push(`${at}: longer than ${schema.maxLength} characters`);
+  // Counted in characters (code points), worded as GitHub words it.
+  if (typeof value === "string" && typeof schema.maxLength === "number" && [...value].length > schema.maxLength) {
+    errors.push(`${at}: Only ${schema.maxLength} characters are allowed; ${[...value].length} were supplied.`);
   }
   if (Array.isArray(value)) {
     if (typeof schema.maxItems === "number" && value.length > schema.maxItems) errors.push(`${at}: more than ${schema.maxItems} items`);
@@ -151,7 +154,8 @@ export function createOpenApiValidator(): OpenApiValidator {
     if (!found?.match) return { status: 404, errors: [`${method} ${urlPath} is not an operation of the GitHub REST API`] };
     const op = found.entry.item[lower]!;
     const pathParams = Object.fromEntries(found.entry.names.map((n, i) => [n, decodeURIComponent(found.match![i + 1]!)]));
-    const operation = { operationId: op.operationId as string, template: found.entry.template, pathParams };
+    const docsUrl = (op.externalDocs as { url?: string } | undefined)?.url;
+    const operation = { operationId: op.operationId as string, template: found.entry.template, pathParams, ...(docsUrl ? { docsUrl } : {}) };
     const params = [...((found.entry.item.parameters ?? []) as Schema[]), ...((op.parameters ?? []) as Schema[])];
     const pathErrors: string[] = [];
     checkParams(root, params, pathParams, "path", pathErrors);

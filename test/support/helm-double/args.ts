@@ -1,6 +1,9 @@
 /** Command-line parsing the way helm's cobra/pflag does it, for the flags the double knows. */
 
-export type Command = "upgrade" | "uninstall" | "version";
+export const commands = ["upgrade", "rollback", "uninstall", "status", "history", "version"] as const;
+export type Command = (typeof commands)[number];
+/** Commands that change a release (and so take the double's per-release overlap marker). */
+export const mutatingCommands: readonly Command[] = ["upgrade", "rollback", "uninstall"];
 
 export interface ParsedArgs {
   command: Command;
@@ -20,16 +23,23 @@ interface FlagSpec {
 const flag = (name: string, takesValue: boolean, short?: string): FlagSpec => ({ name, takesValue, ...(short ? { short } : {}) });
 
 const globalFlags = [flag("kubeconfig", true), flag("namespace", true, "n"), flag("kube-context", true), flag("debug", false)];
+const output = flag("output", true, "o");
 const commandFlags: Record<Command, FlagSpec[]> = {
   upgrade: [
     flag("install", false, "i"), flag("create-namespace", false), flag("values", true, "f"), flag("timeout", true),
-    flag("history-max", true), flag("version", true), flag("repo", true), flag("wait", false), flag("atomic", false),
+    flag("history-max", true), flag("version", true), flag("repo", true), flag("wait", false), flag("atomic", false), output,
   ],
-  uninstall: [flag("timeout", true), flag("wait", false), flag("ignore-not-found", false)],
+  rollback: [flag("timeout", true), flag("wait", false), flag("history-max", true)],
+  uninstall: [flag("timeout", true), flag("wait", false), flag("ignore-not-found", false), flag("keep-history", false)],
+  status: [output, flag("revision", true), flag("show-desc", false)],
+  history: [output, flag("max", true)],
   version: [flag("short", false)],
 };
 /** Real helm flags the double does not implement: refused rather than silently ignored. */
-const notImplemented = new Set(["set", "set-string", "set-file", "set-json", "reuse-values", "reset-values", "post-renderer", "dry-run", "keep-history"]);
+const notImplemented = new Set([
+  "set", "set-string", "set-file", "set-json", "reuse-values", "reset-values", "reset-then-reuse-values", "post-renderer", "dry-run",
+  "force", "recreate-pods", "cleanup-on-fail", "no-hooks", "wait-for-jobs", "description", "show-resources", "cascade",
+]);
 
 function lookup(specs: FlagSpec[], name: string, isShort: boolean): FlagSpec | undefined {
   return specs.find((s) => (isShort ? s.short === name : s.name === name));
@@ -37,10 +47,10 @@ function lookup(specs: FlagSpec[], name: string, isShort: boolean): FlagSpec | u
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const [command, ...rest] = argv;
-  if (command !== "upgrade" && command !== "uninstall" && command !== "version") {
-    throw new UsageError(`unknown command "${command ?? ""}" for "helm" (the helm double implements upgrade, uninstall and version)`);
+  if (!(commands as readonly string[]).includes(command ?? "")) {
+    throw new UsageError(`unknown command "${command ?? ""}" for "helm" (the helm double implements ${commands.join(", ")})`);
   }
-  const specs = [...globalFlags, ...commandFlags[command]];
+  const specs = [...globalFlags, ...commandFlags[command as Command]];
   const positional: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < rest.length; i++) {
@@ -67,7 +77,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     else throw new UsageError(`flag needs an argument: ${arg}`);
     flags.set(spec.name, [...(flags.get(spec.name) ?? []), value]);
   }
-  return { command, positional, flags };
+  return { command: command as Command, positional, flags };
 }
 
 export function flagValue(args: ParsedArgs, name: string): string | undefined {
@@ -90,4 +100,26 @@ export function parseGoDuration(flagName: string, text: string): number {
     throw new UsageError(`invalid argument "${text}" for "--${flagName}" flag: time: missing unit in duration "${text}"`);
   }
   return parts.reduce((ms, p) => ms + Number(p[1]) * units[p[2]!]!, 0);
+}
+
+/** pflag's int flags (strconv.ParseInt). */
+export function intFlag(args: ParsedArgs, name: string, fallback: number): number {
+  const text = flagValue(args, name);
+  if (text === undefined) return fallback;
+  if (!/^[+-]?\d+$/.test(text)) throw new UsageError(`invalid argument "${text}" for "--${name}" flag: strconv.ParseInt: parsing "${text}": invalid syntax`);
+  return Number(text);
+}
+
+export type OutputFormat = "table" | "json" | "yaml";
+
+/** -o/--output as helm's output.ParseFormat reads it. */
+export function outputFormat(args: ParsedArgs): OutputFormat {
+  const text = flagValue(args, "output") ?? "table";
+  if (text === "table" || text === "json" || text === "yaml") return text;
+  throw new UsageError(`invalid argument "${text}" for "-o, --output" flag: invalid format type`);
+}
+
+/** --namespace, else helm's default (the double ignores the kubeconfig context's namespace). */
+export function namespaceOf(args: ParsedArgs): string {
+  return flagValue(args, "namespace") ?? "default";
 }

@@ -3,14 +3,17 @@
  * (Deployment + Service) and, with `persistence.enabled`, a database StatefulSet with a
  * volumeClaimTemplate. Objects carry the labels and annotations real helm 3 puts on them.
  */
-import { gzipSync } from "node:zlib";
-
- 
 export type Values = Record<string, any>;
 export type KubeObject = Record<string, any>;
 
 export const chartName = "web";
 export const chartVersion = "0.1.0";
+export const chartAppVersion = "1.0.0";
+
+/** The chart's template file that renders an object of this kind. */
+export function templateOf(kind: string): string {
+  return `templates/${kind.toLowerCase()}.yaml`;
+}
 
 /** Like the chart's values.schema.json: helm refuses values that break it. Returns helm's error lines. */
 export function schemaErrors(values: Values): string[] {
@@ -94,15 +97,6 @@ export function renderChart(release: string, namespace: string, values: Values):
   return objects;
 }
 
-/** Every object the chart can render, so uninstall and upgrades can remove what is no longer rendered. */
-export function chartObjectRefs(release: string): { kind: string; name: string }[] {
-  return [
-    { kind: "Service", name: `${release}-web` },
-    { kind: "Deployment", name: `${release}-web` },
-    { kind: "StatefulSet", name: `${release}-db` },
-  ];
-}
-
 export function objectPath(kind: string, namespace: string, name?: string): string {
   const base: Record<string, string> = {
     Service: `/api/v1/namespaces/${namespace}/services`,
@@ -113,34 +107,4 @@ export function objectPath(kind: string, namespace: string, name?: string): stri
   const path = base[kind];
   if (!path) throw new Error(`helm double: no API path for ${kind}`);
   return name === undefined ? path : `${path}/${encodeURIComponent(name)}`;
-}
-
-/**
- * The release record helm 3 keeps in a Secret `sh.helm.release.v1.<release>.v<revision>`
- * (type helm.sh/release.v1): base64(gzip(release JSON)), base64-encoded again by the Secret.
- * The JSON holds only the fields the double fills in.
- */
-export function releaseSecret(release: string, namespace: string, revision: number, values: Values, manifests: KubeObject[]): KubeObject {
-  const now = new Date().toISOString();
-  const record = {
-    name: release,
-    namespace,
-    version: revision,
-    info: { status: "deployed", first_deployed: now, last_deployed: now, description: revision === 1 ? "Install complete" : "Upgrade complete" },
-    chart: { metadata: { name: chartName, version: chartVersion, apiVersion: "v2" } },
-    config: values,
-    manifest: manifests.map((m) => JSON.stringify(m)).join("\n---\n"),
-  };
-  const encoded = gzipSync(JSON.stringify(record)).toString("base64");
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    type: "helm.sh/release.v1",
-    metadata: {
-      name: `sh.helm.release.v1.${release}.v${revision}`,
-      namespace,
-      labels: { owner: "helm", name: release, status: "deployed", version: String(revision) },
-    },
-    data: { release: Buffer.from(encoded).toString("base64") },
-  };
 }
