@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/adapters/helm/exec.ts", "test/**", "bench/**", "scripts/**"],
+    files: ["src/adapters/helm/exec.ts", "src/adapters/helm/watchdog.ts", "test/**", "bench/**", "scripts/**"],
     rules: { "no-restricted-imports": "off" },
   },
   {

@@ -45,8 +45,9 @@ async function createStagings(sys: StatusSystem, n: number): Promise<Target[]> {
   }
   // Deployed by helm (double), made ready by the double's controller, reported (with Probot's throttling).
   for (let last = 0; ; await sleep(500)) {
-    const rows = await sys.db.db.staging.findMany();
-    const done = rows.filter((r) => r.status === "running" && r.reportedVersion >= r.statusVersion && r.checkRunId !== null);
+    const rows = await sys.db.db.staging.findMany({ include: { channels: true } });
+    const checkRunId = (r: (typeof rows)[number]) => (r.channels[0]?.state as { checkRun?: { id: number } } | null)?.checkRun?.id ?? null;
+    const done = rows.filter((r) => r.status === "running" && (r.channels[0]?.reportedVersion ?? 0) >= r.statusVersion && checkRunId(r) !== null);
     if (done.length === n) {
       return done.map((r) => ({
         id: r.id,
@@ -54,7 +55,7 @@ async function createStagings(sys: StatusSystem, n: number): Promise<Target[]> {
         namespace: r.namespace,
         deployment: `${r.name}-web`,
         pod: `${r.name}-web-7f9c5d8b6-x2k4p`,
-        checkRunPath: `/repos/${owner}/${repo}/check-runs/${String(r.checkRunId)}`,
+        checkRunPath: `/repos/${owner}/${repo}/check-runs/${String(checkRunId(r))}`,
         failed: false,
       }));
     }

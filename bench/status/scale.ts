@@ -1,7 +1,10 @@
 // Scale: N stagings tracked, nothing changing. Kubernetes and GitHub requests per minute,
 // Postgres transactions per minute, and the server's RSS and CPU.
 import { parseProjectConfig } from "../../src/config/project.ts";
-import { buildDesiredSpec, stagingIdentity } from "../../src/domain/spec.ts";
+import { stagingIdentity } from "../../src/domain/spec.ts";
+import { pullRequestSpec } from "../../src/app/desired-spec.ts";
+import { githubActor } from "../../src/domain/actor.ts";
+import { decidePullRequestEvent } from "../../src/domain/intent/pull-request.ts";
 import type { TestDb } from "../../test/support/db.ts";
 import type { KubeApiDouble } from "../../test/support/kube-api-double.ts";
 import type { StatusBenchOptions } from "./args.ts";
@@ -36,7 +39,7 @@ const log = (msg: string): void => void process.stderr.write(`[bench:status] ${m
 
 /**
  * What a deployed, running, reported staging leaves behind, written directly instead of through
- * webhooks + helm + reporting: the intent (StagingStore.recordIntent, as the intake records
+ * webhooks + helm + reporting: the intent (StagingStore.changeStaging, as the intake records
  * pull_request.opened), the generation marked applied, pending → deploying → running, reported
  * with made-up GitHub ids; in the API double the chart's Deployment (made ready by the double's
  * controller) and two running pods.
@@ -45,28 +48,31 @@ async function seedStaging(kube: KubeApiDouble, db: TestDb, pr: number): Promise
   const settings = parseProjectConfig({ repositories: [benchRepository] }).repositories[0]!;
   const id = stagingIdentity(settings, pr);
   const sha = pr.toString(16).padStart(40, "c");
-  const out = await db.store.recordIntent({
+  const out = await db.store.changeStaging({
+    target: { key: { repoOwner: owner, repoName: repo, prNumber: pr }, create: { ...id, installationId } },
     deliveryId: `bench-seed-${pr}`,
     event: "pull_request.opened",
-    key: { repoOwner: owner, repoName: repo, prNumber: pr },
-    create: { ...id, installationId },
-    desiredState: "active",
-    desiredSpec: buildDesiredSpec(settings, { owner, repo, number: pr, sha, ref: "feature" }, id.name),
-    skipReason: null,
-    action: { kind: "deploy", actor: "bench", source: "github" },
-    bumpGeneration: true,
+    decide: (current) =>
+      decidePullRequestEvent(settings.trigger, current?.staging ?? null, { action: "opened", state: "open", headSha: sha, headRef: "feature", draft: false, labels: [], fromFork: false, updatedAt: null }, githubActor("bench")),
+    spec: pullRequestSpec(settings, owner, repo, pr),
   });
-  if (out.outcome !== "recorded") throw new Error(`seed PR ${pr}: ${out.outcome}`);
+  if (out.outcome !== "changed") throw new Error(`seed PR ${pr}: ${out.outcome}`);
   const sid = out.staging.id;
   const gen = out.staging.generation;
-  await db.store.startGeneration(sid, gen);
-  await db.store.finishGeneration(sid, gen, { state: "succeeded", exitCode: 0, durationMs: 1000, output: "seeded by bench/status" });
-  await db.store.setObservedGeneration(sid, gen);
-  await db.store.setDeployOutcome(sid, { deployedSha: sha });
-  await db.store.transition(sid, { to: "deploying", reason: null, cause: "bench seed", actor: "bench" });
-  const running = await db.store.transition(sid, { to: "running", reason: null, cause: "bench seed", actor: "bench" });
-  const ids = { checkRun: { id: 9_000_000 + pr, sha }, commentId: 8_000_000 + pr, deployment: { id: 7_000_000 + pr, sha } };
-  await db.store.markReported(sid, running.staging.statusVersion, ids, { at: new Date() });
+  const lease = (await db.store.acquireLease(sid, "deploy", "bench", 60_000))!;
+  await db.store.startGeneration(lease, { generation: gen, status: { to: "deploying", reason: null, cause: "bench seed", actor: "bench" } });
+  const running = await db.store.finishGeneration(lease, {
+    generation: gen,
+    action: { state: "succeeded", exitCode: 0, durationMs: 1000, output: "seeded by bench/status" },
+    observed: true,
+    deployOutcome: { deployedSha: sha },
+    status: { to: "running", reason: null, cause: "bench seed", actor: "bench" },
+  });
+  await db.store.releaseLease(lease);
+  const report = (await db.store.acquireLease(sid, "report", "bench", 60_000))!;
+  const state = { checkRun: { id: 9_000_000 + pr, sha, completed: true }, commentId: 8_000_000 + pr, deployment: { id: 7_000_000 + pr, sha } };
+  await db.store.updateChannel(report, "github", { reportedVersion: running.staging.statusVersion, reportedAt: new Date(), state });
+  await db.store.releaseLease(report);
   kube.put(webDeployment(id.namespace, id.name));
   for (const suffix of ["x2k4p", "q8m3z"]) kube.put(webPod(id.namespace, id.name, `${id.name}-web-7f9c5d8b6-${suffix}`, "healthy"));
 }

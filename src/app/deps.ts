@@ -6,6 +6,7 @@ import type { Helm } from "../ports/helm.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WorkQueue } from "../ports/queue.ts";
 import type { StagingStore } from "../ports/store.ts";
+import type { Timing } from "./timing.ts";
 
 /** Everything a use case may talk to. Wired once in src/main/. */
 export interface AppDeps {
@@ -19,4 +20,7 @@ export interface AppDeps {
   logger: Logger;
   /** Identifies this process in leases (host:pid:random). */
   workerId: string;
+  timing: Timing;
+  /** Waits, abortably (polling a namespace that is going away). Tests make it instant. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { effectiveConfig, namespaceQuotaProfiles } from "../domain/overrides.ts"
 import type { RepoSettings } from "../domain/settings.ts";
 import { buildDesiredSpec } from "../domain/spec.ts";
 import type { DesiredSpec, PullRequestHead } from "../domain/spec.ts";
+import type { StagingInputs } from "../domain/intent/inputs.ts";
 import type { OverrideRecord } from "../ports/store.ts";
 
 /** The project defaults with a staging's override edits applied (Octopod's app and deployment overrides). */
@@ -16,4 +17,10 @@ export function desiredSpecFor(settings: RepoSettings, edits: readonly OverrideR
   const profile = effectiveConfig(settings, edits).namespaceQuota;
   const hard = profile ? namespaceQuotaProfiles[profile as keyof typeof namespaceQuotaProfiles] : undefined;
   return hard ? { ...spec, namespaceQuota: { profile: profile!, hard: { ...hard } } } : spec;
+}
+
+/** The `spec` function of a change request for a PR staging: derived from the inputs the change leaves. */
+export function pullRequestSpec(settings: RepoSettings, owner: string, repo: string, prNumber: number) {
+  return (inputs: StagingInputs, overrides: readonly OverrideRecord[], name: string): DesiredSpec =>
+    desiredSpecFor(settings, overrides, { owner, repo, number: prNumber, sha: inputs.headSha, ref: inputs.headRef }, name);
 }

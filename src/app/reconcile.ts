@@ -1,12 +1,17 @@
+import { reportDelayMs } from "../domain/report-pacing.ts";
 import type { WorkloadWatch } from "../ports/cluster.ts";
 import type { AppDeps } from "./deps.ts";
 import { evaluateHealth } from "./evaluate-health.ts";
 import { setStatus } from "./set-status.ts";
+import { syncPullRequests } from "./sync-pull-requests.ts";
+import type { PullRequestSyncOptions } from "./sync-pull-requests.ts";
 
-type Deps = Pick<AppDeps, "store" | "queue" | "clock" | "logger">;
+type Deps = Pick<AppDeps, "store" | "queue" | "clock" | "logger" | "project" | "codeHost">;
 
 /** Delivery ids are kept this long for idempotency: longer than GitHub's redelivery window. */
 export const deliveryRetentionMs = 30 * 24 * 3600 * 1000;
+/** A recorded command without a reply after this long has lost its job (or its worker): enqueue it again. */
+export const commandRequeueAfterMs = 30_000;
 
 export interface ReconcileOptions {
   /**
@@ -16,36 +21,49 @@ export interface ReconcileOptions {
    * tick would cost memory and Postgres in proportion to the number of stagings.
    */
   healthSweep?: boolean;
+  /** Ask GitHub about open PR stagings (default on, at the default pace). */
+  pullRequestSync?: PullRequestSyncOptions | false;
 }
 
 export interface ReconcileSummary {
   deploysEnqueued: number;
   reportsEnqueued: number;
+  commandsEnqueued: number;
   timedOut: number;
   evaluated: number;
+  pullRequestsChanged: number;
 }
 
 /**
- * Heals what events missed. Webhooks are hints, Postgres is the truth:
- * - intent ahead of what was done, with no worker on it → enqueue a deploy;
- * - status ahead of what GitHub shows → enqueue a report;
+ * Heals what events missed. Webhooks and queued jobs are hints, Postgres is the truth:
+ * - intent ahead of what was done, with no live lease → enqueue a deploy (as a recovery job, not
+ *   merged with a job that may belong to a worker that died);
+ * - status ahead of what GitHub shows → enqueue a report, respecting the report pacing and
+ *   GitHub's Retry-After; a report GitHub refused for good is not retried;
+ * - a recorded /octo command without a reply → enqueue it again;
  * - a deploy not ready within its timeout → failed with the last reason;
  * - with a workload cache at hand, health is recomputed from the cluster: for stagings in a
- *   rollout every time, for all observed stagings on a health sweep (after a restart).
+ *   rollout every time, for all observed stagings on a health sweep (after a restart);
+ * - open PR stagings are checked against GitHub now and then (a lost `closed` webhook).
  */
 export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloadsIn" | "podsIn" | "jobsIn">, options: ReconcileOptions = {}): Promise<ReconcileSummary> {
   const healthSweep = options.healthSweep ?? true;
-  const summary: ReconcileSummary = { deploysEnqueued: 0, reportsEnqueued: 0, timedOut: 0, evaluated: 0 };
-  const work = await deps.store.listNeedingWork();
+  const summary: ReconcileSummary = { deploysEnqueued: 0, reportsEnqueued: 0, commandsEnqueued: 0, timedOut: 0, evaluated: 0, pullRequestsChanged: 0 };
+  const nowDate = deps.clock.now();
+  const now = nowDate.getTime();
+  const work = await deps.store.listWork(nowDate, { commandsOlderThan: new Date(now - commandRequeueAfterMs) });
   for (const s of work.deploy) {
-    await deps.queue.enqueueDeploy(s.id, s.generation);
+    await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true });
     summary.deploysEnqueued++;
   }
   for (const s of work.report) {
-    await deps.queue.enqueueReport(s.id, s.statusVersion);
+    await deps.queue.enqueueReport(s.id, s.statusVersion, reportDelayMs(nowDate, s.reportedAt, false));
     summary.reportsEnqueued++;
   }
-  const now = deps.clock.now().getTime();
+  for (const c of work.commands) {
+    await deps.queue.enqueueCommand(c.id);
+    summary.commandsEnqueued++;
+  }
   const candidates = healthSweep ? await deps.store.listObserved() : await deps.store.listInRollout();
   for (const s of candidates) {
     let current = s;
@@ -62,8 +80,11 @@ export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloa
       summary.timedOut++;
     }
   }
+  if (options.pullRequestSync !== false) {
+    summary.pullRequestsChanged = (await syncPullRequests(deps, options.pullRequestSync)).changed;
+  }
   await deps.store.pruneDeliveries(new Date(now - deliveryRetentionMs));
-  if (summary.deploysEnqueued || summary.reportsEnqueued || summary.timedOut) {
+  if (summary.deploysEnqueued || summary.reportsEnqueued || summary.commandsEnqueued || summary.timedOut || summary.pullRequestsChanged) {
     deps.logger.info({ ...summary }, "reconciled");
   }
   return summary;

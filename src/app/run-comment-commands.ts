@@ -1,22 +1,30 @@
+import { githubActor } from "../domain/actor.ts";
 import { commandLimits, helpText, parseComment } from "../domain/command-grammar.ts";
 import type { OctoCommand, ParsedLine } from "../domain/command-grammar.ts";
+import type { CommandResult } from "../domain/intent/commands.ts";
+import { shortSha } from "../domain/intent/inputs.ts";
 import { chartRepositoryAllowed, describeEffectiveConfig, effectiveConfig, isSecretKey } from "../domain/overrides.ts";
 import { statusLabel } from "../domain/report-view.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import type { PullRequestRef, RepoPermission } from "../ports/code-host.ts";
-import type { CommentCommandsJob } from "../ports/queue.ts";
-import type { DesiredState, IntentInput, OverrideChange, StagingRecord } from "../ports/store.ts";
+import type { CommandRecord, OverrideChange, StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
-import { desiredSpecFor } from "./desired-spec.ts";
-import { recordIntentAndEnqueue } from "./record-intent.ts";
+import { approveStaging } from "./stagings/approve-staging.ts";
+import { archiveStaging } from "./stagings/archive-staging.ts";
+import { deleteStaging } from "./stagings/delete-staging.ts";
+import { redeployStaging } from "./stagings/redeploy-staging.ts";
+import { restoreStaging } from "./stagings/restore-staging.ts";
+import { setOverrides } from "./stagings/set-overrides.ts";
+import type { SteerRequest } from "./stagings/steer.ts";
 
-export type CommentCommands = CommentCommandsJob;
-
-type Deps = Pick<AppDeps, "store" | "queue" | "project" | "codeHost" | "logger">;
+type Deps = Pick<AppDeps, "store" | "queue" | "project" | "codeHost" | "logger" | "clock">;
 
 /** Commands anyone who can comment may run; the rest change something and need write access. */
 const readOnly = new Set<OctoCommand["name"]>(["help", "status", "config"]);
 const writers: readonly RepoPermission[] = ["admin", "maintain", "write"];
+
+/** GitHub refuses comments over 65,536 characters; replies are split well below it. */
+export const maxReplyChars = 60_000;
 
 function code(text: string): string {
   return `\`${text.replace(/`/g, "'")}\``;
@@ -34,90 +42,6 @@ function statusReply(s: StagingRecord, history: { to: string; at: Date; reason: 
   return lines.join("\n");
 }
 
-interface Context {
-  deps: Deps;
-  job: CommentCommands;
-  settings: RepoSettings;
-  staging: StagingRecord;
-}
-
-/** Records a change of intent made by a command and queues what it implies. */
-async function change(ctx: Context, kind: IntentInput["action"]["kind"], desiredState: DesiredState, extra: Partial<IntentInput> & { detail?: unknown } = {}): Promise<StagingRecord> {
-  const { staging: s, settings, job } = ctx;
-  const edits = await ctx.deps.store.listOverrides(s.id);
-  const pending = extra.overrides ?? [];
-  const merged = [...edits, ...pending.map((o) => ({ ...o, actor: job.actor, source: "github", at: new Date() }))];
-  const head = { owner: job.owner, repo: job.repo, number: job.number, sha: s.headSha, ref: s.headRef };
-  const { detail, ...rest } = extra;
-  const out = await recordIntentAndEnqueue(ctx.deps, {
-    event: "issue_comment.created",
-    key: { repoOwner: s.repoOwner, repoName: s.repoName, prNumber: s.prNumber },
-    create: { name: s.name, namespace: s.namespace, installationId: s.installationId },
-    desiredState,
-    desiredSpec: desiredSpecFor(settings, merged, head, s.name),
-    skipReason: desiredState === "active" ? null : s.skipReason,
-    action: { kind, actor: job.actor, source: "github", detail: { commentId: job.commentId, ...(detail as object | undefined) } },
-    // An override only redeploys what runs; archived, held or deleted stagings pick it up later.
-    bumpGeneration: kind === "override" ? desiredState === "active" : desiredState !== "held",
-    ...rest,
-  });
-  if (out.outcome !== "recorded") throw new Error("intent not recorded");
-  return out.staging;
-}
-
-function overrideChanges(cmd: Extract<OctoCommand, { name: "override" | "unset" }>): OverrideChange[] {
-  return cmd.name === "override"
-    ? cmd.set.map((p) => ({ scope: cmd.scope, key: p.key, op: "set" as const, value: p.value }))
-    : cmd.keys.map((key) => ({ scope: cmd.scope, key, op: "unset" as const }));
-}
-
-async function execute(ctx: Context, cmd: OctoCommand): Promise<string> {
-  const s = ctx.staging;
-  switch (cmd.name) {
-    case "help":
-      return helpText();
-    case "status":
-      return statusReply(s, await ctx.deps.store.listTransitions(s.id));
-    case "config":
-      return describeEffectiveConfig(effectiveConfig(ctx.settings, await ctx.deps.store.listOverrides(s.id)));
-    case "override":
-    case "unset": {
-      const changes = overrideChanges(cmd);
-      const secret = changes.find((c) => isSecretKey(c.key));
-      if (secret && cmd.name === "override") {
-        return `🔒 ${code(secret.key)} looks like a secret. Secret values are never accepted in PR comments (everyone can read them): set it from Slack or the \`octo\` CLI. Nothing was changed.`;
-      }
-      const repository = changes.find((c) => c.key === "chart.repository" && c.op === "set");
-      if (repository && !chartRepositoryAllowed(ctx.settings, repository.value as string)) {
-        const allowed = [ctx.settings.chart.repository, ...(ctx.settings.allowedChartRepositories ?? [])].map(code).join(", ");
-        return `🚫 ${shown(`/octo override --deployment chart.repository=x`)}: this chart repository is not allowed for ${ctx.job.owner}/${ctx.job.repo}; allowed: ${allowed} (the project config's \`chart.allowedRepositories\`, set by your operators: a chart runs with Octostage's rights on the cluster). Nothing was changed.`;
-      }
-      const active = s.desiredState === "active";
-      await change(ctx, "override", s.desiredState, { overrides: changes, detail: { command: cmd.name, scope: cmd.scope, changes } });
-      const what = changes.map((c) => (c.op === "set" ? `${c.key}=${JSON.stringify(c.value)}` : `unset ${c.key}`)).join(", ");
-      return `✅ ${cmd.scope === "deployment" ? "Deployment" : "App"} override${changes.length > 1 ? "s" : ""} ${code(what)} saved.${active ? " Updating the staging." : " It applies when the staging is deployed."}`;
-    }
-    case "redeploy":
-      if (s.desiredState !== "active") return `⚠️ ${code(s.name)} is not deployed (${s.desiredState}); use \`/octo deploy\` or \`/octo restore\`.`;
-      await change(ctx, "deploy", "active", { detail: { command: "redeploy" } });
-      return `🔁 Redeploying ${code(s.name)} at ${code(s.headSha.slice(0, 7))}.`;
-    case "deploy":
-      await change(ctx, "deploy", "active", { approval: { sha: s.headSha, by: ctx.job.actor }, detail: { command: "deploy", approvedSha: s.headSha } });
-      return `🚀 Approved ${code(s.headSha.slice(0, 7))}: deploying ${code(s.name)}.${s.skipReason ? " Later pushes from a fork need a new approval." : ""}`;
-    case "archive":
-      if (s.desiredState === "archived") return `📦 ${code(s.name)} is already archived.`;
-      await change(ctx, "archive", "archived", { detail: { command: "archive" } });
-      return `📦 Archiving ${code(s.name)}: scaled to zero, volumes kept. \`/octo restore\` brings it back.`;
-    case "restore":
-      if (s.desiredState === "active") return `ℹ️ ${code(s.name)} is not archived.`;
-      await change(ctx, "restore", "active", { detail: { command: "restore" } });
-      return `♻️ Restoring ${code(s.name)}.`;
-    case "delete":
-      await change(ctx, "cleanup", "deleted", { detail: { command: "delete" } });
-      return `🗑️ Deleting ${code(s.name)}: helm uninstall and namespace ${code(s.namespace)} with its volumes. \`/octo deploy\` recreates it.`;
-  }
-}
-
 /** The command as typed, without its values: a reply never repeats a value (it may be a secret). */
 function shown(text: string): string {
   return code(text.trim().replace(/=("(?:[^"\\]|\\.)*"?|'[^']*'?|\S*)/g, "=…"));
@@ -128,26 +52,141 @@ function errorReply(line: Extract<ParsedLine, { ok: false }>): string {
   return `❌ ${shown(line.text)}: ${line.error.replace(/@/g, "@\u200b")}${line.usage ? `\nUsage: ${code(line.usage)}` : ""}`;
 }
 
+function resultReply(s: StagingRecord, r: CommandResult, extra = ""): string {
+  if (!r.ok) return `${r.code === "unapproved_fork_commit" || r.code === "unseen_commit" ? "🚫" : "⚠️"} ${r.message}`;
+  const sha = r.sha ? code(shortSha(r.sha)) : "";
+  switch (r.done) {
+    case "archived":
+      return `📦 Archiving ${code(s.name)}: scaled to zero, volumes kept. \`/octo restore\` brings it back.`;
+    case "already_archived":
+      return `📦 ${code(s.name)} is already archived.`;
+    case "restoring":
+      return `♻️ Restoring ${code(s.name)} at ${sha}.`;
+    case "redeploying":
+      return `🔁 Redeploying ${code(s.name)} at ${sha}.`;
+    case "approved":
+      return `🚀 Approved ${sha}: deploying ${code(s.name)}.${s.headFromFork ? " Later pushes from the fork need a new approval." : ""}`;
+    case "deleting":
+      return `🗑️ Deleting ${code(s.name)}: helm uninstall and namespace ${code(s.namespace)} with its volumes. \`/octo deploy\` recreates it.`;
+    case "already_deleted":
+      return `🗑️ ${code(s.name)} is already deleted. \`/octo deploy\` recreates it.`;
+    case "overrides_saved":
+      return extra;
+  }
+}
+
+function overrideChanges(cmd: Extract<OctoCommand, { name: "override" | "unset" }>): OverrideChange[] {
+  return cmd.name === "override"
+    ? cmd.set.map((p) => ({ scope: cmd.scope, key: p.key, op: "set" as const, value: p.value }))
+    : cmd.keys.map((key) => ({ scope: cmd.scope, key, op: "unset" as const }));
+}
+
+interface Context {
+  deps: Deps;
+  cmd: CommandRecord;
+  settings: RepoSettings;
+  staging: StagingRecord;
+}
+
+async function execute(ctx: Context, command: OctoCommand): Promise<string> {
+  const s = ctx.staging;
+  const req: SteerRequest = { stagingId: s.id, actor: githubActor(ctx.cmd.actor), event: "issue_comment.created", detail: { commentId: ctx.cmd.commentId } };
+  const { deps } = ctx;
+  switch (command.name) {
+    case "help":
+      return helpText();
+    case "status":
+      return statusReply(s, await deps.store.listTransitions(s.id));
+    case "config":
+      return describeEffectiveConfig(effectiveConfig(ctx.settings, await deps.store.listOverrides(s.id)));
+    case "override":
+    case "unset": {
+      const changes = overrideChanges(command);
+      const secret = changes.find((c) => c.op === "set" && isSecretKey(c.key));
+      if (secret) {
+        return `🔒 ${code(secret.key)} looks like a secret. Secret values are never accepted in PR comments (everyone can read them): set it from Slack or the \`octo\` CLI. Nothing was changed.`;
+      }
+      const repository = changes.find((c) => c.key === "chart.repository" && c.op === "set");
+      if (repository && !chartRepositoryAllowed(ctx.settings, repository.value as string)) {
+        const allowed = [ctx.settings.chart.repository, ...(ctx.settings.allowedChartRepositories ?? [])].map(code).join(", ");
+        return `🚫 ${shown(`/octo override --deployment chart.repository=x`)}: this chart repository is not allowed for ${s.repoOwner}/${s.repoName}; allowed: ${allowed} (the project config's \`chart.allowedRepositories\`, set by your operators: a chart runs with Octostage's rights on the cluster). Nothing was changed.`;
+      }
+      const result = await setOverrides(deps, { ...req, scope: command.scope, changes });
+      const what = changes.map((c) => (c.op === "set" ? `${c.key}=${JSON.stringify(c.value)}` : `unset ${c.key}`)).join(", ");
+      const active = s.desiredState === "active";
+      return resultReply(s, result, `✅ ${command.scope === "deployment" ? "Deployment" : "App"} override${changes.length > 1 ? "s" : ""} ${code(what)} saved.${active ? " Updating the staging." : " It applies when the staging is deployed."}`);
+    }
+    case "redeploy":
+      return resultReply(s, await redeployStaging(deps, req));
+    case "deploy":
+      return resultReply(s, await approveStaging(deps, { ...req, seenAt: ctx.cmd.commentedAt, ...(command.sha ? { sha: command.sha } : {}) }));
+    case "archive":
+      return resultReply(s, await archiveStaging(deps, req));
+    case "restore":
+      return resultReply(s, await restoreStaging(deps, req));
+    case "delete":
+      return resultReply(s, await deleteStaging(deps, req));
+  }
+}
+
 /**
- * Runs the `/octo` commands of one PR comment: 👀 on receipt, permission check for anything
- * that changes something, one reply with the result of each command (or a precise error with
- * the command's usage line).
+ * Splits a reply into comments under GitHub's limit, between lines (a table that continues in
+ * the next comment gets its header again); a single line that is still too long is cut with a note.
  */
-export async function runCommentCommands(deps: Deps, job: CommentCommands): Promise<void> {
-  const parsed = parseComment(job.body);
-  if (parsed.length === 0) return;
-  const pr: PullRequestRef = { installationId: job.installationId, owner: job.owner, repo: job.repo, number: job.number };
-  // A retried job (the reply could not be posted) posts the saved reply: the commands ran once.
-  const previous = await deps.store.getCommandRun(job.deliveryId);
-  if (previous?.repliedAt) return;
-  if (previous) {
-    await deps.codeHost.postComment(pr, previous.reply);
-    await deps.store.markCommandReplied(job.deliveryId);
+export function splitReply(reply: string, max = maxReplyChars): string[] {
+  const parts: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  let tableHeader: string[] = [];
+  const lines = reply.split("\n");
+  lines.forEach((raw, i) => {
+    const line = raw.length > max - 200 ? `${raw.slice(0, max - 200)}… (cut: ${raw.length - (max - 200)} more characters)` : raw;
+    if (line.startsWith("|") && /^\|[\s:|-]+\|$/.test(lines[i + 1] ?? "") && !/^\|[\s:|-]+\|$/.test(line)) tableHeader = [line, lines[i + 1]!];
+    else if (!line.startsWith("|")) tableHeader = [];
+    if (size + line.length + 1 > max && current.length) {
+      parts.push(current.join("\n"));
+      current = line.startsWith("|") && tableHeader.length && !tableHeader.includes(line) ? [...tableHeader] : [];
+      size = current.reduce((n, l) => n + l.length + 1, 0);
+    }
+    current.push(line);
+    size += line.length + 1;
+  });
+  if (current.length) parts.push(current.join("\n"));
+  return parts.map((p, i) => (parts.length > 1 ? `${p}\n\n<sub>(${i + 1}/${parts.length})</sub>` : p));
+}
+
+/** Posts each part with its hidden marker; after a crash, a part already on the PR is not posted again. */
+async function postReply(deps: Deps, pr: PullRequestRef, cmd: CommandRecord, reply: string, retry: boolean): Promise<void> {
+  const parts = splitReply(reply);
+  for (const [i, part] of parts.entries()) {
+    const marker = `octostage:reply:${cmd.id}:${i}`;
+    if (retry) await deps.codeHost.ensureComment(pr, marker, part);
+    else await deps.codeHost.postComment(pr, `${part}\n\n<!-- ${marker} -->`);
+  }
+}
+
+/**
+ * Runs the `/octo` commands of one recorded PR comment: 👀 on receipt, permission check for
+ * anything that changes something, then one reply with the result of each command (or a
+ * precise error with its usage line). The reply is saved before it is posted: a retried job
+ * posts the saved reply (once) and never runs the commands again.
+ */
+export async function runCommentCommands(deps: Deps, commandId: string): Promise<void> {
+  const cmd = await deps.store.getCommand(commandId);
+  if (!cmd || cmd.state === "replied") return;
+  const pr: PullRequestRef = { installationId: cmd.installationId, owner: cmd.repoOwner, repo: cmd.repoName, number: cmd.prNumber };
+  if (cmd.reply !== null) {
+    await postReply(deps, pr, cmd, cmd.reply, true);
+    await deps.store.markCommandReplied(cmd.id);
     return;
   }
-  await deps.codeHost.addReaction(pr, job.commentId, "eyes");
-  const settings = deps.project.forRepo(`${job.owner}/${job.repo}`);
-  const staging = await deps.store.find({ repoOwner: job.owner, repoName: job.repo, prNumber: job.number });
+  const parsed = parseComment(cmd.body);
+  if (parsed.length === 0) {
+    await deps.store.markCommandReplied(cmd.id);
+    return;
+  }
+  await deps.codeHost.addReaction(pr, cmd.commentId, "eyes");
+  const settings = deps.project.forRepo(`${cmd.repoOwner}/${cmd.repoName}`);
   const replies: string[] = [];
   let permission: RepoPermission | undefined;
   for (const line of parsed.slice(0, commandLimits.maxCommandsPerComment)) {
@@ -155,30 +194,30 @@ export async function runCommentCommands(deps: Deps, job: CommentCommands): Prom
       replies.push(errorReply(line));
       continue;
     }
-    const cmd = line.command;
-    if (cmd.name === "help") {
+    const command = line.command;
+    if (command.name === "help") {
       replies.push(helpText());
       continue;
     }
+    const staging = await deps.store.find({ repoOwner: cmd.repoOwner, repoName: cmd.repoName, prNumber: cmd.prNumber });
     if (!settings || !staging) {
-      replies.push(`ℹ️ ${shown(line.text)}: this PR has no staging: ${settings ? "Octostage has not seen it opened or pushed yet" : `${job.owner}/${job.repo} is not configured in Octostage`}.`);
+      replies.push(`ℹ️ ${shown(line.text)}: this PR has no staging: ${settings ? "Octostage has not seen it opened or pushed yet" : `${cmd.repoOwner}/${cmd.repoName} is not configured in Octostage`}.`);
       continue;
     }
-    if (!readOnly.has(cmd.name)) {
-      permission ??= await deps.codeHost.getPermission(pr, job.actor);
+    if (!readOnly.has(command.name)) {
+      permission ??= await deps.codeHost.getPermission(pr, cmd.actor);
       if (!writers.includes(permission)) {
-        replies.push(`🚫 ${shown(line.text)}: only people with write, maintain or admin permission on ${job.owner}/${job.repo} may run \`/octo ${cmd.name}\` (your permission: ${permission}). \`/octo help\`, \`status\` and \`config\` are open to everyone.`);
+        replies.push(`🚫 ${shown(line.text)}: only people with write, maintain or admin permission on ${cmd.repoOwner}/${cmd.repoName} may run \`/octo ${command.name}\` (your permission: ${permission}). \`/octo help\`, \`status\` and \`config\` are open to everyone.`);
         continue;
       }
     }
-    const current = (await deps.store.get(staging.id)) ?? staging;
-    replies.push(await execute({ deps, job, settings, staging: current }, cmd));
+    replies.push(await execute({ deps, cmd, settings, staging }, command));
   }
   if (parsed.length > commandLimits.maxCommandsPerComment) {
     replies.push(`⚠️ Only the first ${commandLimits.maxCommandsPerComment} commands of a comment run.`);
   }
-  const reply = `@${job.actor}\n\n${replies.join("\n\n")}`;
-  await deps.store.saveCommandRun(job.deliveryId, reply);
-  await deps.codeHost.postComment(pr, reply);
-  await deps.store.markCommandReplied(job.deliveryId);
+  const reply = `@${cmd.actor}\n\n${replies.join("\n\n")}`;
+  await deps.store.saveCommandReply(cmd.id, reply);
+  await postReply(deps, pr, cmd, reply, false);
+  await deps.store.markCommandReplied(cmd.id);
 }

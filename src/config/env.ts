@@ -31,6 +31,8 @@ const envSchema = z.object({
   OCTOSTAGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   OCTOSTAGE_REPORT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(50),
   OCTOSTAGE_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** Each open PR staging is checked against GitHub at most this often (a lost webhook). */
+  OCTOSTAGE_PR_SYNC_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

@@ -5,7 +5,8 @@
  *
  *   /octo override [--deployment] key=value [key=value ...]
  *   /octo unset [--deployment] key [key ...]
- *   /octo help | status | config | redeploy | deploy | archive | restore | delete
+ *   /octo deploy [sha]
+ *   /octo help | status | config | redeploy | archive | restore | delete
  *
  * Values: see command-tokens.ts (quotes, escapes, YAML-like typing). Keys: dotted values paths
  * (`a.b[0].c`), validated by overrides-validation.ts, the same rules the use case applies.
@@ -25,7 +26,9 @@ export type { CommandLimits } from "./command-limits.ts";
 export type CommandName = "help" | "status" | "config" | "override" | "unset" | "redeploy" | "deploy" | "archive" | "restore" | "delete";
 export type OverrideScope = "app" | "deployment";
 export type OctoCommand =
-  | { name: "help" | "status" | "config" | "redeploy" | "deploy" | "archive" | "restore" | "delete" }
+  | { name: "help" | "status" | "config" | "redeploy" | "archive" | "restore" | "delete" }
+  /** `sha`: approve exactly this commit (a full SHA or at least its first 7 characters). */
+  | { name: "deploy"; sha?: string }
   | { name: "override"; scope: OverrideScope; set: { key: string; value: unknown }[] }
   | { name: "unset"; scope: OverrideScope; keys: string[] };
 export type ParsedLine = { line: number; text: string } & (
@@ -50,7 +53,7 @@ export const commandUsage: Readonly<Record<CommandName, string>> = Object.freeze
   override: "/octo override [--deployment] key=value [key=value ...]",
   unset: "/octo unset [--deployment] key [key ...]",
   redeploy: "/octo redeploy",
-  deploy: "/octo deploy",
+  deploy: "/octo deploy [sha]",
   archive: "/octo archive",
   restore: "/octo restore",
   delete: "/octo delete",
@@ -63,7 +66,7 @@ const descriptions: Record<CommandName, string> = {
   override: "set app values (Helm values), or with `--deployment` how the staging is deployed",
   unset: "remove overrides; for app values this also removes a default, with `--deployment` it goes back to the default",
   redeploy: "deploy the staging again with its current configuration",
-  deploy: "deploy this PR now, also when policy holds it back (draft, missing label, fork: a maintainer's approval)",
+  deploy: "deploy this PR now, also when policy holds it back (draft, missing label); for a fork, approve the commit you reviewed (the head when you comment, or the `sha` you name)",
   archive: "scale the staging to zero, keeping its data",
   restore: "bring an archived staging back",
   delete: "delete the staging and its data for good",
@@ -174,6 +177,12 @@ export function parseCommand(text: string, options: ParseOptions = {}): ParseRes
     if (!suggestion) return fail(`Unknown command "${shown}". Try \`/octo help\` for the list of commands.`);
     return { ok: false, error: `Unknown command "${shown}". Did you mean \`/octo ${suggestion}\`?`, suggestion };
   }
+  if (name === "deploy") {
+    const extra = rest.trim();
+    if (!extra) return { ok: true, command: { name } };
+    if (!/^[0-9a-f]{7,40}$/i.test(extra)) return fail(`/octo deploy takes at most a commit SHA (7 to 40 hex characters), not "${clipInput(extra)}"`, name);
+    return { ok: true, command: { name, sha: extra.toLowerCase() } };
+  }
   if (name !== "override" && name !== "unset") {
     const extra = rest.trim();
     return extra ? fail(`/octo ${name} takes no arguments (got "${clipInput(extra)}")`, name) : { ok: true, command: { name } };
@@ -206,6 +215,8 @@ export function formatCommand(command: OctoCommand): string {
       return `/octo override${flag} ${command.set.map((s) => `${s.key}=${formatValue(s.value)}`).join(" ")}`;
     case "unset":
       return `/octo unset${flag} ${command.keys.join(" ")}`;
+    case "deploy":
+      return command.sha ? `/octo deploy ${command.sha}` : "/octo deploy";
     default:
       return `/octo ${command.name}`;
   }

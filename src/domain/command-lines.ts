@@ -47,3 +47,8 @@ export function commandLines(body: string): CommentLine[] {
   });
   return out;
 }
+
+/** Whether a comment has at least one command line (the same rule as commandLines). */
+export function hasCommandLine(body: string): boolean {
+  return commandLines(body).length > 0;
+}

@@ -2,7 +2,7 @@ import type { TriggerPolicy } from "./settings.ts";
 
 export interface PullRequestFacts {
   draft: boolean;
-  labels: string[];
+  labels: readonly string[];
   /** The head branch lives in another repository (a fork). */
   fromFork: boolean;
   headSha?: string;

@@ -1,6 +1,7 @@
 import type { Probot } from "probot";
 import { requestPullRequestStaging } from "../app/request-pull-request-staging.ts";
 import type { AppDeps } from "../app/deps.ts";
+import { errorSummary } from "../app/change-staging.ts";
 import { commentCommands } from "./issue-comment-payload.ts";
 import { toPullRequestEvent } from "./pull-request-payload.ts";
 
@@ -15,11 +16,11 @@ export const pullRequestEvents = [
   "pull_request.closed",
 ] as const;
 
-type Deps = Pick<AppDeps, "store" | "queue" | "project" | "logger">;
+type Deps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock">;
 
 /**
- * The Probot app: GitHub webhooks in. Probot has verified the signature before this runs.
- * Parse, record intent, enqueue, answer; never helm, never wait for the cluster.
+ * The Probot app: GitHub webhooks in. The signature was verified before this runs. Parse,
+ * record intent in Postgres, enqueue a hint, answer; never helm, never wait for the cluster.
  */
 export function githubApp(deps: Deps) {
   return (app: Probot): void => {
@@ -30,8 +31,9 @@ export function githubApp(deps: Deps) {
       log.info({ repo: `${event.owner}/${event.repo}`, pr: event.number, ...out }, "pull request event handled");
     });
 
-    // `/octo` commands: recorded (delivery id, for idempotency) and queued; a worker reacts,
-    // checks permissions, runs them and replies. Edited comments are not subscribed.
+    // `/octo` commands: recorded in Postgres (keyed by the comment, with the delivery id) before
+    // the delivery counts as seen, then a job is queued as a hint. A worker reacts, checks
+    // permissions, runs them and replies; the reconciler re-enqueues commands whose job was lost.
     app.on("issue_comment.created", async (context) => {
       const log = deps.logger.child({ deliveryId: context.id, event: "issue_comment.created" });
       const decision = commentCommands(context.id, context.payload);
@@ -39,18 +41,18 @@ export function githubApp(deps: Deps) {
         log.debug({ why: decision.why }, "comment ignored");
         return;
       }
-      if (!(await deps.store.recordDelivery(context.id, "issue_comment.created"))) {
-        log.info({}, "redelivered comment ignored");
+      const { outcome, command } = await deps.store.recordCommand(decision.command);
+      const meta = { repo: `${command.repoOwner}/${command.repoName}`, pr: command.prNumber, actor: command.actor, commandId: command.id };
+      if (command.state === "replied") {
+        log.info(meta, "comment commands already ran; redelivery ignored");
         return;
       }
       try {
-        await deps.queue.enqueueCommands(decision.job);
+        await deps.queue.enqueueCommand(command.id);
       } catch (err) {
-        // Not queued: forget the delivery so that GitHub's redelivery runs the commands.
-        await deps.store.forgetDelivery(context.id);
-        throw err;
+        log.warn({ ...meta, err: errorSummary(err) }, "enqueue failed; the reconciler will enqueue the commands");
       }
-      log.info({ repo: `${decision.job.owner}/${decision.job.repo}`, pr: decision.job.number, actor: decision.job.actor }, "comment commands queued");
+      log.info({ ...meta, outcome }, "comment commands recorded");
     });
   };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { PullRequestEvent, PullRequestEventAction } from "../app/request-pull-request-staging.ts";
+import type { PullRequestEvent } from "../app/request-pull-request-staging.ts";
 
 /** The subset of GitHub's `pull_request` payload Octostage reads, checked at the edge. */
 const repoRef = z.object({ full_name: z.string() });
@@ -11,6 +11,8 @@ export const pullRequestPayload = z.object({
   sender: z.object({ login: z.string() }),
   pull_request: z.object({
     number: z.number().int().positive(),
+    state: z.enum(["open", "closed"]),
+    updated_at: z.iso.datetime({ offset: true }).nullable().optional(),
     draft: z.boolean().optional().default(false),
     labels: z.array(z.object({ name: z.string() })).default([]),
     head: z.object({ sha: z.string().regex(/^[0-9a-f]{7,64}$/), ref: z.string(), repo: repoRef.nullable() }),
@@ -23,7 +25,10 @@ export function toPullRequestEvent(deliveryId: string, raw: unknown): PullReques
   const pr = p.pull_request;
   return {
     deliveryId,
-    action: p.action satisfies PullRequestEventAction,
+    action: p.action,
+    state: pr.state,
+    // GitHub's clock: orders events (a late redelivery of an older one changes nothing).
+    updatedAt: pr.updated_at ? new Date(pr.updated_at) : null,
     installationId: p.installation.id,
     owner: p.repository.owner.login,
     repo: p.repository.name,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { verify } from "@octokit/webhooks-methods";
+import { StoreUnavailableError } from "../ports/store.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { Middleware } from "./http-server.ts";
 
@@ -37,44 +38,85 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Every error a handler threw (Probot reports several as one AggregateError). */
+function causes(err: unknown): unknown[] {
+  if (err instanceof AggregateError) return err.errors.flatMap(causes);
+  return [err];
+}
+
+function isInvalidPayload(err: unknown): boolean {
+  return err instanceof Error && err.name === "ZodError";
+}
+
 /**
- * POST {path}: GitHub webhooks. The signature (X-Hub-Signature-256, HMAC SHA-256 of the raw
- * body) is verified before anything is parsed: missing or wrong → 401 and nothing happens.
- * Then Probot's handlers run (they record intent and enqueue; they never wait for helm).
+ * The JSON payload: GitHub sends `application/json`, or with the "form" content type a
+ * `payload=` form field holding the same JSON.
+ */
+function payloadText(contentType: string | undefined, body: string): string {
+  if (contentType?.split(";")[0]?.trim() !== "application/x-www-form-urlencoded") return body;
+  return new URLSearchParams(body).get("payload") ?? "";
+}
+
+/**
+ * POST {path}: GitHub webhooks. Requests without GitHub's headers, or announcing a body over
+ * the limit, are refused before the body is read. The signature (X-Hub-Signature-256, HMAC
+ * SHA-256 of the raw body) is verified before anything is parsed: missing or wrong → 401 and
+ * nothing happens. Then Probot's handlers record intent in Postgres and answer: 200 once the
+ * intent is recorded (a queue outage does not fail the webhook), 400 for a payload that does
+ * not have the shape GitHub documents, 503 while Postgres is unreachable (GitHub shows a failed
+ * delivery to redeliver), 500 for a bug.
  */
 export function webhookEndpoint(opts: WebhookEndpointOptions): Middleware {
   const maxBytes = opts.maxBytes ?? 25 * 1024 * 1024;
   return async (req, res, next) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== opts.path) return next();
-    const reply = (status: number, body: Record<string, unknown>) =>
+    const reply = (status: number, body: Record<string, unknown>) => {
+      // Whatever the client still sends is not read: close the connection after answering.
+      if (!req.complete) res.setHeader("connection", "close");
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    };
     if (req.method !== "POST") return reply(405, { error: "use POST" });
     const id = header(req, "x-github-delivery");
     const name = header(req, "x-github-event");
     const signature = header(req, "x-hub-signature-256");
     const log = opts.logger.child({ deliveryId: id, event: name });
+    if (!signature) {
+      log.warn({}, "webhook without X-Hub-Signature-256: rejected");
+      return reply(401, { error: "X-Hub-Signature-256 is missing: set a webhook secret on the GitHub App" });
+    }
+    if (!id || !name) return reply(400, { error: "X-GitHub-Delivery and X-GitHub-Event headers are required" });
+    const length = Number(header(req, "content-length"));
+    if (Number.isFinite(length) && length > maxBytes) return reply(413, { error: `payload over ${maxBytes} bytes` });
     let body: string;
     try {
       body = await readBody(req, maxBytes);
     } catch (err) {
       return reply(err instanceof BodyTooLarge ? 413 : 400, { error: (err as Error).message });
     }
-    if (!signature || !(await verify(opts.secret, body, signature).catch(() => false))) {
-      log.warn({ hasSignature: Boolean(signature) }, "webhook signature missing or wrong: rejected");
+    if (!(await verify(opts.secret, body, signature).catch(() => false))) {
+      log.warn({}, "webhook signature wrong: rejected");
       return reply(401, { error: "signature does not match the payload and the webhook secret" });
     }
-    if (!id || !name) return reply(400, { error: "X-GitHub-Delivery and X-GitHub-Event headers are required" });
     let payload: unknown;
     try {
-      payload = JSON.parse(body);
+      payload = JSON.parse(payloadText(header(req, "content-type"), body));
     } catch {
       return reply(400, { error: "payload is not JSON" });
     }
     try {
       await opts.receiver.receive({ id, name, payload });
     } catch (err) {
-      log.error({ err }, "webhook handler failed");
+      const all = causes(err);
+      if (all.some(isInvalidPayload)) {
+        log.warn({ issues: all.filter(isInvalidPayload).map((e) => (e as Error).message.slice(0, 500)) }, "signed webhook payload does not have the documented shape: refused");
+        return reply(400, { error: "the payload does not have the shape GitHub documents for this event", deliveryId: id });
+      }
+      if (all.some((e) => e instanceof StoreUnavailableError)) {
+        log.warn({}, "database unavailable: webhook refused with 503 (redeliver it)");
+        return reply(503, { error: "Octostage's database is unavailable; redeliver this webhook", deliveryId: id });
+      }
+      log.error({ err: all[0] instanceof Error ? { name: all[0].name, message: all[0].message } : String(all[0]) }, "webhook handler failed");
       return reply(500, { error: "handler failed; redeliver the webhook once fixed", deliveryId: id });
     }
     reply(200, { ok: true });

@@ -16,6 +16,8 @@ import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
 import { KubeError } from "../adapters/kube/kube-error.ts";
 import { createQueues } from "../adapters/queue/bullmq.ts";
 import type { AppDeps } from "../app/deps.ts";
+import { defaultTiming, sleep } from "../app/timing.ts";
+import type { Timing } from "../app/timing.ts";
 import { hasGitHubApp } from "../config/env.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { Env } from "../config/env.ts";
@@ -35,6 +37,8 @@ export interface StartOptions {
   env: Env;
   /** Tests turn Octokit's throttling off; production keeps retry and throttling on. */
   octokit?: typeof ProbotOctokit;
+  /** Lease, heartbeat and wait durations (tests shorten them). */
+  timing?: Timing;
 }
 
 export interface Octostage {
@@ -76,7 +80,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   if (applied.length) logger.info({ applied }, "database migrated");
   const db = createDb(env.DATABASE_URL);
   const store = createStagingStore(db);
-  const queues = createQueues({ redisUrl: env.REDIS_URL, prefix: env.OCTOSTAGE_QUEUE_PREFIX });
+  const queues = createQueues({ redisUrl: env.REDIS_URL, prefix: env.OCTOSTAGE_QUEUE_PREFIX, logger });
   const closers: (() => Promise<void>)[] = [];
   const readiness = {
     database: async () => void (await db.$queryRaw`SELECT 1`),
@@ -127,7 +131,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     ...(env.GHE_HOST ? { baseUrl: `${env.GHE_PROTOCOL}://${env.GHE_HOST}/api/v3` } : {}),
   });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  const intakeDeps = { store, queue: queues.workQueue, project, logger };
+  const intakeDeps = { store, queue: queues.workQueue, project, logger, clock: systemClock };
   // Only workers talk to the cluster and run helm; a server-only process needs neither.
   const deps: AppDeps | undefined =
     env.OCTOSTAGE_ROLE === "server"
@@ -138,8 +142,9 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
           helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger }),
           cluster: createKubeCluster({ kubeConfig: kubeConfigFor(env), logger }),
           codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
-          clock: systemClock,
           workerId,
+          timing: opts.timing ?? defaultTiming,
+          sleep,
         };
 
   let url: string | undefined;
@@ -160,6 +165,8 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
       concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY,
       reportConcurrency: env.OCTOSTAGE_REPORT_CONCURRENCY,
       reconcileEveryMs: env.OCTOSTAGE_RECONCILE_SECONDS * 1000,
+      probeStore: readiness.database,
+      pullRequestSync: { everyMs: env.OCTOSTAGE_PR_SYNC_SECONDS * 1000, batch: 10 },
     });
     closers.push(() => worker.close());
     logger.info({ concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY, reportConcurrency: env.OCTOSTAGE_REPORT_CONCURRENCY }, "Octostage worker started");

@@ -1,12 +1,15 @@
 import { observeWorkloads } from "../app/observe-workloads.ts";
 import type { WorkloadObserver } from "../app/observe-workloads.ts";
 import { reconcile } from "../app/reconcile.ts";
+import type { ReconcileOptions } from "../app/reconcile.ts";
 import { reportStatus } from "../app/report-status.ts";
 import { runDeploy } from "../app/run-deploy.ts";
 import { runCommentCommands } from "../app/run-comment-commands.ts";
 import type { AppDeps } from "../app/deps.ts";
+import { errorSummary } from "../app/change-staging.ts";
 import { startWorkers } from "../adapters/queue/bullmq.ts";
 import type { BullQueues } from "../adapters/queue/bullmq.ts";
+import { StoreUnavailableError } from "../ports/store.ts";
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -17,6 +20,11 @@ export interface WorkerOptions {
   reconcileEveryMs: number;
   /** How often a reconcile also recomputes every staging's health from the cache (default 5 min). */
   healthSweepEveryMs?: number;
+  /** How often the reconcile schedule is asserted again (a flushed Redis heals itself). Default 30 s. */
+  scheduleReassertEveryMs?: number;
+  /** Answers when Postgres is reachable again (the worker pauses while it is not). */
+  probeStore(): Promise<void>;
+  pullRequestSync?: ReconcileOptions["pullRequestSync"];
 }
 
 export const DEFAULT_HEALTH_SWEEP_EVERY_MS = 5 * 60_000;
@@ -26,40 +34,91 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** Execution and observation: BullMQ workers, the workload informers, the reconcile schedule. */
+/**
+ * Execution and observation: BullMQ workers, the workload informers, the reconcile schedule.
+ * While Postgres is unreachable the workers pause (jobs would only fail) and resume by
+ * themselves once it answers. Closing stops helm runs in progress (their work is handed on:
+ * the lease is released and the reconciler re-enqueues it).
+ */
 export async function startWorker(deps: AppDeps, queues: BullQueues, opts: WorkerOptions): Promise<RunningWorker> {
   const observer = observeWorkloads(deps);
+  const shutdown = new AbortController();
   // Informer events keep health current; the first reconcile after the cache is listed sweeps
   // every staging (status recomputed from the cluster after a restart), later ones now and then.
   let lastSweepAt: number | undefined = undefined;
   const sweepEveryMs = opts.healthSweepEveryMs ?? DEFAULT_HEALTH_SWEEP_EVERY_MS;
+  let paused = false;
+  // Set once the queue workers exist (the handlers below pause them).
+  const control: { workers?: { pause(): Promise<void>; resume(): void } } = {};
+
+  async function pauseUntilStoreAnswers(): Promise<void> {
+    const workers = control.workers;
+    if (paused || !workers || shutdown.signal.aborted) return;
+    paused = true;
+    deps.logger.warn({}, "PostgreSQL is unavailable: pausing the workers until it answers");
+    await workers.pause().catch(() => undefined);
+    for (let wait = 500; !shutdown.signal.aborted; wait = Math.min(wait * 2, 5_000)) {
+      await new Promise((r) => setTimeout(r, wait));
+      try {
+        await opts.probeStore();
+        break;
+      } catch {
+        // still down
+      }
+    }
+    paused = false;
+    if (shutdown.signal.aborted) return;
+    deps.logger.info({}, "PostgreSQL answers again: workers resumed");
+    workers.resume();
+  }
+
+  async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) void pauseUntilStoreAnswers();
+      throw err;
+    }
+  }
+
   const workers = startWorkers(
-    { redisUrl: opts.redisUrl, prefix: opts.prefix, concurrency: opts.concurrency, ...(opts.reportConcurrency ? { reportConcurrency: opts.reportConcurrency } : {}), logger: deps.logger },
     {
-      async deploy(stagingId, attempt, log) {
-        const out = await runDeploy({ ...deps, logger: log }, stagingId, attempt);
-        return out.outcome === "permanent_failure" ? { permanentError: out.error.message } : {};
-      },
-      async report(stagingId, log) {
-        await reportStatus({ ...deps, logger: log }, stagingId);
-      },
-      async commands(job, log) {
-        await runCommentCommands({ ...deps, logger: log }, job);
-      },
-      async reconcile(log) {
-        const now = deps.clock.now().getTime();
-        const cacheReady = observer.listed();
-        const healthSweep = cacheReady && (lastSweepAt === undefined || now - lastSweepAt >= sweepEveryMs);
-        await reconcile({ ...deps, logger: log }, cacheReady ? observer.watch : undefined, { healthSweep });
-        if (healthSweep) lastSweepAt = now;
-      },
+      redisUrl: opts.redisUrl,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency,
+      logger: deps.logger,
+      ...(opts.reportConcurrency ? { reportConcurrency: opts.reportConcurrency } : {}),
+      reconcileLockMs: Math.max(60_000, opts.reconcileEveryMs * 4),
+    },
+    {
+      deploy: (stagingId, attempt, log) =>
+        guarded(async () => {
+          const out = await runDeploy({ ...deps, logger: log }, stagingId, attempt, shutdown.signal);
+          return out.outcome === "permanent_failure" ? { permanentError: out.error.message } : {};
+        }),
+      report: (stagingId, log) => guarded(async () => void (await reportStatus({ ...deps, logger: log }, stagingId))),
+      command: (commandId, log) => guarded(() => runCommentCommands({ ...deps, logger: log }, commandId)),
+      reconcile: (log) =>
+        guarded(async () => {
+          const now = deps.clock.now().getTime();
+          const cacheReady = observer.listed();
+          const healthSweep = cacheReady && (lastSweepAt === undefined || now - lastSweepAt >= sweepEveryMs);
+          await reconcile({ ...deps, logger: log }, cacheReady ? observer.watch : undefined, {
+            healthSweep,
+            ...(opts.pullRequestSync === undefined ? {} : { pullRequestSync: opts.pullRequestSync }),
+          });
+          if (healthSweep) lastSweepAt = now;
+        }),
     },
   );
-  await queues.scheduleReconcile(opts.reconcileEveryMs);
+  control.workers = workers;
+  const stopScheduling = await queues.keepReconcileScheduled(opts.reconcileEveryMs, opts.scheduleReassertEveryMs);
   return {
     observer,
     async close() {
-      await workers.close();
+      shutdown.abort();
+      stopScheduling();
+      await workers.close().catch((err: unknown) => deps.logger.warn({ err: errorSummary(err) }, "closing the queue workers failed"));
       await observer.stop();
     },
   };

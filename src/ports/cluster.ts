@@ -75,10 +75,46 @@ export interface Cluster {
   listPodsAndJobs(namespace: string): Promise<{ pods: PodSnapshot[]; jobs: JobSnapshot[] }>;
   /** Sets spec.replicas through the scale subresource. */
   scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void>;
-  /** Creates the namespace when missing (labelled as Octostage's). */
-  ensureNamespace(namespace: string): Promise<void>;
+  /**
+   * Creates the staging's namespace, labelled as Octostage's and annotated with the staging's
+   * id. Throws NamespaceError "terminating" while a namespace of that name is being deleted, and
+   * "not_owned" when it exists and was not made by Octostage for this staging (never adopted).
+   */
+  ensureNamespace(namespace: string, stagingId: string): Promise<void>;
+  /** What the API server says of the namespace now (never a cached answer). */
+  namespaceState(namespace: string): Promise<NamespaceState>;
   /** Makes the namespace's `octostage-quota` ResourceQuota hold `hard`, or removes it when null. */
   ensureResourceQuota(namespace: string, hard: Record<string, string> | null): Promise<void>;
-  /** Deletes the namespace (and so everything in it). Idempotent: a missing namespace is fine. */
-  deleteNamespace(namespace: string): Promise<void>;
+  /**
+   * Asks the API server to delete the staging's namespace (and so everything in it); the
+   * namespace is gone only once `namespaceState` says so. A missing namespace is fine; one that
+   * is not this staging's is never deleted (NamespaceError "not_owned").
+   */
+  deleteNamespace(namespace: string, stagingId: string): Promise<void>;
+}
+
+export type NamespaceState =
+  | { exists: false }
+  | {
+      exists: true;
+      /** Being deleted (deletionTimestamp set): its contents are going, it is not gone yet. */
+      terminating: boolean;
+      /** Labelled app.kubernetes.io/managed-by=octostage. */
+      managed: boolean;
+      /** The staging id Octostage annotated it with (null on namespaces made before annotations, or by others). */
+      ownedBy: string | null;
+      /** While terminating: what holds it, from the namespace controller's conditions. */
+      holders: string[];
+    };
+
+/** A namespace Octostage may not use or delete now. */
+export class NamespaceError extends Error {
+  override readonly name = "NamespaceError";
+  readonly code: "terminating" | "not_owned";
+  readonly namespace: string;
+  constructor(code: "terminating" | "not_owned", namespace: string, message: string) {
+    super(message);
+    this.code = code;
+    this.namespace = namespace;
+  }
 }

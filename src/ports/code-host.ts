@@ -47,7 +47,7 @@ export type RepoPermission = "admin" | "maintain" | "write" | "triage" | "read" 
 
 export type Reaction = "eyes" | "+1" | "-1" | "confused" | "rocket";
 
-export interface CodeHost {
+export interface CodeHost extends CodeHostReads {
   /** The user's role on the PR's repository ("none" when they have no access). */
   getPermission(pr: PullRequestRef, login: string): Promise<RepoPermission>;
   /** Reacts to a PR comment (idempotent on GitHub's side). */
@@ -63,4 +63,76 @@ export interface CodeHost {
    * the same SHA, then adds a deployment status when it differs from the latest one.
    */
   ensureDeployment(pr: PullRequestRef, input: DeploymentInput): Promise<{ id: number; sha: string }>;
+}
+
+/** A pull request as GitHub says it is now. */
+export interface PullRequestState {
+  state: "open" | "closed";
+  merged: boolean;
+  draft: boolean;
+  headSha: string;
+  headRef: string;
+  labels: string[];
+  fromFork: boolean;
+  updatedAt: Date | null;
+}
+
+export type PullRequestAnswer =
+  /** Unchanged since the ETag given (a conditional request: it costs no rate limit). */
+  | { notModified: true }
+  | { notModified: false; etag: string | null; pullRequest: PullRequestState };
+
+export interface CodeHostReads {
+  /**
+   * The pull request as GitHub has it, asked conditionally with the ETag of the last answer.
+   * A failure throws GitHubError: it never means "closed".
+   */
+  getPullRequest(pr: PullRequestRef, etag: string | null): Promise<PullRequestAnswer>;
+  /**
+   * Posts a comment unless a comment carrying `marker` (hidden in the body) is already on the PR:
+   * a reply retried after a crash is not posted twice.
+   */
+  ensureComment(pr: PullRequestRef, marker: string, body: string): Promise<{ id: number }>;
+  /** Adds an `inactive` status to an older Deployment of the staging's environment. */
+  deactivateDeployment(pr: PullRequestRef, deploymentId: number, environment: string): Promise<void>;
+}
+
+export type GitHubErrorCode = "not_found" | "forbidden" | "rate_limited" | "unauthorized" | "validation" | "transient";
+
+const PERMANENT_CODES: ReadonlySet<GitHubErrorCode> = new Set(["not_found", "forbidden", "unauthorized", "validation"]);
+
+export interface GitHubErrorDetails {
+  /** HTTP status, when GitHub answered. */
+  status?: number;
+  /** GitHub's x-github-request-id, for support tickets. */
+  requestId?: string;
+  /** Seconds GitHub asked to wait (retry-after, or until the rate limit resets). */
+  retryAfterSeconds?: number | undefined;
+  cause?: unknown;
+}
+
+/** Every failure of a CodeHost call: a stable code, whether retrying can help, how long to wait. */
+export class GitHubError extends Error {
+  override readonly name = "GitHubError";
+  readonly code: GitHubErrorCode;
+  /** The API call that failed, e.g. "checks.update". */
+  readonly operation: string;
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: GitHubErrorCode, operation: string, details: GitHubErrorDetails = {}) {
+    const status = details.status === undefined ? "" : ` (HTTP ${details.status})`;
+    super(`GitHub ${operation} failed: ${code}${status}`, { cause: details.cause });
+    this.code = code;
+    this.operation = operation;
+    this.status = details.status;
+    this.requestId = details.requestId;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+
+  /** True when retrying the same call cannot help (the app was uninstalled, a permission removed). */
+  get permanent(): boolean {
+    return PERMANENT_CODES.has(this.code);
+  }
 }

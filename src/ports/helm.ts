@@ -37,6 +37,9 @@ export interface HelmResult {
  * - chart_not_found: repository, chart or version does not exist
  * - invalid_values: the chart rejected the values (schema or template error)
  * - timeout: helm did not finish within the timeout
+ * - release_pending: the release is locked by another operation (a pending-install, pending-upgrade
+ *   or pending-rollback revision, left by a helm that was killed: see recover-release.ts)
+ * - stopped: Octostage stopped helm (the lease was lost, the worker is shutting down)
  * - failed: anything else helm reported
  */
 export type HelmErrorCode =
@@ -45,13 +48,49 @@ export type HelmErrorCode =
   | "chart_not_found"
   | "invalid_values"
   | "timeout"
+  | "release_pending"
+  | "stopped"
   | "failed";
 
+/** How a helm run is controlled while it runs (see src/adapters/helm/watchdog.ts). */
+export interface HelmRunControl {
+  /** Aborting stops helm (SIGTERM to its process group, SIGKILL after a grace period). */
+  signal?: AbortSignal;
+  /** helm is stopped when this deadline (epoch ms, read again and again) passes: the lease it runs under. */
+  lease?: { deadline(): number };
+}
+
+/** A release revision's status as helm 3 stores it. */
+export type ReleaseStatus =
+  | "deployed"
+  | "superseded"
+  | "failed"
+  | "pending-install"
+  | "pending-upgrade"
+  | "pending-rollback"
+  | "uninstalling"
+  | "uninstalled"
+  | "unknown";
+
+export interface ReleaseRevision {
+  revision: number;
+  status: ReleaseStatus;
+  description: string;
+}
+
+export function isPendingRelease(status: ReleaseStatus): boolean {
+  return status === "pending-install" || status === "pending-upgrade" || status === "pending-rollback";
+}
+
 export interface Helm {
-  /** `helm upgrade --install --create-namespace`. Throws HelmError on failure. */
-  upgradeInstall(req: HelmReleaseRequest): Promise<HelmResult>;
+  /** `helm upgrade --install`. Throws HelmError on failure. */
+  upgradeInstall(req: HelmReleaseRequest, run?: HelmRunControl): Promise<HelmResult>;
   /** `helm uninstall`; a release that does not exist is success. Throws HelmError on failure. */
-  uninstall(release: string, namespace: string, timeoutSeconds: number): Promise<HelmResult>;
+  uninstall(release: string, namespace: string, timeoutSeconds: number, run?: HelmRunControl): Promise<HelmResult>;
+  /** `helm history -o json`: the release's revisions, oldest first; none when there is no release. */
+  history(release: string, namespace: string, run?: HelmRunControl): Promise<ReleaseRevision[]>;
+  /** `helm rollback REL REVISION`: the way helm's maintainers unstick a pending release. */
+  rollback(release: string, namespace: string, revision: number, timeoutSeconds: number, run?: HelmRunControl): Promise<HelmResult>;
 }
 
 const permanentCodes: ReadonlySet<HelmErrorCode> = new Set(["helm_not_found", "chart_not_found", "invalid_values"]);

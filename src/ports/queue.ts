@@ -1,22 +1,18 @@
-/** The work queue as the use cases see it. Adapter: src/adapters/queue/ (BullMQ). */
-
-/** A PR comment with `/octo` commands, recorded by the intake for a worker to run. */
-export interface CommentCommandsJob {
-  deliveryId: string;
-  installationId: number;
-  owner: string;
-  repo: string;
-  number: number;
-  commentId: number;
-  body: string;
-  actor: string;
-}
+/**
+ * The work queue as the use cases see it. Adapter: src/adapters/queue/ (BullMQ). A queued job is
+ * a hint: everything it stands for is in Postgres first, and the reconciler re-enqueues what
+ * has no job (after a Redis restart or flush). Enqueueing fails fast when Redis is down.
+ */
 
 export interface WorkQueue {
-  /** Asks a worker to run the commands of a PR comment (at most once per delivery id). */
-  enqueueCommands(job: CommentCommandsJob): Promise<void>;
-  /** Asks a worker to make the staging match its latest desired spec. */
-  enqueueDeploy(stagingId: string, generation: number): Promise<void>;
+  /** Asks a worker to run the recorded /octo commands of a PR comment (one job at a time per command). */
+  enqueueCommand(commandId: string): Promise<void>;
+  /**
+   * Asks a worker to make the staging match its latest desired spec. `recovery` comes from the
+   * reconciler for work with no live lease: it is not merged with a job that may belong to a
+   * worker that died.
+   */
+  enqueueDeploy(stagingId: string, generation: number, options?: { recovery?: boolean }): Promise<void>;
   /**
    * Asks a worker to bring GitHub (and later Slack) up to date with the staging's status,
    * after `delayMs` (pacing). While one is waiting, more requests coalesce into it.

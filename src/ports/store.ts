@@ -1,54 +1,43 @@
-/** Postgres as the use cases see it: the source of truth. Adapter: src/adapters/db/staging-store.ts. */
+/** Postgres as the use cases see it: the source of truth. Adapter: src/adapters/db/. */
+import type { Actor, ActorSource } from "../domain/actor.ts";
+import type { ActionKind, CurrentStaging, IntentDecision, OverrideChange, StagingInputs } from "../domain/intent/inputs.ts";
 import type { DesiredSpec } from "../domain/spec.ts";
 import type { StagingStatus } from "../domain/state-machine.ts";
 
-/** What the staging should be: deployed, scaled to zero, or held back by policy (draft, labels, fork). */
-export type DesiredState = "active" | "archived" | "held" | "deleted";
-export type ActionKind = "deploy" | "update" | "archive" | "restore" | "cleanup" | "override" | "hold";
-export type ActionSource = "github" | "slack" | "jira" | "cli" | "system";
+export type { ActionKind, DesiredState, OverrideChange, StagingInputs } from "../domain/intent/inputs.ts";
+export type ActionSource = ActorSource;
 export type ActionState = "queued" | "running" | "succeeded" | "failed" | "superseded" | "skipped";
 
-export interface StagingRecord {
+export interface StagingRecord extends CurrentStaging {
   id: string;
-  name: string;
   repoOwner: string;
   repoName: string;
   prNumber: number;
   installationId: number;
-  namespace: string;
-  desiredState: DesiredState;
   desiredSpec: DesiredSpec;
-  generation: number;
-  observedGeneration: number;
-  status: StagingStatus;
   reason: string | null;
   statusChangedAt: Date;
   statusVersion: number;
-  reportedVersion: number;
-  /** What reporters last wrote (hashes of the rendered output) and when. */
-  reported: { at: Date | null; check: string | null; comment: string | null; deployment: string | null };
   url: string | null;
-  headSha: string;
-  headRef: string;
   /** What the last successful helm run deployed; headSha may be ahead while the PR is held. */
   deployedSha: string | null;
   /** The last helm run for the current generation failed for good (cleared by a success). */
   lastDeployError: string | null;
-  skipReason: string | null;
-  /** A maintainer's approval of a fork PR, pinned to the approved SHA. */
-  approvedSha: string | null;
-  approvedBy: string | null;
   archivedReplicas: Record<string, number> | null;
   deployStartedAt: Date | null;
-  checkRun: { id: number; sha: string } | null;
-  commentId: number | null;
-  deployment: { id: number; sha: string } | null;
+  /** A cleanup that failed for good is tried again then. */
+  retryAt: Date | null;
+  attempts: number;
+  /** When the reconciler last asked GitHub about the PR, and the ETag of the answer. */
+  prCheckedAt: Date | null;
+  prEtag: string | null;
 }
 
 export interface ActionRecord {
   id: string;
   kind: ActionKind;
   actor: string;
+  actorName: string | null;
   source: ActionSource;
   generation: number;
   state: ActionState;
@@ -76,32 +65,6 @@ export interface StagingKey {
   prNumber: number;
 }
 
-export interface IntentInput {
-  /** GitHub's X-GitHub-Delivery: a second intent with the same id changes nothing. */
-  deliveryId?: string;
-  event: string;
-  key: StagingKey;
-  /** Fields for a staging seen for the first time. */
-  create: { name: string; namespace: string; installationId: number };
-  desiredState: DesiredState;
-  desiredSpec?: DesiredSpec;
-  skipReason: string | null;
-  action: { kind: ActionKind; actor: string; source: ActionSource; detail?: unknown };
-  /** Whether this changes what must be deployed (a new generation for the worker). */
-  bumpGeneration: boolean;
-  /** Override edits stored in the same transaction (by the action's actor and source). */
-  overrides?: OverrideChange[];
-  /** Sets (or with null clears) the maintainer's approval of a fork PR. */
-  approval?: { sha: string; by: string } | null;
-}
-
-export interface OverrideChange {
-  scope: "app" | "deployment";
-  key: string;
-  op: "set" | "unset";
-  value?: unknown;
-}
-
 /** A stored override edit over the project defaults, with who made it and when. */
 export interface OverrideRecord extends OverrideChange {
   actor: string;
@@ -109,9 +72,37 @@ export interface OverrideRecord extends OverrideChange {
   at: Date;
 }
 
-export type IntentOutcome =
+/** What a decision sees: the staging (as locked for the change) and its override edits. */
+export interface StagingSnapshot {
+  staging: StagingRecord;
+  overrides: OverrideRecord[];
+}
+
+export interface NewStaging {
+  name: string;
+  namespace: string;
+  installationId: number;
+}
+
+/**
+ * One change of intent, applied in ONE transaction: the staging row is locked, `decide` sees it
+ * as it is now, and the desired spec is derived by `spec` from the inputs and overrides the
+ * change leaves behind (never from a copy read earlier). `decide` and `spec` must be pure and
+ * quick: they run while the row is locked.
+ */
+export interface ChangeRequest<R> {
+  target: { id: string } | { key: StagingKey; create?: NewStaging };
+  /** A webhook delivery id: a second change with the same id changes nothing. */
+  deliveryId?: string;
+  event: string;
+  decide(current: StagingSnapshot | null): IntentDecision<R>;
+  spec(inputs: StagingInputs, overrides: readonly OverrideRecord[], name: string): DesiredSpec;
+}
+
+export type ChangeOutcome<R> =
   | { outcome: "duplicate" }
-  | { outcome: "recorded"; staging: StagingRecord; actionId: string; created: boolean };
+  | { outcome: "unchanged"; reason: string; result: R; staging: StagingRecord | null }
+  | { outcome: "changed"; result: R; staging: StagingRecord; actionId: string; created: boolean };
 
 export interface TransitionInput {
   to: StagingStatus;
@@ -138,8 +129,127 @@ export interface ActionResult {
   error?: string;
 }
 
+export type LeaseKind = "deploy" | "report";
+
+/** A lease held on one kind of work for one staging, with its fencing token. */
+export interface Lease {
+  stagingId: string;
+  kind: LeaseKind;
+  owner: string;
+  token: number;
+}
+
+/** A fenced write found its lease gone or taken: the holder must stop, it can write nothing. */
+export class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+  readonly code = "lease_lost";
+  constructor(lease: Lease) {
+    super(`the ${lease.kind} lease on staging ${lease.stagingId} (token ${lease.token}) is no longer held by ${lease.owner}`);
+  }
+}
+
+/** Postgres cannot be reached (or timed out): answer 503, pause, retry later. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+  readonly code = "store_unavailable";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Start of a generation's work by the lease holder. */
+export interface GenerationStart {
+  generation: number;
+  status?: Omit<TransitionInput, "expectedStatusVersion">;
+  deployStartedAt?: Date | null;
+}
+
+/** End of a generation's work by the lease holder: everything it learned, in one transaction. */
+export interface GenerationFinish {
+  generation: number;
+  action: ActionResult;
+  /** The generation was acted on (observedGeneration moves up to it). */
+  observed: boolean;
+  deployOutcome?: { deployedSha: string } | { error: string };
+  archivedReplicas?: Record<string, number> | null;
+  status?: Omit<TransitionInput, "expectedStatusVersion">;
+  /** For a cleanup that failed for good: when to try again (null clears it). */
+  retryAt?: Date | null;
+}
+
+export interface WorkerWriteOutcome {
+  staging: StagingRecord;
+  transition?: TransitionOutcome;
+}
+
+/** A separate audit entry (a stuck release recovered, a PR found closed). */
+export interface AuditEntry {
+  kind: ActionKind;
+  actor: Actor;
+  state: ActionState;
+  detail?: Record<string, unknown>;
+  output?: string;
+  error?: string;
+  exitCode?: number | null;
+  durationMs?: number;
+}
+
+export type ReportChannelName = "github";
+
+export interface ReportChannelRecord {
+  stagingId: string;
+  channel: ReportChannelName;
+  reportedVersion: number;
+  reportedAt: Date | null;
+  /** Channel-specific state, parsed by the channel's own schema (see report-status.ts). */
+  state: unknown;
+  error: { code: string; message: string; version: number | null } | null;
+  notBefore: Date | null;
+}
+
+export interface ChannelUpdate {
+  reportedVersion?: number;
+  reportedAt?: Date;
+  state?: unknown;
+  /** A permanent failure (no retry until the status moves past `version`), or null to clear. */
+  error?: { code: string; message: string; version: number | null } | null;
+  notBefore?: Date | null;
+}
+
+/** A PR comment's /octo commands, recorded before the delivery counts as seen. */
+export interface NewCommand {
+  source: "github";
+  externalId: string;
+  deliveryId: string;
+  installationId: number;
+  repoOwner: string;
+  repoName: string;
+  prNumber: number;
+  commentId: number;
+  commentedAt: Date | null;
+  actor: string;
+  body: string;
+}
+
+export interface CommandRecord extends NewCommand {
+  id: string;
+  state: "queued" | "replied";
+  reply: string | null;
+  createdAt: Date;
+}
+
+export interface WorkItems {
+  /** Intent ahead of what was done, no live deploy lease, not waiting for a retry time. */
+  deploy: { id: string; generation: number }[];
+  /** Status ahead of what a channel shows, not paused by an error or Retry-After; oldest first. */
+  report: { id: string; statusVersion: number; reportedAt: Date | null }[];
+  /** Commands recorded a while ago and not replied to (their job may have been lost). */
+  commands: { id: string }[];
+}
+
 export interface StagingStore {
-  recordIntent(input: IntentInput): Promise<IntentOutcome>;
+  /** One change of intent in one transaction (see ChangeRequest). */
+  changeStaging<R>(req: ChangeRequest<R>): Promise<ChangeOutcome<R>>;
   get(id: string): Promise<StagingRecord | null>;
   find(key: StagingKey): Promise<StagingRecord | null>;
   findByNamespace(namespace: string): Promise<StagingRecord | null>;
@@ -147,41 +257,53 @@ export interface StagingStore {
   listObserved(): Promise<StagingRecord[]>;
   /** Observed stagings in a rollout (deploying or restoring): the ones a deploy timeout can fail. */
   listInRollout(): Promise<StagingRecord[]>;
-  /** Moves the status if the state machine allows it; same status with a new reason updates the reason. */
+  /** Open PR stagings GitHub was not asked about since `before`, least recently asked first. */
+  listPullRequestsToCheck(before: Date, limit: number): Promise<StagingRecord[]>;
+  /** Records when GitHub was asked about the PR and the ETag it answered with. */
+  markPullRequestChecked(id: string, at: Date, etag: string | null): Promise<void>;
+  /**
+   * Moves the status if the state machine allows it; the same status with a new reason updates
+   * the reason. Not for lease holders, who use the fenced writes below.
+   */
   transition(id: string, input: TransitionInput): Promise<TransitionOutcome>;
-  /** Marks queued actions older than `generation` superseded and that generation's action running. */
-  startGeneration(id: string, generation: number): Promise<void>;
-  finishGeneration(id: string, generation: number, result: ActionResult): Promise<void>;
-  setObservedGeneration(id: string, generation: number): Promise<void>;
-  setArchivedReplicas(id: string, replicas: Record<string, number> | null): Promise<void>;
-  setDeployStarted(id: string, at: Date | null): Promise<void>;
-  /** Records the outcome of a helm run: the SHA it deployed, or why it failed for good. */
-  setDeployOutcome(id: string, outcome: { deployedSha: string } | { error: string }): Promise<void>;
-  /** Records what reporters last showed and the GitHub ids they used. */
-  markReported(
-    id: string,
-    version: number,
-    github: { checkRun?: { id: number; sha: string }; commentId?: number; deployment?: { id: number; sha: string } },
-    hashes?: { check?: string; comment?: string; deployment?: string; at?: Date },
-  ): Promise<void>;
   /** The staging's status history, oldest first. */
   listTransitions(id: string): Promise<TransitionRecord[]>;
   listActions(id: string): Promise<ActionRecord[]>;
   /** The staging's override edits, oldest first. */
   listOverrides(id: string): Promise<OverrideRecord[]>;
-  /** Records a webhook delivery id; false when it was seen before (a redelivery). */
+
+  /** Takes a lease (with a new fencing token) unless another owner holds an unexpired one. */
+  acquireLease(stagingId: string, kind: LeaseKind, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends a lease still held with this token; false when it expired or changed hands. */
+  renewLease(lease: Lease, ttlMs: number): Promise<boolean>;
+  releaseLease(lease: Lease): Promise<void>;
+
+  // Fenced writes: each checks, in its own transaction, that `lease` is still held (LeaseLostError if not).
+  /** Supersedes older queued actions, marks the generation's action running, moves the status. */
+  startGeneration(lease: Lease, start: GenerationStart): Promise<WorkerWriteOutcome>;
+  /** Moves the status while working (a retry, a hook Job). */
+  progress(lease: Lease, status: Omit<TransitionInput, "expectedStatusVersion">): Promise<WorkerWriteOutcome>;
+  /** Records the replica counts an archive scales from (before it scales). */
+  setArchivedReplicas(lease: Lease, replicas: Record<string, number> | null): Promise<void>;
+  finishGeneration(lease: Lease, finish: GenerationFinish): Promise<WorkerWriteOutcome>;
+  /** Adds an audit entry for the lease's staging (a stuck release recovered, say). */
+  audit(lease: Lease, entry: AuditEntry): Promise<void>;
+
+  getChannel(stagingId: string, channel: ReportChannelName): Promise<ReportChannelRecord | null>;
+  /** Fenced by the report lease. */
+  updateChannel(lease: Lease, channel: ReportChannelName, update: ChannelUpdate): Promise<void>;
+
+  /** Records the commands of a comment with its delivery id; "duplicate" when the comment was recorded before. */
+  recordCommand(cmd: NewCommand): Promise<{ outcome: "recorded" | "duplicate"; command: CommandRecord }>;
+  /** Records a webhook delivery id alone; false when it was seen before. */
   recordDelivery(id: string, event: string): Promise<boolean>;
-  forgetDelivery(id: string): Promise<void>;
-  /** Takes or renews a lease; false when another owner holds an unexpired one. */
-  acquireLease(id: string, kind: string, owner: string, ttlMs: number): Promise<boolean>;
-  releaseLease(id: string, kind: string, owner: string): Promise<void>;
-  /** Stagings with intent ahead of what was done, or status ahead of what was reported, and no lease held. */
-  listNeedingWork(): Promise<{ deploy: StagingRecord[]; report: StagingRecord[] }>;
-  /** Forgets webhook delivery ids older than `before` (GitHub redelivers within days, not weeks). */
-  pruneDeliveries(before: Date): Promise<number>;
-  /** The saved reply to the /octo commands a webhook delivery brought, if they have run. */
-  getCommandRun(deliveryId: string): Promise<{ reply: string; repliedAt: Date | null } | null>;
+  getCommand(id: string): Promise<CommandRecord | null>;
   /** Saves the reply once the commands have run, before it is posted. */
-  saveCommandRun(deliveryId: string, reply: string): Promise<void>;
-  markCommandReplied(deliveryId: string): Promise<void>;
+  saveCommandReply(id: string, reply: string): Promise<void>;
+  markCommandReplied(id: string): Promise<void>;
+
+  /** What the reconciler must (re-)enqueue, as of `now`. */
+  listWork(now: Date, options?: { commandsOlderThan?: Date; limit?: number }): Promise<WorkItems>;
+  /** Forgets webhook delivery ids and replied commands older than `before`. */
+  pruneDeliveries(before: Date): Promise<number>;
 }

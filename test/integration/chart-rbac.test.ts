@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { runDeploy } from "../../src/app/run-deploy.ts";
-import { deployIntent, sha } from "../support/builders.ts";
+import { pushed, sha } from "../support/builders.ts";
 import type { RecordedKubeRequest } from "../support/kube-api-double.ts";
 import { useWorkerDoubles } from "../support/worker-doubles.ts";
 import { workerDeps } from "../support/worker-deps.ts";
@@ -67,8 +67,7 @@ describe("charts/octostage ClusterRole", () => {
     const deps = workerDeps(db, kube, helm);
     const watch = deps.cluster.watchWorkloads(() => undefined);
     await watch.ready();
-    const out = await db.store.recordIntent(deployIntent(7, sha(7)));
-    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const out = { staging: await pushed(db.store, 7, sha(7), { action: "opened" }) };
     expect((await runDeploy(deps, out.staging.id, { attempt: 1, maxAttempts: 1 })).outcome).toBe("done");
     const ns = out.staging.namespace;
     await deps.cluster.ensureResourceQuota(ns, { "requests.cpu": "2" });
@@ -77,7 +76,7 @@ describe("charts/octostage ClusterRole", () => {
     const [web] = await deps.cluster.listWorkloads(ns);
     await deps.cluster.scaleWorkload(web!, 0);
     await deps.helm.uninstall(out.staging.name, ns, 60);
-    await deps.cluster.deleteNamespace(ns);
+    await deps.cluster.deleteNamespace(ns, out.staging.id);
     await watch.stop();
 
     const rules = chartRules();

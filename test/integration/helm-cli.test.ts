@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runProcess } from "../../src/adapters/helm/exec.ts";
-import { createHelmCli } from "../../src/adapters/helm/helm-cli.ts";
+import { createHelmCli, parseHistory } from "../../src/adapters/helm/helm-cli.ts";
 import type { HelmCliOptions } from "../../src/adapters/helm/helm-cli.ts";
 import { HelmError } from "../../src/ports/helm.ts";
 import type { HelmErrorCode, HelmReleaseRequest } from "../../src/ports/helm.ts";
@@ -157,7 +157,7 @@ describe("helm adapter: failures", () => {
     ["clusterUnreachable", "cluster_unreachable", "connect: connection refused"],
     ["noKubeconfig", "cluster_unreachable", "no configuration has been provided"],
     ["timedOut", "timeout", "timed out waiting for the condition"],
-    ["transient", "failed", "another operation (install/upgrade/rollback) is in progress"],
+    ["pending", "release_pending", "another operation (install/upgrade/rollback) is in progress"],
   ];
 
   it.each(cases)("maps helm's %s output to %s", async (preset, code, line) => {
@@ -215,5 +215,22 @@ describe("helm adapter: failures", () => {
     await expect(helm.upgradeInstall(request({ timeoutSeconds: 1 }))).rejects.toMatchObject({ code: "timeout" });
     expect(Date.now() - started).toBeLessThan(5000);
     expect(readdirSync(workDir)).toEqual([]);
+  });
+});
+
+describe("history and rollback (recovering a stuck release)", () => {
+  it("parses helm history -o json, oldest first, and returns no revisions for a release that does not exist", () => {
+    const out = JSON.stringify([
+      { revision: 2, updated: "2026-12-01T10:00:00Z", status: "pending-upgrade", chart: "web-1.2.3", app_version: "1", description: "Preparing upgrade" },
+      { revision: 1, updated: "2026-12-01T09:00:00Z", status: "deployed", chart: "web-1.2.3", app_version: "1", description: "Install complete" },
+      { revision: 3, updated: "2026-12-01T11:00:00Z", status: "something-new", chart: "web-1.2.3", app_version: "1", description: "" },
+    ]);
+    expect(parseHistory(out, "web-pr-1")).toEqual([
+      { revision: 1, status: "deployed", description: "Install complete" },
+      { revision: 2, status: "pending-upgrade", description: "Preparing upgrade" },
+      { revision: 3, status: "unknown", description: "" },
+    ]);
+    expect(() => parseHistory("not json", "web-pr-1")).toThrow(/not JSON/);
+    expect(() => parseHistory('[{"revision":"x"}]', "web-pr-1")).toThrow(/unexpected output/);
   });
 });

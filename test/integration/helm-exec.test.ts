@@ -127,4 +127,57 @@ describe("runProcess", () => {
     const badCwd = { file: process.execPath, argv: ["-e", ""], env: {}, timeoutMs: 1000, redact: [], cwd: path.join(dir, "gone") };
     await expect(runProcess(badCwd)).rejects.toMatchObject({ code: "spawn_failed" });
   });
+
+  it("stops the process group when the lease deadline passes without being moved (a stalled or fenced-out worker)", async () => {
+    const deadline = Date.now() + 300;
+    const result = await node("setInterval(() => {}, 1000)", [], { timeoutMs: 10_000, lease: { deadline: () => deadline, everyMs: 50 } });
+    expect(result).toMatchObject({ timedOut: false, stoppedBy: "lease", exitCode: null, signal: "SIGTERM" });
+  });
+
+  it("keeps running while the lease deadline keeps moving forward", async () => {
+    const result = await node("setTimeout(() => console.log('done'), 700)", [], {
+      timeoutMs: 10_000,
+      lease: { deadline: () => Date.now() + 250, everyMs: 50 },
+    });
+    expect(result).toMatchObject({ exitCode: 0, stdout: "done\n" });
+    expect(result.stoppedBy).toBeUndefined();
+  });
+
+  it("stops the process when the caller aborts", async () => {
+    const abort = new AbortController();
+    const running = node("console.log('started'); setInterval(() => {}, 1000)", [], { timeoutMs: 10_000, signal: abort.signal });
+    setTimeout(() => abort.abort(), 200);
+    await expect(running).resolves.toMatchObject({ stoppedBy: "abort", signal: "SIGTERM", timedOut: false });
+  });
+
+  it("never outlives its worker: when the worker is killed with SIGKILL, the process group is stopped", async () => {
+    const pidFile = path.join(dir, "orphan.pid");
+    // A "worker" process that runs a long child through runProcess, then is killed -9 by the test.
+    const child = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(`${pidFile}.term`)}, 'x'); process.exit(1); }); setInterval(() => {}, 1000)`;
+    const worker = [
+      `import { runProcess } from ${JSON.stringify(path.resolve("src/adapters/helm/exec.ts"))};`,
+      `await runProcess({ file: process.execPath, argv: ["-e", ${JSON.stringify(child)}], env: {}, timeoutMs: 60_000, redact: [] });`,
+    ].join("\n");
+    const file = path.join(dir, "worker.ts");
+    writeFileSync(file, worker);
+    const { spawn } = await import("node:child_process");
+    const proc = spawn(process.execPath, ["--no-warnings", file], { stdio: "ignore" });
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const pid = Number((await import("node:fs")).readFileSync(pidFile, "utf8"));
+    expect(pid).toBeGreaterThan(0);
+    proc.kill("SIGKILL");
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+    // It was asked to stop (SIGTERM) first, so helm could mark its release failed rather than pending.
+    expect(existsSync(`${pidFile}.term`)).toBe(true);
+  });
 });

@@ -7,6 +7,7 @@ import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
 import { KubeError } from "../../src/adapters/kube/kube-error.ts";
 import type { Cluster, WorkloadEvent, WorkloadSnapshot, WorkloadWatch } from "../../src/ports/cluster.ts";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api-double.ts";
+import { waitFor } from "../support/wait.ts";
 
 let kube: KubeApiDouble;
 let cluster: Cluster;
@@ -111,20 +112,44 @@ describe("listWorkloads and deleteNamespace", () => {
     expect(workloads.map((w) => [w.kind, w.name, w.desiredReplicas, w.readyReplicas])).toEqual([["Deployment", "web", 1, 0], ["StatefulSet", "db", 2, 0]]);
   });
 
-  it("deletes a namespace with its workloads; a second delete and a terminating namespace are fine", async () => {
+  it("deletes a namespace it created for the staging, with its workloads; a second delete and a missing namespace are fine", async () => {
+    await cluster.ensureNamespace("pr-1", "staging-1");
     kube.put(deployment("pr-1", "web"));
-    await cluster.deleteNamespace("pr-1");
-    expect(kube.get("Namespace", undefined, "pr-1")).toBeUndefined();
+    await cluster.deleteNamespace("pr-1", "staging-1");
+    await waitFor("namespace gone", async () => !(await cluster.namespaceState("pr-1")).exists);
     expect(kube.list("Deployment", "pr-1")).toEqual([]);
-    await cluster.deleteNamespace("pr-1");
+    await cluster.deleteNamespace("pr-1", "staging-1");
+    await cluster.ensureNamespace("pr-2", "staging-2");
     kube.failNext("DELETE", /^\/api\/v1\/namespaces\/pr-2$/, 409);
-    await cluster.deleteNamespace("pr-2");
-    expect(kube.requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual(["/api/v1/namespaces/pr-1", "/api/v1/namespaces/pr-1", "/api/v1/namespaces/pr-2"]);
+    await cluster.deleteNamespace("pr-2", "staging-2");
+    expect(kube.requests.filter((r) => r.method === "DELETE").map((r) => r.path)).toEqual(["/api/v1/namespaces/pr-1", "/api/v1/namespaces/pr-2"]);
+  });
+
+  it("never adopts or deletes a namespace it did not create for this staging", async () => {
+    kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-payments" } });
+    kube.put(deployment("team-payments", "api"));
+    await expect(cluster.ensureNamespace("team-payments", "staging-1")).rejects.toMatchObject({ name: "NamespaceError", code: "not_owned" });
+    await expect(cluster.deleteNamespace("team-payments", "staging-1")).rejects.toMatchObject({ code: "not_owned" });
+    expect(kube.get("Namespace", undefined, "team-payments")).toBeDefined();
+    expect(kube.list("Deployment", "team-payments")).toHaveLength(1);
+    // Another staging's namespace is not this one's either.
+    await cluster.ensureNamespace("pr-3", "staging-3");
+    await expect(cluster.ensureNamespace("pr-3", "staging-4")).rejects.toMatchObject({ code: "not_owned" });
+    await expect(cluster.deleteNamespace("pr-3", "staging-4")).rejects.toMatchObject({ code: "not_owned" });
+    expect(kube.requests.filter((r) => r.method === "DELETE")).toEqual([]);
+  });
+
+  it("claims a namespace an earlier Octostage created (labelled, not yet annotated) for its staging", async () => {
+    kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "pr-9", labels: { "app.kubernetes.io/managed-by": "octostage" } } });
+    await cluster.ensureNamespace("pr-9", "staging-9");
+    expect(kube.get("Namespace", undefined, "pr-9").metadata.annotations).toMatchObject({ "octostage.dev/staging-id": "staging-9" });
+    await expect(cluster.ensureNamespace("pr-9", "staging-10")).rejects.toMatchObject({ code: "not_owned" });
   });
 
   it("wraps errors into KubeError codes: forbidden, failed, unreachable", async () => {
+    await cluster.ensureNamespace("pr-1", "staging-1");
     kube.failNext("DELETE", /namespaces/, 403);
-    await expect(cluster.deleteNamespace("pr-1")).rejects.toMatchObject({ code: "forbidden", status: 403 });
+    await expect(cluster.deleteNamespace("pr-1", "staging-1")).rejects.toMatchObject({ code: "forbidden", status: 403 });
     kube.failNext("GET", /deployments/, 500);
     const failed = await cluster.listWorkloads("pr-1").catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(KubeError);

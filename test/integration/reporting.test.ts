@@ -13,12 +13,12 @@ import { reportStatus } from "../../src/app/report-status.ts";
 import { setStatus } from "../../src/app/set-status.ts";
 import { reasonChangeIntervalMs } from "../../src/domain/report-pacing.ts";
 import { silentLogger } from "../../src/ports/logger.ts";
-import { deployIntent, sha } from "../support/builders.ts";
+import { pushed, sha } from "../support/builders.ts";
 import { createTestDb } from "../support/db.ts";
 import type { TestDb } from "../support/db.ts";
 import { generateTestPrivateKey, startGitHubDouble } from "../support/github-double.ts";
 import type { GitHubDouble } from "../support/github-double.ts";
-import { recordingQueue } from "../support/worker-deps.ts";
+import { recordingQueue, testTiming } from "../support/worker-deps.ts";
 
 let db: TestDb;
 let github: GitHubDouble;
@@ -28,7 +28,7 @@ const clock = { now: () => now };
 
 beforeAll(async () => {
   [db, github] = await Promise.all([createTestDb(), startGitHubDouble()]);
-  queues = createQueues({ redisUrl: "redis://127.0.0.1:6379", prefix: `reporting-${randomBytes(4).toString("hex")}` });
+  queues = createQueues({ redisUrl: "redis://127.0.0.1:6379", prefix: `reporting-${randomBytes(4).toString("hex")}`, logger: silentLogger });
 });
 afterAll(async () => {
   await queues.deploy.obliterate({ force: true });
@@ -45,27 +45,36 @@ function reporterDeps() {
     Octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }),
     log: pino({ level: "silent" }),
   });
-  return { store: db.store, codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger: silentLogger }), logger: silentLogger, workerId: "w", clock };
+  return {
+    store: db.store,
+    codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger: silentLogger }),
+    logger: silentLogger,
+    workerId: "w",
+    clock,
+    queue: recordingQueue(),
+    timing: testTiming,
+  };
 }
 
 const writes = () => github.requests.filter((r) => r.path.startsWith("/repos/")).length;
 
 describe("reporting", () => {
   it("makes no GitHub request when nothing visible changed", async () => {
-    const out = await db.store.recordIntent(deployIntent(60, sha(1)));
-    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const staging = await pushed(db.store, 60, sha(1), { action: "opened" });
+    const out = { staging };
     const deps = reporterDeps();
     await reportStatus(deps, out.staging.id);
     const afterFirst = writes();
     expect(afterFirst).toBeGreaterThan(0);
     // An event that changes nothing anyone can see (e.g. a label on a running staging)
     // still bumps the status version: the reporter runs, and sends nothing.
-    await db.store.recordIntent({ ...deployIntent(60, sha(1)), bumpGeneration: false, action: { kind: "deploy", actor: "dev", source: "github" } });
-    expect((await db.store.get(out.staging.id))!.reportedVersion).toBeLessThan((await db.store.get(out.staging.id))!.statusVersion);
+    await pushed(db.store, 60, sha(1), { action: "labeled", labels: ["x"] });
+    const reported = async () => (await db.store.getChannel(out.staging.id, "github"))!.reportedVersion;
+    expect(await reported()).toBeLessThan((await db.store.get(out.staging.id))!.statusVersion);
     await reportStatus(deps, out.staging.id);
     expect(writes()).toBe(afterFirst);
     const s = (await db.store.get(out.staging.id))!;
-    expect(s.reportedVersion).toBe(s.statusVersion);
+    expect(await reported()).toBe(s.statusVersion);
     // A real change is sent.
     await setStatus({ ...deps, queue: recordingQueue() }, s.id, "deploying", "deploying 0000000", "test");
     await reportStatus(deps, out.staging.id);
@@ -74,8 +83,7 @@ describe("reporting", () => {
   });
 
   it("renews its lease before each GitHub write, and stops writing when another worker took it over", async () => {
-    const out = await db.store.recordIntent(deployIntent(69, sha(69)));
-    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const out = { staging: await pushed(db.store, 69, sha(69), { action: "opened" }) };
     const base = reporterDeps();
     const calls: string[] = [];
     const codeHost = {
@@ -93,14 +101,13 @@ describe("reporting", () => {
         return base.codeHost.ensureStatusComment(...args);
       },
     };
-    await expect(reportStatus({ ...base, codeHost }, out.staging.id)).rejects.toThrow(/report lease for .* lost to another worker/);
+    await expect(reportStatus({ ...base, codeHost }, out.staging.id)).resolves.toBe("stopped");
     expect(calls).toEqual(["check run"]);
-    expect((await db.store.get(out.staging.id))!.reportedVersion).toBeLessThan(out.staging.statusVersion);
+    expect((await db.store.getChannel(out.staging.id, "github"))!.reportedVersion).toBeLessThan(out.staging.statusVersion);
   });
 
   it("paces reports: a new status right after a report waits a moment, a reason-only change waits longer", async () => {
-    const out = await db.store.recordIntent(deployIntent(61, sha(1)));
-    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const out = { staging: await pushed(db.store, 61, sha(1), { action: "opened" }) };
     const deps = reporterDeps();
     await reportStatus(deps, out.staging.id);
     const queue = recordingQueue();

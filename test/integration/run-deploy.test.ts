@@ -1,22 +1,31 @@
-// Execution guarantees: coalescing, one helm at a time per staging across workers, retries,
-// permanent failures, recovery after a worker dies mid-deploy. Real Postgres, the real helm
-// adapter running the helm double, client-node on the Kubernetes API double.
+// Execution guarantees: coalescing, one helm at a time per staging across workers, a fenced
+// lease kept by its heartbeat (and helm stopped when it is lost), retries, permanent failures,
+// recovery after a worker died, releases left pending by a killed helm, archive and restore of
+// replica counts. Real Postgres, the real helm adapter running the helm double, client-node on
+// the Kubernetes API double.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { reconcile } from "../../src/app/reconcile.ts";
 import { runDeploy } from "../../src/app/run-deploy.ts";
-import { deployIntent, sha } from "../support/builders.ts";
+import { githubActor } from "../../src/domain/actor.ts";
+import { decideArchive, decideRestore } from "../../src/domain/intent/commands.ts";
+import { pullRequestSpec } from "../../src/app/desired-spec.ts";
+import type { StagingStore } from "../../src/ports/store.ts";
+import { pushed, sha, testProject } from "../support/builders.ts";
 import { createTestDb } from "../support/db.ts";
 import type { TestDb } from "../support/db.ts";
-import { createHelmDouble } from "../support/helm-double.ts";
+import { createHelmDouble, releaseHistory } from "../support/helm-double.ts";
 import type { HelmDouble } from "../support/helm-double.ts";
 import { startKubeApiDouble } from "../support/kube-api-double.ts";
 import type { KubeApiDouble } from "../support/kube-api-double.ts";
-import { workerDeps } from "../support/worker-deps.ts";
+import { leaveReleasePending } from "../support/stuck-release.ts";
+import { waitFor } from "../support/wait.ts";
+import { testTiming, workerDeps } from "../support/worker-deps.ts";
 
 let db: TestDb;
 let kube: KubeApiDouble;
 let helm: HelmDouble;
 const once = { attempt: 1, maxAttempts: 5 };
+const settings = testProject().repositories[0]!;
 
 beforeAll(async () => {
   [db, kube] = await Promise.all([createTestDb(), startKubeApiDouble()]);
@@ -28,13 +37,17 @@ afterAll(async () => {
 });
 beforeEach(() => helm.reset());
 
-async function record(pr: number, n: number) {
-  const out = await db.store.recordIntent(deployIntent(pr, sha(n), { deliveryId: `pr${pr}-push${n}` }));
-  if (out.outcome !== "recorded") throw new Error("not recorded");
-  return out.staging;
-}
-
+const record = (pr: number, n: number) => pushed(db.store, pr, sha(n), { deliveryId: `pr${pr}-push${n}` });
 const upgrades = () => helm.calls().filter((c) => c.argv[0] === "upgrade");
+
+function steer(store: StagingStore, id: string, pr: number, decide: typeof decideArchive) {
+  return store.changeStaging({
+    target: { id },
+    event: "test",
+    decide: (current) => decide(current!.staging, githubActor("dev")),
+    spec: pullRequestSpec(settings, "octo-org", "web", pr),
+  });
+}
 
 describe("run-deploy", () => {
   it("coalesces a burst of pushes: deploys the latest SHA once and marks the rest superseded", async () => {
@@ -48,8 +61,7 @@ describe("run-deploy", () => {
     expect(actions.map((a) => a.state)).toEqual(["superseded", "superseded", "superseded", "superseded", "succeeded"]);
     expect(actions[0]!.error).toBe("superseded by generation 5");
     expect(actions[4]).toMatchObject({ exitCode: 0 });
-    const after = (await db.store.get(s.id))!;
-    expect(after).toMatchObject({ observedGeneration: 5, deployedSha: sha(5), lastDeployError: null });
+    expect((await db.store.get(s.id))!).toMatchObject({ observedGeneration: 5, deployedSha: sha(5), lastDeployError: null });
   });
 
   it("never runs two helm operations on one staging at once, across workers", async () => {
@@ -60,6 +72,7 @@ describe("run-deploy", () => {
     expect(outs.filter((o) => o.outcome === "done" && o.generations.length === 1)).toHaveLength(1);
     expect(outs.filter((o) => o.outcome === "busy")).toHaveLength(2);
     expect(upgrades()).toHaveLength(1);
+    expect(helm.overlaps()).toEqual([]);
   });
 
   it("picks up intent recorded while helm ran (the lease holder looks again before leaving)", async () => {
@@ -67,7 +80,7 @@ describe("run-deploy", () => {
     helm.delay(400);
     const deps = workerDeps(db, kube, helm);
     const running = runDeploy(deps, s.id, once);
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor("helm started", () => upgrades().length === 1);
     await record(12, 2);
     // A second worker gets the job for the new push, finds the staging busy and leaves it to the holder.
     expect(await runDeploy(workerDeps(db, kube, helm, "w-other"), s.id, once)).toEqual({ outcome: "busy" });
@@ -75,19 +88,65 @@ describe("run-deploy", () => {
     expect(upgrades().map((c) => (c.values[0] as any).image.tag)).toEqual([sha(1), sha(2)]);
   });
 
+  it("keeps its lease through a helm run longer than the lease, by renewing it: no other worker gets in", async () => {
+    const s = await record(17, 1);
+    const timing = { ...testTiming, deployLeaseMs: 600, heartbeatMs: 100, leaseSafetyMs: 250 };
+    helm.delay(1_500);
+    const running = runDeploy(workerDeps(db, kube, helm, "w-a", { timing }), s.id, once);
+    await waitFor("helm started", () => upgrades().length === 1);
+    // Well past the lease's first expiry: the heartbeat has renewed it.
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await runDeploy(workerDeps(db, kube, helm, "w-b", { timing }), s.id, once)).toEqual({ outcome: "busy" });
+    }
+    expect(await running).toEqual({ outcome: "done", generations: [1] });
+    expect(upgrades()).toHaveLength(1);
+    expect(helm.overlaps()).toEqual([]);
+  });
+
+  it("stops helm (SIGTERM to its process group) and writes nothing when its lease is taken", async () => {
+    const s = await record(18, 1);
+    const timing = { ...testTiming, deployLeaseMs: 60_000, heartbeatMs: 100 };
+    helm.hang(20_000, "upgrade");
+    const running = runDeploy(workerDeps(db, kube, helm, "w-a", { timing }), s.id, once);
+    await waitFor("release pending", () => releaseHistory(kube, s.namespace, s.name).at(-1)?.status === "pending-install");
+    // Another process takes the lease over (as after an expiry): A's next heartbeat finds it gone.
+    await db.db.$executeRaw`UPDATE "Lease" SET "owner" = 'w-b', "token" = nextval('"Lease_token_seq"') WHERE "stagingId" = ${s.id}::uuid AND "kind" = 'deploy'`;
+    expect(await running).toEqual({ outcome: "stopped" });
+    const call = upgrades()[0]!;
+    expect(call.signal ?? call.exitCode).toBeTruthy();
+    // helm caught SIGTERM and marked its release failed rather than leaving it pending.
+    expect(releaseHistory(kube, s.namespace, s.name).at(-1)?.status).toBe("failed");
+    expect((await db.store.get(s.id))!).toMatchObject({ observedGeneration: 0, deployedSha: null });
+  });
+
+  it("stops helm at the lease deadline when renewals keep failing (Postgres unreachable): it never outlives the lease", async () => {
+    const s = await record(19, 1);
+    const timing = { ...testTiming, deployLeaseMs: 900, heartbeatMs: 100, leaseSafetyMs: 400 };
+    helm.hang(20_000, "upgrade");
+    const broken: StagingStore = { ...db.store, renewLease: () => Promise.reject(new Error("connection refused")) };
+    const started = Date.now();
+    const out = await runDeploy(workerDeps(db, kube, helm, "w-a", { timing, store: broken }), s.id, once);
+    expect(out).toEqual({ outcome: "stopped" });
+    // Stopped before the lease (900 ms from its acquisition) could expire and be taken.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const call = upgrades()[0]!;
+    expect(new Date(call.endedAt!).getTime() - new Date(call.startedAt).getTime()).toBeLessThan(900);
+  });
+
   it("retries a transient helm failure and fails at the last attempt with the reason", async () => {
     const s = await record(13, 1);
-    helm.failNext("upgrade", "transient", 5);
+    helm.failNext("upgrade", "clusterUnreachable", 5);
     const deps = workerDeps(db, kube, helm);
-    await expect(runDeploy(deps, s.id, { attempt: 1, maxAttempts: 2 })).rejects.toMatchObject({ name: "HelmError", code: "failed" });
+    await expect(runDeploy(deps, s.id, { attempt: 1, maxAttempts: 2 })).rejects.toMatchObject({ name: "HelmError", code: "cluster_unreachable" });
     let now = (await db.store.get(s.id))!;
     expect(now).toMatchObject({ status: "deploying", observedGeneration: 0 });
-    expect(now.reason).toMatch(/^retrying after: .*another operation/);
+    expect(now.reason).toMatch(/^retrying after: .*could not reach the Kubernetes cluster/);
     const out = await runDeploy(deps, s.id, { attempt: 2, maxAttempts: 2 });
     expect(out.outcome).toBe("done");
     now = (await db.store.get(s.id))!;
     expect(now).toMatchObject({ status: "failed", observedGeneration: 1 });
-    expect(now.lastDeployError).toContain("another operation");
+    expect(now.lastDeployError).toContain("could not reach the Kubernetes cluster");
     expect((await db.store.listActions(s.id))[0]).toMatchObject({ state: "failed", exitCode: 1 });
   });
 
@@ -102,43 +161,72 @@ describe("run-deploy", () => {
     expect(upgrades()).toHaveLength(1);
   });
 
-  it("recovers when a worker died mid-deploy: the lease expires and the reconciler re-enqueues", async () => {
+  it("recovers when a worker died mid-deploy: its lease expires and the reconciler enqueues a recovery job", async () => {
     const s = await record(15, 1);
     // A worker took the lease and died (no heartbeat, no release).
-    expect(await db.store.acquireLease(s.id, "deploy", "dead-worker", 200)).toBe(true);
-    const deps = workerDeps(db, kube, helm);
+    expect(await db.store.acquireLease(s.id, "deploy", "dead-worker", 300)).not.toBeNull();
+    const deps = workerDeps(db, kube, helm, "worker-1", { codeHost: { ...workerDeps(db, kube, helm).codeHost } });
     expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "busy" });
-    await reconcile(deps);
+    await reconcile(deps, undefined, { pullRequestSync: false });
     expect(deps.queue.deploys.map((d) => d.stagingId)).not.toContain(s.id);
-    await new Promise((r) => setTimeout(r, 250));
-    await reconcile(deps);
-    expect(deps.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1 });
+    await waitFor("lease expired", async () => (await db.store.listWork(new Date())).deploy.some((d) => d.id === s.id));
+    await reconcile(deps, undefined, { pullRequestSync: false });
+    expect(deps.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
     expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "done", generations: [1] });
   });
 
-  it("archives by scaling to zero and restores the recorded replica counts", async () => {
+  it("recovers a release a killed helm left pending-upgrade: rolls back to the last deployed revision, records it, deploys", async () => {
+    const s = await record(20, 1);
+    const deps = workerDeps(db, kube, helm);
+    await runDeploy(deps, s.id, once);
+    await leaveReleasePending(helm, kube, s.name, s.namespace, { image: { tag: "killed" } });
+    expect(releaseHistory(kube, s.namespace, s.name).map((r) => r.status)).toEqual(["deployed", "pending-upgrade"]);
+    await record(20, 2);
+    expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "done", generations: [2] });
+    const after = (await db.store.get(s.id))!;
+    expect(after).toMatchObject({ deployedSha: sha(2), observedGeneration: 2, lastDeployError: null });
+    expect(releaseHistory(kube, s.namespace, s.name).at(-1)?.status).toBe("deployed");
+    expect(helm.calls().map((c) => c.argv[0])).toEqual(expect.arrayContaining(["history", "rollback"]));
+    const recovery = (await db.store.listActions(s.id)).find((a) => a.kind === "recover");
+    expect(recovery).toMatchObject({ state: "succeeded", source: "system", detail: { action: "rollback", rolledBackTo: 1, stuck: { status: "pending-upgrade", revision: 2 } } });
+  });
+
+  it("recovers an install a killed helm left pending-install (never deployed): uninstalls it, then installs", async () => {
+    const s = await record(21, 1);
+    await kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: s.namespace, labels: { "app.kubernetes.io/managed-by": "octostage" }, annotations: { "octostage.dev/staging-id": s.id } } });
+    await leaveReleasePending(helm, kube, s.name, s.namespace);
+    expect(releaseHistory(kube, s.namespace, s.name).map((r) => r.status)).toEqual(["pending-install"]);
+    expect(await runDeploy(workerDeps(db, kube, helm), s.id, once)).toEqual({ outcome: "done", generations: [1] });
+    expect(releaseHistory(kube, s.namespace, s.name).map((r) => r.status)).toEqual(["deployed"]);
+    const recovery = (await db.store.listActions(s.id)).find((a) => a.kind === "recover");
+    expect(recovery).toMatchObject({ state: "succeeded", detail: { action: "uninstall", stuck: { status: "pending-install" } } });
+  });
+
+  it("archives by scaling to zero and restores the recorded replica counts, over what the chart sets", async () => {
     const s = await record(16, 1);
     const deps = workerDeps(db, kube, helm);
     await runDeploy(deps, s.id, once);
     const deployment = () => kube.get("Deployment", s.namespace, `${s.name}-web`);
     expect(deployment().spec.replicas).toBe(2);
-    await db.store.recordIntent({ ...deployIntent(16, sha(1)), desiredState: "archived", action: { kind: "archive", actor: "dev", source: "github" } });
+    // Someone scaled it by hand to 3.
+    kube.put({ ...deployment(), spec: { ...deployment().spec, replicas: 3 } });
+    await steer(db.store, s.id, 16, decideArchive);
     await runDeploy(deps, s.id, once);
     expect(deployment().spec.replicas).toBe(0);
-    expect(await db.store.get(s.id)).toMatchObject({ status: "archived", archivedReplicas: { [`Deployment/${s.name}-web`]: 2 } });
+    expect(await db.store.get(s.id)).toMatchObject({ status: "archived", archivedReplicas: { [`Deployment/${s.name}-web`]: 3 } });
     // Archiving twice keeps the counts (it does not record the zeros).
-    await db.store.recordIntent({ ...deployIntent(16, sha(1)), desiredState: "archived", action: { kind: "archive", actor: "dev", source: "github" } });
+    await db.store.changeStaging({
+      target: { id: s.id },
+      event: "test",
+      decide: (current) => ({ ...(decideArchive({ ...current!.staging, desiredState: "active" }, githubActor("dev")) as any) }),
+      spec: pullRequestSpec(settings, "octo-org", "web", 16),
+    });
     await runDeploy(deps, s.id, once);
-    expect((await db.store.get(s.id))!.archivedReplicas).toEqual({ [`Deployment/${s.name}-web`]: 2 });
-    // Restore: helm upgrade, then scale back to what was recorded. The double's upgrade is
-    // scripted to succeed without touching objects (as a real three-way merge may leave
-    // replicas alone), so the counts can only come back from Octostage's own scale.
-    helm.failNext("upgrade", { exitCode: 0, stderr: "" });
-    const scalesBefore = kube.requests.filter((r) => r.path.endsWith("/scale") && r.method !== "GET").length;
-    await db.store.recordIntent({ ...deployIntent(16, sha(1)), action: { kind: "restore", actor: "dev", source: "github" } });
+    expect((await db.store.get(s.id))!.archivedReplicas).toEqual({ [`Deployment/${s.name}-web`]: 3 });
+    // Restore: helm sets the chart's 2 first; the recorded 3 win after it.
+    await steer(db.store, s.id, 16, decideRestore);
     await runDeploy(deps, s.id, once);
-    expect(deployment().spec.replicas).toBe(2);
-    expect(kube.requests.filter((r) => r.path.endsWith("/scale") && r.method !== "GET").length).toBe(scalesBefore + 1);
-    expect((await db.store.get(s.id))!.archivedReplicas).toBeNull();
+    expect(deployment().spec.replicas).toBe(3);
+    expect((await db.store.get(s.id))!).toMatchObject({ archivedReplicas: null, status: expect.stringMatching(/running|restoring/) });
   });
 });

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { githubActor } from "../../src/domain/actor.ts";
+import { decideOverrides } from "../../src/domain/intent/commands.ts";
+import { pullRequestSpec } from "../../src/app/desired-spec.ts";
+import { LeaseLostError } from "../../src/ports/store.ts";
+import type { Lease } from "../../src/ports/store.ts";
 import { createTestDb } from "../support/db.ts";
 import type { TestDb } from "../support/db.ts";
-import { deployIntent, sha } from "../support/builders.ts";
+import { pullRequestChange, pushed, recordPullRequestEvent, sha, testProject } from "../support/builders.ts";
+import { barrier, untilWaitingForRowLock } from "../support/interleave.ts";
+import { waitFor } from "../support/wait.ts";
 
 let t: TestDb;
 beforeAll(async () => {
@@ -11,26 +18,45 @@ afterAll(async () => {
   await t.drop();
 });
 
+const key = (pr: number) => ({ repoOwner: "octo-org", repoName: "web", prNumber: pr });
+const settings = testProject().repositories[0]!;
+
+function overrideChange(stagingId: string, pr: number, value: unknown) {
+  return {
+    target: { id: stagingId },
+    event: "issue_comment.created",
+    decide: (current: Parameters<ReturnType<typeof pullRequestChange>["decide"]>[0]) =>
+      decideOverrides(current!.staging, githubActor("dev"), "app", [{ scope: "app", key: "api.replicas", op: "set", value }]),
+    spec: pullRequestSpec(settings, "octo-org", "web", pr),
+  };
+}
+
+async function leaseExpired(lease: Lease): Promise<boolean> {
+  const rows = await t.db.$queryRaw<{ expired: boolean }[]>`SELECT "expiresAt" < now() AS expired FROM "Lease" WHERE "stagingId" = ${lease.stagingId}::uuid AND "kind" = ${lease.kind}`;
+  return rows[0]?.expired ?? true;
+}
+
 describe("staging store (real Postgres)", () => {
   it("records intent in one transaction and ignores a redelivered webhook", async () => {
-    const first = await t.store.recordIntent(deployIntent(1, sha(1), { deliveryId: "d-1" }));
-    expect(first.outcome).toBe("recorded");
-    const again = await t.store.recordIntent(deployIntent(1, sha(2), { deliveryId: "d-1" }));
+    const first = await recordPullRequestEvent(t.store, 1, sha(1), { deliveryId: "d-1", action: "opened" });
+    expect(first.outcome).toBe("changed");
+    const again = await recordPullRequestEvent(t.store, 1, sha(2), { deliveryId: "d-1" });
     expect(again).toEqual({ outcome: "duplicate" });
-    const s = await t.store.find({ repoOwner: "octo-org", repoName: "web", prNumber: 1 });
-    expect(s).toMatchObject({ name: "web-pr-1", namespace: "octostage-web-pr-1", generation: 1, headSha: sha(1), status: "pending" });
+    const s = await t.store.find(key(1));
+    expect(s).toMatchObject({ name: "web-pr-1", namespace: "octostage-web-pr-1", generation: 1, observedGeneration: 0, headSha: sha(1), status: "pending" });
     expect(await t.store.listActions(s!.id)).toHaveLength(1);
+    expect(await t.store.getChannel(s!.id, "github")).toMatchObject({ reportedVersion: 0, error: null });
   });
 
-  it("bumps the generation on each push and supersedes older queued actions", async () => {
-    const a = await t.store.recordIntent(deployIntent(2, sha(1), { deliveryId: "p2-1" }));
-    await t.store.recordIntent(deployIntent(2, sha(2), { deliveryId: "p2-2" }));
-    const c = await t.store.recordIntent(deployIntent(2, sha(3), { deliveryId: "p2-3" }));
-    if (a.outcome !== "recorded" || c.outcome !== "recorded") throw new Error("not recorded");
-    expect(c.staging.generation).toBe(3);
-    expect(c.staging.desiredSpec.sha).toBe(sha(3));
-    await t.store.startGeneration(c.staging.id, 3);
-    const states = (await t.store.listActions(c.staging.id)).map((x) => [x.generation, x.state]);
+  it("bumps the generation on each push, and the worker supersedes older queued actions", async () => {
+    await pushed(t.store, 2, sha(1), { deliveryId: "p2-1" });
+    await pushed(t.store, 2, sha(2), { deliveryId: "p2-2" });
+    const c = await pushed(t.store, 2, sha(3), { deliveryId: "p2-3" });
+    expect(c.generation).toBe(3);
+    expect(c.desiredSpec.sha).toBe(sha(3));
+    const lease = (await t.store.acquireLease(c.id, "deploy", "w1", 60_000))!;
+    await t.store.startGeneration(lease, { generation: 3 });
+    const states = (await t.store.listActions(c.id)).map((x) => [x.generation, x.state]);
     expect(states).toEqual([
       [1, "superseded"],
       [2, "superseded"],
@@ -39,16 +65,13 @@ describe("staging store (real Postgres)", () => {
   });
 
   it("concurrent first webhooks for one PR create one staging", async () => {
-    const results = await Promise.all([1, 2, 3, 4].map((i) => t.store.recordIntent(deployIntent(3, sha(i), { deliveryId: `p3-${i}` }))));
-    expect(results.every((r) => r.outcome === "recorded")).toBe(true);
-    const s = await t.store.find({ repoOwner: "octo-org", repoName: "web", prNumber: 3 });
-    expect(s!.generation).toBe(4);
+    const results = await Promise.all([1, 2, 3, 4].map((i) => recordPullRequestEvent(t.store, 3, sha(i), { deliveryId: `p3-${i}` })));
+    expect(results.every((r) => r.outcome === "changed")).toBe(true);
+    expect((await t.store.find(key(3)))!.generation).toBe(4);
   });
 
   it("applies allowed transitions with history and refuses illegal ones", async () => {
-    const r = await t.store.recordIntent(deployIntent(4, sha(1)));
-    if (r.outcome !== "recorded") throw new Error("not recorded");
-    const id = r.staging.id;
+    const { id } = await pushed(t.store, 4, sha(1));
     const moved = await t.store.transition(id, { to: "deploying", reason: "x", cause: "test", actor: "me" });
     expect(moved.applied).toBe(true);
     const illegal = await t.store.transition(id, { to: "deleted", reason: null, cause: "test", actor: "me" });
@@ -57,55 +80,214 @@ describe("staging store (real Postgres)", () => {
     expect(same.applied).toBe(false);
     const reasonOnly = await t.store.transition(id, { to: "deploying", reason: "y", cause: "test", actor: "me" });
     expect(reasonOnly.applied).toBe(true);
+    const stale = await t.store.transition(id, { to: "running", reason: null, cause: "health", actor: "octostage", expectedStatusVersion: 1 });
+    expect(stale).toMatchObject({ applied: false, stale: true });
     await t.store.transition(id, { to: "running", reason: null, cause: "workloads ready", actor: "octostage" });
     const history = await t.store.listTransitions(id);
     expect(history.map((x) => [x.from, x.to, x.cause, x.actor])).toEqual([
       ["pending", "deploying", "test", "me"],
       ["deploying", "running", "workloads ready", "octostage"],
     ]);
-    expect(history[0]!.at).toBeInstanceOf(Date);
     expect((await t.store.get(id))!.status).toBe("running");
   });
 
-  it("gives a lease to one owner at a time and lets it expire", async () => {
-    const r = await t.store.recordIntent(deployIntent(5, sha(1)));
-    if (r.outcome !== "recorded") throw new Error("not recorded");
-    const id = r.staging.id;
-    expect(await t.store.acquireLease(id, "deploy", "w1", 60_000)).toBe(true);
-    expect(await t.store.acquireLease(id, "deploy", "w2", 60_000)).toBe(false);
-    expect(await t.store.acquireLease(id, "deploy", "w1", 60_000)).toBe(true);
-    expect(await t.store.acquireLease(id, "report", "w2", 60_000)).toBe(true);
-    await t.store.releaseLease(id, "deploy", "w1");
-    expect(await t.store.acquireLease(id, "deploy", "w2", 1)).toBe(true);
-    await new Promise((res) => setTimeout(res, 20));
-    expect(await t.store.acquireLease(id, "deploy", "w3", 60_000)).toBe(true);
+  it("lists what must be (re-)enqueued: intent ahead with no live lease, status ahead of the channel, commands without a reply", async () => {
+    const s = await pushed(t.store, 6, sha(1));
+    const now = new Date(Date.now() + 60_000);
+    let work = await t.store.listWork(now);
+    expect(work.deploy.map((x) => x.id)).toContain(s.id);
+    expect(work.report.map((x) => x.id)).toContain(s.id);
+    const lease = (await t.store.acquireLease(s.id, "deploy", "w1", 60_000))!;
+    work = await t.store.listWork(now);
+    expect(work.deploy.map((x) => x.id)).not.toContain(s.id);
+    await t.store.finishGeneration(lease, { generation: 1, action: { state: "succeeded" }, observed: true });
+    await t.store.releaseLease(lease);
+    const report = (await t.store.acquireLease(s.id, "report", "w1", 60_000))!;
+    await t.store.updateChannel(report, "github", { reportedVersion: (await t.store.get(s.id))!.statusVersion, state: { commentId: 77 } });
+    await t.store.releaseLease(report);
+    work = await t.store.listWork(now);
+    expect(work.deploy.map((x) => x.id)).not.toContain(s.id);
+    expect(work.report.map((x) => x.id)).not.toContain(s.id);
+    expect((await t.store.getChannel(s.id, "github"))!.state).toEqual({ commentId: 77 });
   });
 
-  it("lists stagings whose intent or status is ahead, unless a lease is held", async () => {
-    const r = await t.store.recordIntent(deployIntent(6, sha(1)));
-    if (r.outcome !== "recorded") throw new Error("not recorded");
-    const id = r.staging.id;
-    let work = await t.store.listNeedingWork();
-    expect(work.deploy.map((s) => s.id)).toContain(id);
-    expect(work.report.map((s) => s.id)).toContain(id);
-    await t.store.acquireLease(id, "deploy", "w1", 60_000);
-    work = await t.store.listNeedingWork();
-    expect(work.deploy.map((s) => s.id)).not.toContain(id);
-    await t.store.setObservedGeneration(id, 1);
-    await t.store.markReported(id, r.staging.statusVersion, { commentId: 77 });
-    await t.store.releaseLease(id, "deploy", "w1");
-    work = await t.store.listNeedingWork();
-    expect(work.deploy.map((s) => s.id)).not.toContain(id);
-    expect(work.report.map((s) => s.id)).not.toContain(id);
-    expect((await t.store.get(id))!.commentId).toBe(77);
+  it("a report channel with a permanent error, or waiting for Retry-After, is not listed again until the status moves on", async () => {
+    const s = await pushed(t.store, 7, sha(1));
+    const lease = (await t.store.acquireLease(s.id, "report", "w1", 60_000))!;
+    await t.store.updateChannel(lease, "github", { error: { code: "forbidden", message: "checks.create: forbidden (HTTP 403)", version: s.statusVersion } });
+    await t.store.releaseLease(lease);
+    expect((await t.store.listWork(new Date())).report.map((x) => x.id)).not.toContain(s.id);
+    await t.store.transition(s.id, { to: "deploying", reason: null, cause: "test", actor: "me" });
+    expect((await t.store.listWork(new Date())).report.map((x) => x.id)).toContain(s.id);
+    const again = (await t.store.acquireLease(s.id, "report", "w1", 60_000))!;
+    await t.store.updateChannel(again, "github", { error: null, notBefore: new Date(Date.now() + 60_000) });
+    await t.store.releaseLease(again);
+    expect((await t.store.listWork(new Date())).report.map((x) => x.id)).not.toContain(s.id);
+    expect((await t.store.listWork(new Date(Date.now() + 61_000))).report.map((x) => x.id)).toContain(s.id);
   });
 });
 
-describe("webhook deliveries", () => {
-  it("are forgotten after the retention period, so the table does not grow forever", async () => {
-    await t.store.recordIntent(deployIntent(30, sha(1), { deliveryId: "old-delivery" }));
+/** A store whose first change stops right after locking the staging row, until `pause.release()`. */
+function pauseFirstWriter() {
+  const pause = barrier();
+  let paused = false;
+  const slow = t.storeWith({
+    hooks: {
+      afterLock: async () => {
+        if (paused) return;
+        paused = true;
+        await pause.wait();
+      },
+    },
+  });
+  return { slow, pause };
+}
+
+describe("one transaction per intent (deterministic interleavings)", () => {
+  it("an override committed while a push is being recorded is in the desired spec, and so is the push", async () => {
+    const s = await pushed(t.store, 20, sha(1));
+    const { slow, pause } = pauseFirstWriter();
+    // The push takes the row lock and stops there; the override must wait for it, not read around it.
+    const push = slow.changeStaging(pullRequestChange(20, sha(2)));
+    await pause.reached();
+    let overrideDone = false;
+    const override = t.store.changeStaging(overrideChange(s.id, 20, 3)).finally(() => (overrideDone = true));
+    expect(await untilWaitingForRowLock(t.schema, "Staging", () => overrideDone)).toBe("waiting");
+    pause.release();
+    await Promise.all([push, override]);
+    const after = (await t.store.get(s.id))!;
+    expect(after.headSha).toBe(sha(2));
+    expect(after.desiredSpec.sha).toBe(sha(2));
+    expect(after.desiredSpec.values).toMatchObject({ api: { replicas: 3 }, image: { tag: sha(2) } });
+    expect(after.generation).toBe(3);
+  });
+
+  it("a push recorded while a command is being recorded is not undone by it (the head never moves back)", async () => {
+    const s = await pushed(t.store, 21, sha(1));
+    const { slow, pause } = pauseFirstWriter();
+    const command = slow.changeStaging(overrideChange(s.id, 21, 5));
+    await pause.reached();
+    let pushDone = false;
+    const push = t.store.changeStaging(pullRequestChange(21, sha(2))).finally(() => (pushDone = true));
+    expect(await untilWaitingForRowLock(t.schema, "Staging", () => pushDone)).toBe("waiting");
+    pause.release();
+    await Promise.all([command, push]);
+    const after = (await t.store.get(s.id))!;
+    expect(after.headSha).toBe(sha(2));
+    expect(after.desiredSpec.sha).toBe(sha(2));
+    expect(after.desiredSpec.values).toMatchObject({ api: { replicas: 5 } });
+  });
+
+  it("a late redelivery of an older event changes nothing: GitHub's updated_at orders events", async () => {
+    await pushed(t.store, 22, sha(1), { updatedAt: new Date("2026-12-01T10:00:00Z") });
+    await pushed(t.store, 22, sha(2), { updatedAt: new Date("2026-12-01T10:05:00Z") });
+    const late = await recordPullRequestEvent(t.store, 22, sha(1), { updatedAt: new Date("2026-12-01T10:00:00Z"), deliveryId: "late-redelivery" });
+    expect(late).toMatchObject({ outcome: "unchanged", result: "stale" });
+    const lateClose = await recordPullRequestEvent(t.store, 22, sha(1), { action: "closed", state: "closed", updatedAt: new Date("2026-12-01T10:01:00Z") });
+    expect(lateClose).toMatchObject({ outcome: "unchanged", result: "stale" });
+    const s = (await t.store.find(key(22)))!;
+    expect(s).toMatchObject({ headSha: sha(2), desiredState: "active", generation: 2 });
+    // The delivery id was recorded: a second redelivery is a duplicate, not work.
+    expect(await recordPullRequestEvent(t.store, 22, sha(1), { deliveryId: "late-redelivery" })).toEqual({ outcome: "duplicate" });
+  });
+});
+
+describe("fenced leases", () => {
+  it("a new token each time the lease changes hands; renewals only by the holder with its token", async () => {
+    const s = await pushed(t.store, 30, sha(1));
+    const a = (await t.store.acquireLease(s.id, "deploy", "w1", 60_000))!;
+    expect(await t.store.acquireLease(s.id, "deploy", "w2", 60_000)).toBeNull();
+    expect(await t.store.acquireLease(s.id, "deploy", "w1", 60_000)).toBeNull(); // even the holder: one run at a time
+    expect(await t.store.renewLease(a, 60_000)).toBe(true);
+    await t.store.releaseLease(a);
+    const b = (await t.store.acquireLease(s.id, "deploy", "w2", 60_000))!;
+    expect(b.token).toBeGreaterThan(a.token);
+    expect(await t.store.renewLease(a, 60_000)).toBe(false);
+    expect(await t.store.acquireLease(s.id, "report", "w1", 60_000)).not.toBeNull();
+  });
+
+  it("a worker whose lease expired and was taken can write nothing: every result write checks the token", async () => {
+    const s = await pushed(t.store, 31, sha(1));
+    const a = (await t.store.acquireLease(s.id, "deploy", "w-a", 50))!;
+    await waitFor("lease expired", () => leaseExpired(a));
+    // Expired but not yet taken: still no writes (the holder cannot know nobody took it).
+    await expect(t.store.finishGeneration(a, { generation: 1, action: { state: "succeeded" }, observed: true })).rejects.toBeInstanceOf(LeaseLostError);
+    const b = (await t.store.acquireLease(s.id, "deploy", "w-b", 60_000))!;
+    for (const write of [
+      () => t.store.startGeneration(a, { generation: 1, status: { to: "deploying", reason: null, cause: "x", actor: "octostage" } }),
+      () => t.store.progress(a, { to: "deploying", reason: "stale", cause: "x", actor: "octostage" }),
+      () => t.store.setArchivedReplicas(a, { "Deployment/web": 9 }),
+      () => t.store.finishGeneration(a, { generation: 1, action: { state: "succeeded" }, observed: true, deployOutcome: { deployedSha: sha(9) } }),
+      () => t.store.audit(a, { kind: "recover", actor: githubActor("x"), state: "succeeded" }),
+      () => t.store.updateChannel({ ...a, kind: "report" }, "github", { reportedVersion: 99 }),
+    ]) {
+      await expect(write()).rejects.toBeInstanceOf(LeaseLostError);
+    }
+    expect(await t.store.renewLease(a, 60_000)).toBe(false);
+    const after = (await t.store.get(s.id))!;
+    expect(after).toMatchObject({ observedGeneration: 0, deployedSha: null, archivedReplicas: null, status: "pending" });
+    // The new holder writes.
+    await t.store.finishGeneration(b, { generation: 1, action: { state: "succeeded" }, observed: true, deployOutcome: { deployedSha: sha(1) } });
+    expect((await t.store.get(s.id))!).toMatchObject({ observedGeneration: 1, deployedSha: sha(1) });
+  });
+
+  it("a lease taken while a fenced write commits waits for it: the write and the takeover never interleave", async () => {
+    const s = await pushed(t.store, 32, sha(1));
+    const a = (await t.store.acquireLease(s.id, "deploy", "w-a", 300))!;
+    const pause = barrier();
+    const slow = t.storeWith({ hooks: { afterFence: () => pause.wait() } });
+    // A's write passed its fence (the lease was valid) and stops inside its transaction.
+    const write = slow.finishGeneration(a, { generation: 1, action: { state: "succeeded" }, observed: true, deployOutcome: { deployedSha: sha(1) } });
+    await pause.reached();
+    await waitFor("lease expired", () => leaseExpired(a));
+    let taken: Lease | null | undefined;
+    const takeover = t.store.acquireLease(s.id, "deploy", "w-b", 60_000).then((l) => (taken = l));
+    // B must wait for A's transaction: it cannot take the lease while A's write is not committed.
+    expect(await untilWaitingForRowLock(t.schema, "Lease", () => taken !== undefined)).toBe("waiting");
+    pause.release();
+    await write;
+    await takeover;
+    expect(taken?.owner).toBe("w-b");
+    expect((await t.store.get(s.id))!).toMatchObject({ observedGeneration: 1, deployedSha: sha(1) });
+  });
+});
+
+describe("commands and deliveries", () => {
+  const command = (commentId: number, deliveryId: string) => ({
+    source: "github" as const,
+    externalId: String(commentId),
+    deliveryId,
+    installationId: 42,
+    repoOwner: "octo-org",
+    repoName: "web",
+    prNumber: 40,
+    commentId,
+    commentedAt: new Date("2026-12-01T10:00:00Z"),
+    actor: "dev",
+    body: "/octo redeploy",
+  });
+
+  it("are recorded once per comment, whatever the delivery id (a replay with a fresh id runs nothing twice)", async () => {
+    const first = await t.store.recordCommand(command(4001, "d-a"));
+    expect(first).toMatchObject({ outcome: "recorded", command: { state: "queued", reply: null, commentId: 4001, actor: "dev" } });
+    const replay = await t.store.recordCommand(command(4001, "d-b"));
+    expect(replay).toMatchObject({ outcome: "duplicate", command: { id: first.command.id } });
+    await t.store.saveCommandReply(first.command.id, "@dev done");
+    await t.store.saveCommandReply(first.command.id, "@dev other");
+    expect((await t.store.getCommand(first.command.id))!.reply).toBe("@dev done");
+    expect((await t.store.listWork(new Date(Date.now() + 60_000))).commands.map((c) => c.id)).toContain(first.command.id);
+    await t.store.markCommandReplied(first.command.id);
+    expect((await t.store.listWork(new Date(Date.now() + 60_000))).commands.map((c) => c.id)).not.toContain(first.command.id);
+  });
+
+  it("deliveries and replied commands are forgotten after the retention period, so the tables do not grow forever", async () => {
+    await recordPullRequestEvent(t.store, 41, sha(1), { deliveryId: "old-delivery" });
     await t.db.webhookDelivery.update({ where: { id: "old-delivery" }, data: { receivedAt: new Date("2020-01-01") } });
+    const c = await t.store.recordCommand(command(4100, "d-old"));
+    await t.store.markCommandReplied(c.command.id);
+    await t.db.command.update({ where: { id: c.command.id }, data: { repliedAt: new Date("2020-01-01") } });
     expect(await t.store.pruneDeliveries(new Date("2021-01-01"))).toBe(1);
     expect(await t.db.webhookDelivery.findUnique({ where: { id: "old-delivery" } })).toBeNull();
+    expect(await t.store.getCommand(c.command.id)).toBeNull();
   });
 });

@@ -8,7 +8,7 @@ import type { WorkloadObserver } from "../../src/app/observe-workloads.ts";
 import { evaluateHealth } from "../../src/app/evaluate-health.ts";
 import { reconcile } from "../../src/app/reconcile.ts";
 import { runDeploy } from "../../src/app/run-deploy.ts";
-import { deployIntent, sha } from "../support/builders.ts";
+import { pushed, sha } from "../support/builders.ts";
 import { createTestDb } from "../support/db.ts";
 import type { TestDb } from "../support/db.ts";
 import { createHelmDouble } from "../support/helm-double.ts";
@@ -38,10 +38,9 @@ afterAll(async () => {
 });
 
 async function deployed(pr: number) {
-  const out = await db.store.recordIntent(deployIntent(pr, sha(pr)));
-  if (out.outcome !== "recorded") throw new Error("not recorded");
-  await runDeploy(deps, out.staging.id, { attempt: 1, maxAttempts: 1 });
-  return out.staging;
+  const staging = await pushed(db.store, pr, sha(pr), { action: "opened" });
+  await runDeploy(deps, staging.id, { attempt: 1, maxAttempts: 1 });
+  return staging;
 }
 
 function pod(namespace: string, name: string, containerStatus: Record<string, unknown>, extra: Record<string, unknown> = {}) {
@@ -118,8 +117,7 @@ describe("status engine", () => {
     await waitFor("running", async () => (await statusOf(first.id)).status === "running");
     // The next push: helm hangs (as real helm does while its hook runs) and the hook's pod crash-loops.
     helm.hang(4000, "upgrade", 1);
-    const out = await db.store.recordIntent(deployIntent(60, sha(6060)));
-    if (out.outcome !== "recorded") throw new Error("not recorded");
+    const out = { staging: await pushed(db.store, 60, sha(6060)) };
     const rollout = runDeploy(deps, out.staging.id, { attempt: 1, maxAttempts: 1 });
     await waitFor("deploying", async () => (await statusOf(first.id)).status === "deploying");
     kube.put(job(first.namespace, "web-migrate", { active: 1 }, "pre-upgrade"));
@@ -165,8 +163,15 @@ describe("status engine", () => {
     const before = await statusOf(s.id);
     expect(before.status).toBe("deploying");
     // Meanwhile the worker records a failed helm run (as run-deploy does)...
-    await db.store.setDeployOutcome(s.id, { error: "helm upgrade --install failed: Error: UPGRADE FAILED" });
-    await db.store.transition(s.id, { to: "failed", reason: "helm upgrade --install failed", cause: "deploy failed", actor: "octostage" });
+    const lease = (await db.store.acquireLease(s.id, "deploy", "w-fail", 60_000))!;
+    await db.store.finishGeneration(lease, {
+      generation: s.generation,
+      action: { state: "failed" },
+      observed: true,
+      deployOutcome: { error: "helm upgrade --install failed: Error: UPGRADE FAILED" },
+      status: { to: "failed", reason: "helm upgrade --install failed", cause: "deploy failed", actor: "octostage" },
+    });
+    await db.store.releaseLease(lease);
     // ...and an evaluation that read the staging earlier sees its workloads ready.
     const ready = kube.get("Deployment", s.namespace, `${s.name}-web`);
     const workloads = [{ kind: "Deployment", name: ready.metadata.name, desiredReplicas: 2, readyReplicas: 2, updatedReplicas: 2, availableReplicas: 2, generation: 1, observedGeneration: 1, conditions: [] }];

@@ -5,6 +5,7 @@ import { applyMigrations } from "../../src/adapters/db/migrate.ts";
 import { createDb } from "../../src/adapters/db/prisma.ts";
 import type { Db } from "../../src/adapters/db/prisma.ts";
 import { createStagingStore } from "../../src/adapters/db/staging-store.ts";
+import type { StagingStoreOptions } from "../../src/adapters/db/staging-store.ts";
 import type { StagingStore } from "../../src/ports/store.ts";
 
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
@@ -15,6 +16,8 @@ export interface TestDb {
   url: string;
   db: Db;
   store: StagingStore;
+  /** Another store on the same schema, with its own options (a clock, interleaving hooks). */
+  storeWith(options: StagingStoreOptions): StagingStore;
   drop(): Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export async function createTestDb(): Promise<TestDb> {
     url,
     db,
     store: createStagingStore(db),
+    storeWith: (options) => createStagingStore(db, options),
     async drop() {
       await db.$disconnect();
       const c = new pg.Client({ connectionString: testDatabaseUrl });

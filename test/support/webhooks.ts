@@ -27,6 +27,9 @@ export interface PullRequestShape {
   /** Head branch in another repository. */
   forkOwner?: string;
   sender?: string;
+  /** GitHub's updated_at of the PR (default: now, as GitHub sends it). */
+  updatedAt?: Date;
+  state?: "open" | "closed";
 }
 
 /** Rewrites a real pull_request payload to describe the test repository's PR. */
@@ -42,6 +45,8 @@ export function pullRequestPayload(action: string, s: PullRequestShape): any {
   pr.draft = s.draft ?? false;
   pr.labels = (s.labels ?? []).map((name, i) => ({ id: i + 1, node_id: `L${i}`, url: "", name, color: "ededed", default: false, description: null }));
   pr.head.sha = s.sha;
+  pr.updated_at = (s.updatedAt ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
+  pr.state = s.state ?? (action === "closed" ? "closed" : "open");
   pr.head.ref = s.ref ?? "feature";
   pr.head.repo = { ...pr.base.repo, name: s.repo, full_name: s.forkOwner ? `${s.forkOwner}/${s.repo}` : full };
   pr.base.repo = { ...pr.base.repo, name: s.repo, full_name: full };
@@ -83,6 +88,8 @@ export interface CommentShape {
   commentId: number;
   userType?: "User" | "Bot";
   action?: "created" | "edited";
+  /** GitHub's created_at of the comment (default: now, as GitHub sends it). */
+  createdAt?: Date;
 }
 
 /**
@@ -102,7 +109,8 @@ export function issueCommentPayload(s: CommentShape): any {
     diff_url: `https://github.com/${full}/pull/${s.number}.diff`,
     patch_url: `https://github.com/${full}/pull/${s.number}.patch`,
   };
-  Object.assign(p.comment, { id: s.commentId, body: s.body });
+  const at = (s.createdAt ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
+  Object.assign(p.comment, { id: s.commentId, body: s.body, created_at: at, updated_at: at });
   Object.assign(p.comment.user, { login: s.login, type: s.userType ?? "User" });
   Object.assign(p.sender, { login: s.login, type: s.userType ?? "User" });
   return p;

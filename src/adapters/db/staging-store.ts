@@ -1,305 +1,88 @@
-import { Prisma } from "../../generated/prisma/client.ts";
-import type { Action, Staging } from "../../generated/prisma/client.ts";
-import type { DesiredSpec } from "../../domain/spec.ts";
-import { checkTransition, isStagingStatus } from "../../domain/state-machine.ts";
-import type {
-  ActionRecord,
-  ActionResult,
-  DesiredState,
-  IntentInput,
-  IntentOutcome,
-  StagingKey,
-  StagingRecord,
-  StagingStore,
-  TransitionInput,
-  TransitionOutcome,
-} from "../../ports/store.ts";
+/** The Postgres store: one transaction per change of intent, fenced writes for lease holders. */
+import type { Staging } from "../../generated/prisma/client.ts";
+import { isStagingStatus } from "../../domain/state-machine.ts";
+import { systemClock } from "../../ports/clock.ts";
+import type { Clock } from "../../ports/clock.ts";
+import type { StagingKey, StagingStore } from "../../ports/store.ts";
+import { changeStaging, json, loadOverrides } from "./change-staging.ts";
+import type { ChangeHooks } from "./change-staging.ts";
 import type { Db } from "./prisma.ts";
+import { toAction, toChannel, toCommand, toStaging } from "./records.ts";
+import { toStoreError } from "./unavailable.ts";
+import * as worker from "./worker-writes.ts";
 
-const maxOutputChars = 16_000;
-const intakeTransaction = { maxWait: 8_000, timeout: 8_000 };
-
-function toRecord(row: Staging): StagingRecord {
-  const status = isStagingStatus(row.status) ? row.status : "failed";
-  return {
-    id: row.id,
-    name: row.name,
-    repoOwner: row.repoOwner,
-    repoName: row.repoName,
-    prNumber: row.prNumber,
-    installationId: Number(row.installationId),
-    namespace: row.namespace,
-    desiredState: row.desiredState as DesiredState,
-    desiredSpec: row.desiredSpec as unknown as DesiredSpec,
-    generation: row.generation,
-    observedGeneration: row.observedGeneration,
-    status,
-    reason: row.reason,
-    statusChangedAt: row.statusChangedAt,
-    statusVersion: row.statusVersion,
-    reportedVersion: row.reportedVersion,
-    reported: { at: row.reportedAt, check: row.reportedCheckHash, comment: row.reportedCommentHash, deployment: row.reportedDeploymentHash },
-    url: row.url,
-    headSha: row.headSha,
-    headRef: row.headRef,
-    deployedSha: row.deployedSha,
-    lastDeployError: row.lastDeployError,
-    skipReason: row.skipReason,
-    approvedSha: row.approvedSha,
-    approvedBy: row.approvedBy,
-    archivedReplicas: (row.archivedReplicas as Record<string, number> | null) ?? null,
-    deployStartedAt: row.deployStartedAt,
-    checkRun: row.checkRunId !== null && row.checkRunSha ? { id: Number(row.checkRunId), sha: row.checkRunSha } : null,
-    commentId: row.commentId !== null ? Number(row.commentId) : null,
-    deployment:
-      row.deploymentId !== null && row.deploymentSha ? { id: Number(row.deploymentId), sha: row.deploymentSha } : null,
-  };
+export interface StagingStoreOptions {
+  /** Stamps status changes, actions and reports (lease expiry is the database's time). */
+  clock?: Clock;
+  /** Injected interleavings for concurrency tests; none in production. */
+  hooks?: ChangeHooks;
 }
 
-function toAction(row: Action): ActionRecord {
-  return {
-    id: row.id,
-    kind: row.kind as ActionRecord["kind"],
-    actor: row.actor,
-    source: row.source as ActionRecord["source"],
-    generation: row.generation,
-    state: row.state as ActionRecord["state"],
-    detail: row.detail,
-    exitCode: row.exitCode,
-    durationMs: row.durationMs,
-    output: row.output,
-    error: row.error,
-    deliveryId: row.deliveryId,
-    createdAt: row.createdAt,
-  };
-}
+const observedStatuses = ["deploying", "running", "degraded", "failed", "restoring"];
 
-function json(value: unknown): Prisma.InputJsonValue {
-  return value as Prisma.InputJsonValue;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "P2002";
-}
-
-/** The Postgres store. Every change of intent is one transaction. */
-export function createStagingStore(db: Db): StagingStore {
-  async function recordIntentOnce(input: IntentInput): Promise<IntentOutcome> {
-    // Under a burst the pool may be busy for a while: wait for it (GitHub allows 10 s) rather
-    // than fail the webhook after Prisma's default 2 s and lose the intent.
-    return db.$transaction(async (tx) => {
-      if (input.deliveryId) {
-        const inserted = await tx.webhookDelivery.createMany({
-          data: [{ id: input.deliveryId, event: input.event }],
-          skipDuplicates: true,
-        });
-        if (inserted.count === 0) return { outcome: "duplicate" } as const;
-      }
-      const where = { repoOwner_repoName_prNumber: input.key };
-      const existing = await tx.staging.findUnique({ where, select: { id: true } });
-      const spec = input.desiredSpec;
-      const common = {
-        desiredState: input.desiredState,
-        skipReason: input.skipReason,
-        ...(input.approval !== undefined ? { approvedSha: input.approval?.sha ?? null, approvedBy: input.approval?.by ?? null } : {}),
-        ...(spec ? { desiredSpec: json(spec), headSha: spec.sha, headRef: spec.ref, url: spec.url } : {}),
-      };
-      let staging: Staging;
-      if (existing) {
-        staging = await tx.staging.update({
-          where,
-          data: {
-            ...common,
-            statusVersion: { increment: 1 },
-            ...(input.bumpGeneration ? { generation: { increment: 1 } } : {}),
-          },
-        });
-      } else {
-        if (!spec) throw new Error("a new staging needs a desired spec");
-        staging = await tx.staging.create({
-          data: {
-            ...input.key,
-            ...input.create,
-            ...common,
-            desiredSpec: json(spec),
-            headSha: spec.sha,
-            headRef: spec.ref,
-            installationId: BigInt(input.create.installationId),
-            generation: 1,
-          },
-        });
-      }
-      for (const o of input.overrides ?? []) {
-        const data = {
-          op: o.op,
-          value: o.op === "set" ? json(o.value ?? null) : Prisma.DbNull,
-          actor: input.action.actor,
-          source: input.action.source,
-        };
-        await tx.override.upsert({
-          where: { stagingId_scope_key: { stagingId: staging.id, scope: o.scope, key: o.key } },
-          create: { stagingId: staging.id, scope: o.scope, key: o.key, ...data },
-          update: data,
-        });
-      }
-      const action = await tx.action.create({
-        data: {
-          stagingId: staging.id,
-          kind: input.action.kind,
-          actor: input.action.actor,
-          source: input.action.source,
-          detail: input.action.detail === undefined ? undefined : json(input.action.detail),
-          generation: staging.generation,
-          state: input.bumpGeneration || !existing ? "queued" : "skipped",
-          deliveryId: input.deliveryId ?? null,
-        },
-      });
-      return { outcome: "recorded", staging: toRecord(staging), actionId: action.id, created: !existing } as const;
-    }, intakeTransaction);
-  }
-
-  return {
-    async recordIntent(input) {
+/** Every method's database failure becomes StoreUnavailableError when Postgres could not be reached. */
+function guarded(store: StagingStore): StagingStore {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(store) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    out[name] = async (...args: unknown[]) => {
       try {
-        return await recordIntentOnce(input);
+        return await fn(...args);
       } catch (err) {
-        // Two first webhooks for one PR raced to create it: the second sees it now.
-        if (isUniqueViolation(err)) return recordIntentOnce(input);
-        throw err;
+        throw toStoreError(err);
       }
-    },
+    };
+  }
+  return out as unknown as StagingStore;
+}
+
+export function createStagingStore(db: Db, options: StagingStoreOptions = {}): StagingStore {
+  const clock = options.clock ?? systemClock;
+  const ctx = { db, clock, hooks: options.hooks ?? {} };
+  const store: StagingStore = {
+    changeStaging: (req) => changeStaging(db, clock, req, options.hooks),
 
     async get(id) {
       const row = await db.staging.findUnique({ where: { id } });
-      return row ? toRecord(row) : null;
+      return row ? toStaging(row) : null;
     },
 
     async find(key: StagingKey) {
       const row = await db.staging.findUnique({ where: { repoOwner_repoName_prNumber: key } });
-      return row ? toRecord(row) : null;
+      return row ? toStaging(row) : null;
     },
 
     async findByNamespace(namespace) {
       const row = await db.staging.findFirst({ where: { namespace, status: { not: "deleted" } } });
-      return row ? toRecord(row) : null;
+      return row ? toStaging(row) : null;
     },
 
     async listObserved() {
-      const rows = await db.staging.findMany({
-        where: { desiredState: { not: "archived" }, status: { in: ["deploying", "running", "degraded", "failed", "restoring"] } },
-      });
-      return rows.map(toRecord);
+      const rows = await db.staging.findMany({ where: { desiredState: { not: "archived" }, status: { in: observedStatuses } } });
+      return rows.map(toStaging);
     },
 
     async listInRollout() {
       const rows = await db.staging.findMany({ where: { desiredState: { not: "archived" }, status: { in: ["deploying", "restoring"] } } });
-      return rows.map(toRecord);
+      return rows.map(toStaging);
     },
 
-    async transition(id, input: TransitionInput): Promise<TransitionOutcome> {
-      for (;;) {
-        const row = await db.staging.findUniqueOrThrow({ where: { id } });
-        const current = toRecord(row);
-        if (input.expectedStatusVersion !== undefined && current.statusVersion !== input.expectedStatusVersion) {
-          return { applied: false, staging: current, stale: true };
-        }
-        const check = checkTransition(current.status, input.to);
-        if (!check.ok) return { applied: false, staging: current, refused: check.error };
-        if (!check.changed && current.reason === input.reason) return { applied: false, staging: current };
-        const now = new Date();
-        const updated = await db.$transaction(async (tx) => {
-          const res = await tx.staging.updateMany({
-            where: { id, status: current.status, statusVersion: current.statusVersion },
-            data: {
-              status: input.to,
-              reason: input.reason,
-              statusVersion: { increment: 1 },
-              ...(check.changed ? { statusChangedAt: now } : {}),
-            },
-          });
-          if (res.count === 0) return null;
-          if (check.changed) {
-            await tx.statusTransition.create({
-              data: { stagingId: id, from: current.status, to: input.to, reason: input.reason, cause: input.cause, actor: input.actor },
-            });
-          }
-          return tx.staging.findUniqueOrThrow({ where: { id } });
-        });
-        if (updated) return { applied: true, staging: toRecord(updated), changed: check.changed };
-        // Someone else moved it meanwhile: decide again on the fresh row.
-      }
-    },
-
-    async startGeneration(id, generation) {
-      const now = new Date();
-      await db.$transaction([
-        db.action.updateMany({
-          where: { stagingId: id, state: "queued", generation: { lt: generation } },
-          data: { state: "superseded", finishedAt: now, error: `superseded by generation ${generation}` },
-        }),
-        db.action.updateMany({
-          where: { stagingId: id, state: "queued", generation },
-          data: { state: "running", startedAt: now },
-        }),
-      ]);
-    },
-
-    async finishGeneration(id, generation, result: ActionResult) {
-      await db.action.updateMany({
-        where: { stagingId: id, generation, state: { in: ["running", "queued"] } },
-        data: {
-          state: result.state,
-          exitCode: result.exitCode ?? null,
-          durationMs: result.durationMs ?? null,
-          output: result.output?.slice(-maxOutputChars) ?? null,
-          error: result.error?.slice(0, 4000) ?? null,
-          finishedAt: new Date(),
-        },
+    async listPullRequestsToCheck(before, limit) {
+      const rows = await db.staging.findMany({
+        where: { desiredState: { in: ["active", "held"] }, OR: [{ prCheckedAt: null }, { prCheckedAt: { lt: before } }] },
+        orderBy: [{ prCheckedAt: { sort: "asc", nulls: "first" } }, { id: "asc" }],
+        take: limit,
       });
+      return rows.map(toStaging);
     },
 
-    async setObservedGeneration(id, generation) {
-      await db.staging.updateMany({
-        where: { id, observedGeneration: { lt: generation } },
-        data: { observedGeneration: generation },
-      });
+    async markPullRequestChecked(id, at, etag) {
+      await db.staging.updateMany({ where: { id }, data: { prCheckedAt: at, prEtag: etag } });
     },
 
-    async setArchivedReplicas(id, replicas) {
-      await db.staging.update({ where: { id }, data: { archivedReplicas: replicas === null ? Prisma.DbNull : json(replicas) } });
-    },
-
-    async setDeployStarted(id, at) {
-      await db.staging.update({ where: { id }, data: { deployStartedAt: at } });
-    },
-
-    async setDeployOutcome(id, outcome) {
-      await db.staging.update({
-        where: { id },
-        data: "error" in outcome ? { lastDeployError: outcome.error } : { deployedSha: outcome.deployedSha, lastDeployError: null },
-      });
-    },
-
-    async markReported(id, version, github, hashes = {}) {
-      await db.staging.update({
-        where: { id },
-        data: {
-          ...(hashes.at ? { reportedAt: hashes.at } : {}),
-          ...(hashes.check ? { reportedCheckHash: hashes.check } : {}),
-          ...(hashes.comment ? { reportedCommentHash: hashes.comment } : {}),
-          ...(hashes.deployment ? { reportedDeploymentHash: hashes.deployment } : {}),
-          ...(github.checkRun ? { checkRunId: BigInt(github.checkRun.id), checkRunSha: github.checkRun.sha } : {}),
-          ...(github.commentId !== undefined ? { commentId: BigInt(github.commentId) } : {}),
-          ...(github.deployment
-            ? { deploymentId: BigInt(github.deployment.id), deploymentSha: github.deployment.sha }
-            : {}),
-        },
-      });
-      await db.staging.updateMany({ where: { id, reportedVersion: { lt: version } }, data: { reportedVersion: version } });
-    },
+    transition: (id, input) => worker.transition(db, clock, id, input),
 
     async listTransitions(id) {
-      const rows = await db.statusTransition.findMany({ where: { stagingId: id }, orderBy: { createdAt: "asc" } });
+      const rows = await db.statusTransition.findMany({ where: { stagingId: id }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
       return rows.map((r) => ({
         from: isStagingStatus(r.from) ? r.from : "failed",
         to: isStagingStatus(r.to) ? r.to : "failed",
@@ -310,17 +93,81 @@ export function createStagingStore(db: Db): StagingStore {
       }));
     },
 
-    async listOverrides(id) {
-      const rows = await db.override.findMany({ where: { stagingId: id }, orderBy: { updatedAt: "asc" } });
-      return rows.map((r) => ({
-        scope: r.scope === "deployment" ? ("deployment" as const) : ("app" as const),
-        key: r.key,
-        op: r.op === "unset" ? ("unset" as const) : ("set" as const),
-        ...(r.op === "set" ? { value: r.value } : {}),
-        actor: r.actor,
-        source: r.source,
-        at: r.updatedAt,
-      }));
+    async listActions(id) {
+      const rows = await db.action.findMany({ where: { stagingId: id }, orderBy: [{ createdAt: "asc" }, { generation: "asc" }] });
+      return rows.map(toAction);
+    },
+
+    listOverrides: (id) => loadOverrides(db, id),
+
+    acquireLease: (id, kind, owner, ttlMs) => worker.acquireLease(db, id, kind, owner, ttlMs),
+    renewLease: (lease, ttlMs) => worker.renewLease(db, lease, ttlMs),
+    releaseLease: (lease) => worker.releaseLease(db, lease),
+    startGeneration: (lease, start) => worker.startGeneration(ctx, lease, start),
+    progress: (lease, status) => worker.progress(ctx, lease, status),
+    setArchivedReplicas: (lease, replicas) => worker.setArchivedReplicas(ctx, lease, replicas),
+    finishGeneration: (lease, finish) => worker.finishGeneration(ctx, lease, finish),
+    audit: (lease, entry) => worker.audit(ctx, lease, entry),
+
+    async getChannel(stagingId, channel) {
+      const row = await db.reportChannel.findUnique({ where: { stagingId_channel: { stagingId, channel } } });
+      return row ? toChannel(row) : null;
+    },
+
+    async updateChannel(lease, channel, update) {
+      await db.$transaction(async (tx) => {
+        await worker.assertLease(tx, lease);
+        await ctx.hooks.afterFence?.(lease);
+        const data = {
+          ...(update.reportedAt ? { reportedAt: update.reportedAt } : {}),
+          ...(update.state === undefined ? {} : { state: json(update.state) }),
+          ...(update.error === undefined
+            ? {}
+            : update.error === null
+              ? { errorCode: null, error: null, errorVersion: null }
+              : { errorCode: update.error.code, error: update.error.message, errorVersion: update.error.version }),
+          ...(update.notBefore === undefined ? {} : { notBefore: update.notBefore }),
+        };
+        await tx.reportChannel.upsert({
+          where: { stagingId_channel: { stagingId: lease.stagingId, channel } },
+          create: { stagingId: lease.stagingId, channel, ...data, ...(update.reportedVersion === undefined ? {} : { reportedVersion: update.reportedVersion }) },
+          update: data,
+        });
+        // Never backwards: a slower reporter that showed an older version does not undo a newer one.
+        if (update.reportedVersion !== undefined) {
+          await tx.reportChannel.updateMany({
+            where: { stagingId: lease.stagingId, channel, reportedVersion: { lt: update.reportedVersion } },
+            data: { reportedVersion: update.reportedVersion },
+          });
+        }
+      });
+    },
+
+    async recordCommand(cmd) {
+      return db.$transaction(async (tx) => {
+        await tx.webhookDelivery.createMany({ data: [{ id: cmd.deliveryId, event: "issue_comment.created" }], skipDuplicates: true });
+        const inserted = await tx.command.createMany({
+          data: [
+            {
+              source: cmd.source,
+              externalId: cmd.externalId,
+              deliveryId: cmd.deliveryId,
+              installationId: BigInt(cmd.installationId),
+              repoOwner: cmd.repoOwner,
+              repoName: cmd.repoName,
+              prNumber: cmd.prNumber,
+              commentId: BigInt(cmd.commentId),
+              commentedAt: cmd.commentedAt,
+              actor: cmd.actor,
+              body: cmd.body,
+              createdAt: clock.now(),
+            },
+          ],
+          skipDuplicates: true,
+        });
+        const row = await tx.command.findUniqueOrThrow({ where: { source_externalId: { source: cmd.source, externalId: cmd.externalId } } });
+        return { outcome: inserted.count === 1 ? ("recorded" as const) : ("duplicate" as const), command: toCommand(row) };
+      });
     },
 
     async recordDelivery(id, event) {
@@ -328,60 +175,51 @@ export function createStagingStore(db: Db): StagingStore {
       return inserted.count === 1;
     },
 
-    async forgetDelivery(id) {
-      await db.webhookDelivery.deleteMany({ where: { id } });
+    async getCommand(id) {
+      const row = await db.command.findUnique({ where: { id } });
+      return row ? toCommand(row) : null;
     },
 
-    async listActions(id) {
-      const rows = await db.action.findMany({ where: { stagingId: id }, orderBy: [{ createdAt: "asc" }, { generation: "asc" }] });
-      return rows.map(toAction);
+    async saveCommandReply(id, reply) {
+      await db.command.updateMany({ where: { id, reply: null }, data: { reply } });
     },
 
-    async acquireLease(id, kind, owner, ttlMs) {
-      const rows = await db.$queryRaw<{ owner: string }[]>`
-        INSERT INTO "Lease" ("stagingId", "kind", "owner", "expiresAt")
-        VALUES (${id}::uuid, ${kind}, ${owner}, now() + ${ttlMs} * interval '1 millisecond')
-        ON CONFLICT ("stagingId", "kind") DO UPDATE
-          SET "owner" = EXCLUDED."owner", "expiresAt" = EXCLUDED."expiresAt"
-          WHERE "Lease"."expiresAt" < now() OR "Lease"."owner" = EXCLUDED."owner"
-        RETURNING "owner"`;
-      return rows.length === 1;
+    async markCommandReplied(id) {
+      await db.command.updateMany({ where: { id }, data: { state: "replied", repliedAt: clock.now() } });
     },
 
-    async releaseLease(id, kind, owner) {
-      await db.lease.deleteMany({ where: { stagingId: id, kind, owner } });
+    async listWork(now, opts = {}) {
+      const limit = opts.limit ?? 500;
+      const deploy = await db.$queryRaw<Pick<Staging, "id" | "generation">[]>`
+        SELECT s."id", s."generation" FROM "Staging" s
+        WHERE s."generation" > s."observedGeneration" AND s."desiredState" <> 'held'
+          AND NOT (s."desiredState" = 'deleted' AND s."status" = 'deleted')
+          AND (s."retryAt" IS NULL OR s."retryAt" <= ${now})
+          AND NOT EXISTS (SELECT 1 FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'deploy' AND l."expiresAt" > now())
+        ORDER BY s."updatedAt" LIMIT ${limit}`;
+      const report = await db.$queryRaw<{ id: string; statusVersion: number; reportedAt: Date | null }[]>`
+        SELECT s."id", s."statusVersion", c."reportedAt" FROM "Staging" s
+        JOIN "ReportChannel" c ON c."stagingId" = s."id"
+        WHERE s."statusVersion" > c."reportedVersion"
+          AND (c."notBefore" IS NULL OR c."notBefore" <= ${now})
+          AND (c."errorVersion" IS NULL OR c."errorVersion" < s."statusVersion")
+          AND NOT EXISTS (SELECT 1 FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'report' AND l."expiresAt" > now())
+        ORDER BY s."statusChangedAt" LIMIT ${limit}`;
+      const commands = await db.command.findMany({
+        where: { state: "queued", createdAt: { lt: opts.commandsOlderThan ?? now } },
+        orderBy: { createdAt: "asc" },
+        take: limit,
+        select: { id: true },
+      });
+      return { deploy: deploy.map((d) => ({ id: d.id, generation: d.generation })), report, commands };
     },
 
     async pruneDeliveries(before) {
       const out = await db.webhookDelivery.deleteMany({ where: { receivedAt: { lt: before } } });
-      await db.commandRun.deleteMany({ where: { createdAt: { lt: before } } });
+      await db.command.deleteMany({ where: { state: "replied", repliedAt: { lt: before } } });
       return out.count;
     },
-
-    async getCommandRun(deliveryId) {
-      return db.commandRun.findUnique({ where: { deliveryId }, select: { reply: true, repliedAt: true } });
-    },
-
-    async saveCommandRun(deliveryId, reply) {
-      await db.commandRun.upsert({ where: { deliveryId }, create: { deliveryId, reply }, update: {} });
-    },
-
-    async markCommandReplied(deliveryId) {
-      await db.commandRun.update({ where: { deliveryId }, data: { repliedAt: new Date() } });
-    },
-
-    async listNeedingWork() {
-      const deploy = await db.$queryRaw<Staging[]>`
-        SELECT s.* FROM "Staging" s
-        WHERE s."generation" > s."observedGeneration" AND s."desiredState" <> 'held' AND s."status" <> 'deleted'
-          AND NOT EXISTS (SELECT 1 FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'deploy' AND l."expiresAt" > now())
-        LIMIT 500`;
-      const report = await db.$queryRaw<Staging[]>`
-        SELECT s.* FROM "Staging" s
-        WHERE s."statusVersion" > s."reportedVersion"
-          AND NOT EXISTS (SELECT 1 FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'report' AND l."expiresAt" > now())
-        LIMIT 500`;
-      return { deploy: deploy.map(toRecord), report: report.map(toRecord) };
-    },
   };
+  return guarded(store);
 }
+

@@ -2,8 +2,9 @@ import type { CodeHost, PullRequestRef } from "../../ports/code-host.ts";
 import { systemClock, type Clock } from "../../ports/clock.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { ensureCheckRun } from "./check-runs.ts";
-import { addReaction, getPermission, postComment } from "./comment-commands.ts";
-import { ensureDeployment } from "./deployments.ts";
+import { addReaction, ensureComment, getPermission, postComment } from "./comment-commands.ts";
+import { deactivateDeployment, ensureDeployment } from "./deployments.ts";
+import { getPullRequest } from "./pull-requests.ts";
 import { callGitHub } from "./errors.ts";
 import type { GetGitHubClient } from "./octokit.ts";
 import { ensureStatusComment } from "./status-comment.ts";
@@ -46,6 +47,18 @@ export function createGitHubCodeHost(deps: GitHubCodeHostDeps): CodeHost {
     ensureDeployment: async (pr, input) => {
       const { octokit, log } = await context(pr);
       return ensureDeployment(octokit, pr, input, log);
+    },
+    getPullRequest: async (pr, etag) => {
+      const { octokit } = await context(pr);
+      return getPullRequest(octokit, pr, etag);
+    },
+    ensureComment: async (pr, marker, body) => {
+      const { octokit } = await context(pr);
+      return ensureComment(octokit, pr, marker, body);
+    },
+    deactivateDeployment: async (pr, id, environment) => {
+      const { octokit, log } = await context(pr);
+      await deactivateDeployment(octokit, pr, id, environment, log);
     },
   };
 }

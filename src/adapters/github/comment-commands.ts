@@ -33,3 +33,17 @@ export async function postComment(octokit: GitHubClient, pr: PullRequestRef, bod
   );
   return { id: data.id };
 }
+
+/** Posts the comment unless one carrying the hidden marker is already on the PR (newest pages first). */
+export async function ensureComment(octokit: GitHubClient, pr: PullRequestRef, marker: string, body: string): Promise<{ id: number }> {
+  const tag = `<!-- ${marker} -->`;
+  const existing = await callGitHub("issues.listComments", async () => {
+    const pages = octokit.paginate.iterator(octokit.rest.issues.listComments, { owner: pr.owner, repo: pr.repo, issue_number: pr.number, per_page: 100 });
+    for await (const { data } of pages) {
+      const mine = data.find((c) => c.user?.type === "Bot" && c.body?.includes(tag));
+      if (mine) return { id: mine.id };
+    }
+    return undefined;
+  });
+  return existing ?? postComment(octokit, pr, `${body}\n\n${tag}`);
+}

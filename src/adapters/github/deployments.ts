@@ -87,3 +87,18 @@ export async function ensureDeployment(
   log.debug({ deploymentId, state: input.state }, "deployment status added");
   return { id, sha: input.sha };
 }
+
+/** An older Deployment of the environment: GitHub's auto_inactive skips transient environments, so Octostage does it. */
+export async function deactivateDeployment(octokit: GitHubClient, pr: PullRequestRef, deploymentId: number, environment: string, log: Logger): Promise<void> {
+  try {
+    const latest = await latestStatus(octokit, pr, deploymentId);
+    if (latest?.state === "inactive") return;
+    await callGitHub("repos.createDeploymentStatus", () =>
+      octokit.rest.repos.createDeploymentStatus({ owner: pr.owner, repo: pr.repo, deployment_id: deploymentId, state: "inactive", environment, description: "Superseded", auto_inactive: false }),
+    );
+    log.debug({ deploymentId }, "older deployment marked inactive");
+  } catch (err) {
+    if (isNotFound(err)) return; // deleted on GitHub: nothing left to deactivate
+    throw err;
+  }
+}

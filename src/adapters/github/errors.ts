@@ -1,55 +1,32 @@
-/** GitHub API failures as the rest of Octostage sees them: a stable code, never a message to parse. */
+/** Octokit failures turned into the CodeHost port's GitHubError: a stable code, never a message to parse. */
 
-export type GitHubErrorCode = "not_found" | "forbidden" | "rate_limited" | "unauthorized" | "validation" | "transient";
+import { GitHubError } from "../../ports/code-host.ts";
+import type { GitHubErrorCode } from "../../ports/code-host.ts";
 
-const PERMANENT_CODES: ReadonlySet<GitHubErrorCode> = new Set(["not_found", "forbidden", "unauthorized", "validation"]);
-
-export interface GitHubErrorDetails {
-  /** HTTP status, when GitHub answered. */
-  status?: number;
-  /** GitHub's x-github-request-id, for support tickets. */
-  requestId?: string;
-  /** Seconds GitHub asked to wait (retry-after), when rate limited. */
-  retryAfterSeconds?: number;
-  cause?: unknown;
-}
-
-export class GitHubError extends Error {
-  override readonly name = "GitHubError";
-  readonly code: GitHubErrorCode;
-  /** The API call that failed, e.g. "checks.update". */
-  readonly operation: string;
-  readonly status: number | undefined;
-  readonly requestId: string | undefined;
-  readonly retryAfterSeconds: number | undefined;
-
-  constructor(code: GitHubErrorCode, operation: string, details: GitHubErrorDetails = {}) {
-    const status = details.status === undefined ? "" : ` (HTTP ${details.status})`;
-    super(`GitHub ${operation} failed: ${code}${status}`, { cause: details.cause });
-    this.code = code;
-    this.operation = operation;
-    this.status = details.status;
-    this.requestId = details.requestId;
-    this.retryAfterSeconds = details.retryAfterSeconds;
-  }
-
-  /** True when retrying the same call cannot help (the job should fail for good). */
-  get permanent(): boolean {
-    return PERMANENT_CODES.has(this.code);
-  }
-}
+export { GitHubError };
+export type { GitHubErrorCode, GitHubErrorDetails } from "../../ports/code-host.ts";
 
 interface HttpErrorLike {
   status: number;
-  response?: { headers?: Record<string, string | number | undefined> };
+  response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
 }
+
+/** GitHub's secondary rate limit: a 403 (or 429) whose message says so, with or without retry-after. */
+function isSecondaryRateLimit(err: HttpErrorLike): boolean {
+  const data = err.response?.data;
+  const message = typeof data === "object" && data !== null && "message" in data && typeof data.message === "string" ? data.message : "";
+  return /secondary rate limit|abuse detection/i.test(message);
+}
+
+/** Without retry-after, GitHub asks to wait at least a minute after a secondary rate limit. */
+const secondaryRateLimitWaitSeconds = 60;
 
 function isHttpError(err: unknown): err is HttpErrorLike {
   return typeof err === "object" && err !== null && "status" in err && typeof err.status === "number";
 }
 
-function codeFor(status: number, headers: Record<string, string | number | undefined>): GitHubErrorCode {
-  if (status === 429) return "rate_limited";
+function codeFor(status: number, headers: Record<string, string | number | undefined>, secondary: boolean): GitHubErrorCode {
+  if (status === 429 || secondary) return "rate_limited";
   if (status === 403 && (String(headers["x-ratelimit-remaining"]) === "0" || headers["retry-after"] !== undefined)) {
     return "rate_limited";
   }
@@ -66,12 +43,16 @@ export function toGitHubError(err: unknown, operation: string): GitHubError {
   if (err instanceof GitHubError) return err;
   if (!isHttpError(err)) return new GitHubError("transient", operation, { cause: err });
   const headers = err.response?.headers ?? {};
-  const retryAfter = Number(headers["retry-after"]);
+  const secondary = (err.status === 403 || err.status === 429) && isSecondaryRateLimit(err);
+  const retryAfter = headers["retry-after"] === undefined ? Number.NaN : Number(headers["retry-after"]);
+  const reset = Number(headers["x-ratelimit-reset"]);
+  const untilReset = String(headers["x-ratelimit-remaining"]) === "0" && Number.isFinite(reset) ? Math.max(1, Math.ceil(reset - Date.now() / 1000)) : undefined;
   const requestId = headers["x-github-request-id"];
-  return new GitHubError(codeFor(err.status, headers), operation, {
+  const wait = Number.isFinite(retryAfter) ? retryAfter : secondary ? secondaryRateLimitWaitSeconds : untilReset;
+  return new GitHubError(codeFor(err.status, headers, secondary), operation, {
     status: err.status,
     requestId: requestId === undefined ? undefined : String(requestId),
-    retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined,
+    retryAfterSeconds: wait,
     cause: err,
   });
 }

@@ -11,6 +11,9 @@ interface FailureRule {
  * that matches any line wins. Examples are real helm 3 messages.
  */
 export const helmFailureRules: readonly FailureRule[] = [
+  // Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress
+  // (pkg/action/upgrade.go errPending: the last revision is pending-install, -upgrade or -rollback)
+  { code: "release_pending", pattern: /another operation \(install\/upgrade\/rollback\) is in progress/i },
   // Error: Kubernetes cluster unreachable: Get "https://10.0.0.1:6443/version": dial tcp 10.0.0.1:6443: connect: connection refused
   // Error: Kubernetes cluster unreachable: invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable
   { code: "cluster_unreachable", pattern: /Kubernetes cluster unreachable|no configuration has been provided/i },

@@ -1,11 +1,16 @@
 /**
- * The one module that starts processes. It takes an argv array (never a shell), an explicit
- * environment and a timeout, and returns exit code, capped and redacted output, and duration.
+ * The one module that starts processes (with watchdog.ts, which it runs). It takes an argv array
+ * (never a shell), an explicit environment, a timeout, an abort signal and a lease deadline, and
+ * returns exit code, capped and redacted output, and duration. The process never outlives the
+ * worker: the watchdog stops its whole group when the worker dies or stalls.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { createOutputBuffer } from "./output-buffer.ts";
+import type { WatchdogConfig, WatchdogStatus } from "./watchdog.ts";
 
 export interface ProcessRequest {
   /** The executable: an absolute path, or a name looked up on the env's PATH. */
@@ -23,6 +28,13 @@ export interface ProcessRequest {
   killGraceMs?: number;
   /** Where the minimal environment is picked from. Default process.env. */
   parentEnv?: Readonly<Record<string, string | undefined>>;
+  /** Aborting stops the process group (SIGTERM, SIGKILL after the grace period). */
+  signal?: AbortSignal;
+  /**
+   * The lease the run depends on: `deadline()` (epoch ms) is read every `everyMs` and passed to
+   * the watchdog, which stops the process when the deadline passes without being moved.
+   */
+  lease?: { deadline(): number; everyMs?: number };
 }
 
 export interface ProcessResult {
@@ -30,6 +42,8 @@ export interface ProcessResult {
   exitCode: number | null;
   signal?: string;
   timedOut: boolean;
+  /** Why the watchdog stopped it: the timeout, the lease deadline, or the caller's abort. */
+  stoppedBy?: "timeout" | "lease" | "abort";
   stdout: string;
   stderr: string;
   durationMs: number;
@@ -95,67 +109,92 @@ async function toExecError(err: unknown, req: ProcessRequest): Promise<ExecError
   return new ExecError("spawn_failed", req.file, `could not start ${req.file}${where}: ${detail}`, { cause: err });
 }
 
-/** Signals the whole process group (the child was started as its leader), else the child. */
-function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
-  }
-}
+const watchdogPath = fileURLToPath(new URL("./watchdog.ts", import.meta.url));
 
+/**
+ * Runs the command under the watchdog (watchdog.ts), which owns the process group: it stops it at
+ * the timeout, when `lease.deadline()` is not moved forward in time (a stalled worker), when
+ * `signal` aborts, and when this process dies. Output is captured here, capped and redacted.
+ */
 export function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   const started = performance.now();
   const maxBytes = req.maxOutputBytes ?? 1024 * 1024;
   const stdout = createOutputBuffer(maxBytes);
   const stderr = createOutputBuffer(maxBytes);
+  const leaseDeadline = req.lease?.deadline();
+  const config: WatchdogConfig = {
+    file: req.file,
+    argv: [...req.argv],
+    ...(req.cwd === undefined ? {} : { cwd: req.cwd }),
+    timeoutAt: Date.now() + req.timeoutMs,
+    ...(leaseDeadline === undefined ? {} : { leaseDeadline }),
+    graceMs: req.killGraceMs ?? 5000,
+  };
 
   return new Promise<ProcessResult>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(req.file, [...req.argv], {
+      child = spawn(process.execPath, ["--no-warnings", watchdogPath, JSON.stringify(config)], {
         shell: false,
         env: minimalEnv(req.env, req.parentEnv ?? process.env),
-        cwd: req.cwd,
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true, // its own process group, so a timeout kills helm's children too
+        stdio: ["pipe", "pipe", "pipe", "pipe"],
         windowsHide: true,
       });
     } catch (err) {
       void toExecError(err, req).then(reject);
       return;
     }
-
-    let settled = false;
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      signalTree(child, "SIGTERM");
-      killTimer = setTimeout(() => signalTree(child, "SIGKILL"), req.killGraceMs ?? 5000);
-    }, req.timeoutMs);
-    const stopTimers = (): void => {
-      clearTimeout(timer);
-      clearTimeout(killTimer);
+    let statusText = "";
+    let lastDeadline = leaseDeadline;
+    const send = (line: string): void => {
+      if (child.stdin?.writable) child.stdin.write(`${line}\n`);
+    };
+    const ticker = req.lease
+      ? setInterval(() => {
+          const next = req.lease?.deadline();
+          if (next !== undefined && next !== lastDeadline) {
+            lastDeadline = next;
+            send(`lease ${next}`);
+          }
+        }, req.lease.everyMs ?? 250)
+      : undefined;
+    const onAbort = (): void => send("stop");
+    if (req.signal?.aborted) onAbort();
+    req.signal?.addEventListener("abort", onAbort, { once: true });
+    const cleanup = (): void => {
+      clearInterval(ticker);
+      req.signal?.removeEventListener("abort", onAbort);
     };
 
+    child.stdin?.on("error", () => undefined); // the watchdog may be gone before a last write
     child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
+    (child.stdio[3] as Readable | null)?.on("data", (chunk: Buffer) => (statusText += chunk.toString("utf8")));
     child.once("error", (err) => {
-      // After a successful start, errors (e.g. a failed kill) do not end the run; "close" does.
-      if (child.pid !== undefined || settled) return;
-      settled = true;
-      stopTimers();
+      cleanup();
       void toExecError(err, req).then(reject);
     });
     child.once("close", (code: number | null, signal: NodeJS.Signals | null) => {
-      stopTimers();
-      if (settled) return;
-      settled = true;
+      cleanup();
+      child.stdin?.end();
+      let status: WatchdogStatus;
+      try {
+        status = JSON.parse(statusText) as WatchdogStatus;
+      } catch {
+        reject(new ExecError("spawn_failed", req.file, `the watchdog of ${req.file} ended without a status (exit ${code ?? signal})`));
+        return;
+      }
+      if (status.spawnError) {
+        const err = Object.assign(new Error(status.spawnError.message), status.spawnError.code ? { code: status.spawnError.code } : {});
+        void toExecError(err, req).then(reject);
+        return;
+      }
+      const stopped = status.stoppedBy === "timeout" ? "timeout" : status.stoppedBy === "lease" ? "lease" : status.stoppedBy === "stop" ? "abort" : undefined;
       resolve({
-        exitCode: code,
-        ...(signal === null ? {} : { signal }),
-        timedOut,
+        exitCode: status.exitCode,
+        ...(status.signal === null ? {} : { signal: status.signal }),
+        timedOut: stopped === "timeout",
+        ...(stopped ? { stoppedBy: stopped } : {}),
         stdout: stdout.text(req.redact),
         stderr: stderr.text(req.redact),
         durationMs: Math.round(performance.now() - started),

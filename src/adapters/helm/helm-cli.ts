@@ -1,7 +1,8 @@
 /** The Helm port on the real helm 3 CLI: argv only, values through a private file, typed errors. */
 import { tmpdir } from "node:os";
 import { HelmError } from "../../ports/helm.ts";
-import type { ChartRef, Helm, HelmErrorCode, HelmReleaseRequest, HelmResult } from "../../ports/helm.ts";
+import { z } from "zod";
+import type { ChartRef, Helm, HelmErrorCode, HelmReleaseRequest, HelmResult, HelmRunControl, ReleaseRevision, ReleaseStatus } from "../../ports/helm.ts";
 import type { Logger } from "../../ports/logger.ts";
 import { classifyHelmFailure } from "./classify.ts";
 import { ExecError, runProcess } from "./exec.ts";
@@ -72,6 +73,28 @@ function assertSafeArgs(release: string, namespace: string, chart?: ChartRef): v
 // Error: uninstall: Release not loaded: pr-12-web: release: not found
 const releaseNotFound = /release: not found/i;
 
+function kubeconfigArgs(kubeconfig: string | undefined): string[] {
+  return kubeconfig === undefined ? [] : ["--kubeconfig", kubeconfig];
+}
+
+const releaseStatuses: readonly ReleaseStatus[] = ["deployed", "superseded", "failed", "pending-install", "pending-upgrade", "pending-rollback", "uninstalling", "uninstalled"];
+const historyEntry = z.object({ revision: z.number().int(), status: z.string(), description: z.string().optional().default("") });
+
+/** `helm history -o json`: [{revision, updated, status, chart, app_version, description}], oldest first. */
+export function parseHistory(stdout: string, release: string): ReleaseRevision[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stdout);
+  } catch {
+    throw new HelmError("failed", `helm history ${release}: the output is not JSON`);
+  }
+  const parsed = z.array(historyEntry).safeParse(raw);
+  if (!parsed.success) throw new HelmError("failed", `helm history ${release}: unexpected output (${parsed.error.issues[0]?.message ?? "invalid"})`);
+  return parsed.data
+    .map((e) => ({ revision: e.revision, status: releaseStatuses.find((s) => s === e.status) ?? ("unknown" as const), description: e.description }))
+    .sort((a, b) => a.revision - b.revision);
+}
+
 function failureMessage(code: HelmErrorCode, what: string, line: string): string {
   if (code === "cluster_unreachable") {
     return `${what}: helm could not reach the Kubernetes cluster (${line}). Set KUBECONFIG to a kubeconfig for the cluster, or run Octostage in-cluster with a ServiceAccount.`;
@@ -88,6 +111,7 @@ export function createHelmCli(options: HelmCliOptions): Helm {
     argv: string[],
     timeoutSeconds: number,
     secrets: readonly string[],
+    control: HelmRunControl = {},
     isSuccess: (p: ProcessResult) => boolean = (p) => p.exitCode === 0,
   ): Promise<HelmResult> {
     const log = options.logger.child({ helm: what });
@@ -102,6 +126,8 @@ export function createHelmCli(options: HelmCliOptions): Helm {
         timeoutMs: timeoutSeconds * 1000 + margin,
         redact: secrets,
         ...(options.killGraceMs === undefined ? {} : { killGraceMs: options.killGraceMs }),
+        ...(control.signal ? { signal: control.signal } : {}),
+        ...(control.lease ? { lease: control.lease } : {}),
       });
     } catch (err) {
       if (err instanceof ExecError && err.code !== "spawn_failed") {
@@ -122,6 +148,11 @@ export function createHelmCli(options: HelmCliOptions): Helm {
       argv: shownArgv,
     };
     const meta = { exitCode: proc.exitCode, signal: proc.signal, durationMs: proc.durationMs };
+    if (proc.stoppedBy === "lease" || proc.stoppedBy === "abort") {
+      log.warn({ ...meta, stoppedBy: proc.stoppedBy }, "helm stopped");
+      const why = proc.stoppedBy === "lease" ? "its lease was not renewed in time" : "it was asked to stop (lease lost or shutting down)";
+      throw new HelmError("stopped", `${what} was stopped: ${why}`, result);
+    }
     if (proc.timedOut) {
       log.warn(meta, "helm timed out");
       throw new HelmError("timeout", `${what} did not finish within ${timeoutSeconds}s (+${margin / 1000}s) and was stopped`, result);
@@ -140,24 +171,39 @@ export function createHelmCli(options: HelmCliOptions): Helm {
   }
 
   return {
-    async upgradeInstall(req) {
+    async upgradeInstall(req, control) {
       assertSafeArgs(req.release, req.namespace, req.chart);
       const secrets = req.secrets ?? [];
       const values = await writeValuesFile(options.workDir ?? tmpdir(), req.values);
       try {
         const argv = upgradeArgv(req, values.path, options.kubeconfig);
-        return await invoke(`helm upgrade --install ${req.release}`, argv, req.timeoutSeconds, secrets);
+        return await invoke(`helm upgrade --install ${req.release}`, argv, req.timeoutSeconds, secrets, control);
       } finally {
         await values.dispose();
       }
     },
 
-    async uninstall(release, namespace, timeoutSeconds) {
+    async uninstall(release, namespace, timeoutSeconds, control) {
       assertSafeArgs(release, namespace);
       const argv = uninstallArgv(release, namespace, timeoutSeconds, options.kubeconfig);
-      return await invoke(`helm uninstall ${release}`, argv, timeoutSeconds, [], (p) => {
+      return await invoke(`helm uninstall ${release}`, argv, timeoutSeconds, [], control, (p) => {
         return p.exitCode === 0 || (p.exitCode !== null && releaseNotFound.test(p.stderr));
       });
+    },
+
+    async history(release, namespace, control) {
+      assertSafeArgs(release, namespace);
+      const argv = ["history", release, "--namespace", namespace, "--output", "json", ...kubeconfigArgs(options.kubeconfig)];
+      const result = await invoke(`helm history ${release}`, argv, 60, [], control, (p) => p.exitCode === 0 || (p.exitCode !== null && releaseNotFound.test(p.stderr)));
+      if (result.exitCode !== 0) return [];
+      return parseHistory(result.stdout, release);
+    },
+
+    async rollback(release, namespace, revision, timeoutSeconds, control) {
+      assertSafeArgs(release, namespace);
+      if (!Number.isInteger(revision) || revision < 1) throw new RangeError(`invalid revision ${revision}`);
+      const argv = ["rollback", release, String(revision), "--namespace", namespace, "--timeout", `${timeoutSeconds}s`, ...kubeconfigArgs(options.kubeconfig)];
+      return await invoke(`helm rollback ${release} ${revision}`, argv, timeoutSeconds, [], control);
     },
   };
 }

@@ -1,5 +1,6 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Pod } from "@kubernetes/client-node";
-import type { Cluster, JobSnapshot, PodSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
+import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Namespace, type V1Pod } from "@kubernetes/client-node";
+import { NamespaceError } from "../../ports/cluster.ts";
+import type { Cluster, JobSnapshot, NamespaceState, PodSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ListPage, type ResilientInformer } from "./resilient-informer.ts";
@@ -17,6 +18,9 @@ export interface KubeClusterOptions {
 }
 
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet"];
+export const MANAGED_BY = "app.kubernetes.io/managed-by";
+/** The staging a namespace belongs to: Octostage deploys into and deletes only its own. */
+export const OWNER_ANNOTATION = "octostage.dev/staging-id";
 const COLLECTION_PATHS: Record<WorkloadKind, string> = {
   Deployment: "/apis/apps/v1/deployments",
   StatefulSet: "/apis/apps/v1/statefulsets",
@@ -127,7 +131,42 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     }
   }
 
-  async function deleteNamespace(namespace: string): Promise<void> {
+  async function namespaceState(namespace: string): Promise<NamespaceState> {
+    let ns: V1Namespace;
+    try {
+      ns = await core.readNamespace({ name: namespace });
+    } catch (err) {
+      const error = toKubeError(err, `read namespace ${namespace}`);
+      if (error.code === "not_found") return { exists: false };
+      throw error;
+    }
+    const meta = ns.metadata ?? {};
+    const holders = (ns.status?.conditions ?? [])
+      .filter((c) => c.status === "True" && /Remaining|Failure/.test(c.type))
+      .map((c) => c.message ?? c.reason ?? c.type);
+    const finalizers = [...(meta.finalizers ?? []), ...(ns.spec?.finalizers ?? []).filter((f) => f !== "kubernetes")];
+    if (meta.deletionTimestamp && finalizers.length) holders.push(`namespace finalizers: ${finalizers.join(", ")}`);
+    return {
+      exists: true,
+      terminating: meta.deletionTimestamp !== undefined || ns.status?.phase === "Terminating",
+      managed: meta.labels?.[MANAGED_BY] === "octostage",
+      ownedBy: meta.annotations?.[OWNER_ANNOTATION] ?? null,
+      holders,
+    };
+  }
+
+  /** Octostage's for this staging: annotated with its id, or labelled by an Octostage from before annotations. */
+  function isOwned(state: NamespaceState & { exists: true }, stagingId: string): boolean {
+    return state.ownedBy === stagingId || (state.ownedBy === null && state.managed);
+  }
+
+  async function deleteNamespace(namespace: string, stagingId: string): Promise<void> {
+    const state = await namespaceState(namespace);
+    if (!state.exists) return;
+    if (!isOwned(state, stagingId)) {
+      throw new NamespaceError("not_owned", namespace, `namespace ${namespace} was not created by Octostage for this staging; it is left alone`);
+    }
+    if (state.terminating) return;
     try {
       await core.deleteNamespace({ name: namespace });
     } catch (err) {
@@ -138,13 +177,39 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     }
   }
 
-  async function ensureNamespace(namespace: string): Promise<void> {
-    try {
-      await core.createNamespace({ body: { metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": "octostage" } } } });
-    } catch (err) {
-      const error = toKubeError(err, `create namespace ${namespace}`);
-      if (error.code !== "conflict") throw error;
+  async function ensureNamespace(namespace: string, stagingId: string): Promise<void> {
+    const body = { metadata: { name: namespace, labels: { [MANAGED_BY]: "octostage" }, annotations: { [OWNER_ANNOTATION]: stagingId } } };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await core.createNamespace({ body });
+        return;
+      } catch (err) {
+        const error = toKubeError(err, `create namespace ${namespace}`);
+        if (error.code !== "conflict") throw error;
+      }
+      const state = await namespaceState(namespace);
+      if (!state.exists) continue; // deleted in between: create it again
+      if (state.terminating) {
+        throw new NamespaceError("terminating", namespace, `namespace ${namespace} is still being deleted${state.holders.length ? ` (${state.holders.join("; ")})` : ""}`);
+      }
+      if (!isOwned(state, stagingId)) {
+        throw new NamespaceError(
+          "not_owned",
+          namespace,
+          `namespace ${namespace} already exists and was not created by Octostage for this staging: Octostage never deploys into (or deletes) a namespace it does not own. Delete or rename it, or change namespaceTemplate.`,
+        );
+      }
+      if (state.ownedBy === null) {
+        // Made by an Octostage from before annotations: claim it for this staging.
+        try {
+          await core.patchNamespace({ name: namespace, body: { metadata: { annotations: { [OWNER_ANNOTATION]: stagingId } } } }, asMergePatch);
+        } catch (err) {
+          throw toKubeError(err, `annotate namespace ${namespace}`);
+        }
+      }
+      return;
     }
+    throw new KubeError("conflict", `namespace ${namespace} keeps appearing and disappearing; try again`);
   }
 
   async function ensureResourceQuota(namespace: string, hard: Record<string, string> | null): Promise<void> {
@@ -173,5 +238,5 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     }
   }
 
-  return { watchWorkloads, listWorkloads, listPodsAndJobs, scaleWorkload, ensureNamespace, ensureResourceQuota, deleteNamespace };
+  return { watchWorkloads, listWorkloads, listPodsAndJobs, scaleWorkload, ensureNamespace, namespaceState, ensureResourceQuota, deleteNamespace };
 }

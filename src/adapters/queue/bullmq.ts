@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Job } from "bullmq";
 import { Redis } from "ioredis";
+import type { RedisOptions } from "ioredis";
 import { z } from "zod";
 import { statusChangeIntervalMs } from "../../domain/report-pacing.ts";
 import type { Logger } from "../../ports/logger.ts";
@@ -10,28 +11,52 @@ import type { WorkQueue } from "../../ports/queue.ts";
 export const queueNames = { deploy: "deploy", report: "report", reconcile: "reconcile", commands: "commands" } as const;
 
 const stagingJob = z.object({ stagingId: z.uuid(), generation: z.number().int().optional(), version: z.number().int().optional() });
-export type StagingJobData = z.infer<typeof stagingJob>;
-
-const commandsJob = z.object({
-  deliveryId: z.string().min(1),
-  installationId: z.number().int(),
-  owner: z.string(),
-  repo: z.string(),
-  number: z.number().int().positive(),
-  commentId: z.number().int(),
-  body: z.string().max(65_536),
-  actor: z.string(),
-});
+const commandJob = z.object({ commandId: z.uuid() });
 
 export interface QueueOptions {
   redisUrl: string;
   /** Redis key prefix: separates installations (and test runs) sharing one Redis. */
   prefix: string;
+  logger: Logger;
+  /** An enqueue that Redis has not acknowledged after this long fails (intake answers anyway). Default 2 s. */
+  enqueueTimeoutMs?: number;
 }
 
-export function redisConnection(url: string): Redis {
-  // BullMQ workers block on Redis; they need maxRetriesPerRequest: null.
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+function errorMeta(err: unknown): { message: string; code?: string } {
+  const e = err as { message?: unknown; code?: unknown };
+  return { message: typeof e?.message === "string" ? e.message : String(err), ...(typeof e?.code === "string" ? { code: e.code } : {}) };
+}
+
+/**
+ * A Redis connection whose errors go to the structured log (ioredis prints to the console
+ * without a listener). `role: "producer"` fails fast while Redis is down (no offline queue, one
+ * try per command): intent is in Postgres already, the reconciler re-enqueues. Workers' blocking
+ * connections retry for ever, as BullMQ requires.
+ */
+export function redisConnection(url: string, role: "producer" | "worker", logger: Logger): Redis {
+  const options: RedisOptions =
+    role === "producer"
+      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, enableReadyCheck: true }
+      : { maxRetriesPerRequest: null, enableReadyCheck: true };
+  const redis = new Redis(url, { ...options, retryStrategy: (times) => Math.min(200 * times, 2_000) });
+  let down = false;
+  redis.on("error", (err: unknown) => {
+    if (!down) logger.warn({ role, err: errorMeta(err) }, "Redis connection error; retrying");
+    down = true;
+  });
+  redis.on("ready", () => {
+    if (down) logger.info({ role }, "Redis connection restored");
+    down = false;
+  });
+  return redis;
+}
+
+function withTimeout<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 export interface BullQueues {
@@ -40,68 +65,56 @@ export interface BullQueues {
   report: Queue;
   reconcile: Queue;
   commands: Queue;
-  /** Installs the repeatable reconcile job (one scheduler, whatever the number of processes). */
-  scheduleReconcile(everyMs: number): Promise<void>;
+  /**
+   * Installs the repeatable reconcile job (one scheduler, whatever the number of processes) and
+   * asserts it again every `reassertEveryMs` and whenever Redis reconnects, so a Redis that was
+   * flushed or replaced heals itself. Returns a function that stops re-asserting.
+   */
+  keepReconcileScheduled(everyMs: number, reassertEveryMs?: number): Promise<() => void>;
   /** Readiness: Redis answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export function createQueues(opts: QueueOptions): BullQueues {
-  const connection = redisConnection(opts.redisUrl);
+  const connection = redisConnection(opts.redisUrl, "producer", opts.logger);
   const common = { connection, prefix: opts.prefix };
-  const deploy = new Queue(queueNames.deploy, {
-    ...common,
-    defaultJobOptions: {
-      attempts: 5,
-      backoff: { type: "exponential", delay: 2_000 },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 5000 },
-    },
-  });
-  const report = new Queue(queueNames.report, {
-    ...common,
-    defaultJobOptions: {
-      attempts: 8,
-      backoff: { type: "exponential", delay: 1_000 },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 5000 },
-    },
-  });
-  const reconcile = new Queue(queueNames.reconcile, {
-    ...common,
-    defaultJobOptions: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } },
-  });
-  const commands = new Queue(queueNames.commands, {
-    ...common,
-    defaultJobOptions: {
-      attempts: 5,
-      backoff: { type: "exponential", delay: 1_000 },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 5000 },
-    },
-  });
+  const timeoutMs = opts.enqueueTimeoutMs ?? 2_000;
+  const removal = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
+  const deploy = new Queue(queueNames.deploy, { ...common, defaultJobOptions: { attempts: 5, backoff: { type: "exponential", delay: 2_000 }, ...removal } });
+  const report = new Queue(queueNames.report, { ...common, defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 1_000 }, ...removal } });
+  const reconcile = new Queue(queueNames.reconcile, { ...common, defaultJobOptions: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
+  const commands = new Queue(queueNames.commands, { ...common, defaultJobOptions: { attempts: 5, backoff: { type: "exponential", delay: 1_000 }, ...removal } });
+  for (const q of [deploy, report, reconcile, commands]) {
+    q.on("error", (err) => opts.logger.warn({ queue: q.name, err: errorMeta(err) }, "queue error"));
+  }
   const workQueue: WorkQueue = {
-    async enqueueCommands(job) {
-      // The delivery id as job id: a redelivered comment webhook is not run twice.
-      await commands.add("commands", job, { jobId: `comment-${job.deliveryId}` });
+    async enqueueCommand(commandId) {
+      // Deduplicated while queued or running; once done, the row in Postgres says it was replied.
+      await withTimeout("enqueue command", timeoutMs, commands.add("command", { commandId }, { deduplication: { id: `command-${commandId}` } }));
     },
-    // One job per staging at a time, plus at most one waiting with the newest data:
-    // a burst of pushes coalesces, and the worker always reads the latest spec anyway.
-    async enqueueDeploy(stagingId, generation) {
-      await deploy.add("deploy", { stagingId, generation }, { deduplication: { id: `deploy-${stagingId}`, keepLastIfActive: true } });
+    // One job per staging at a time, plus at most one waiting: a burst of pushes coalesces, and
+    // the worker always reads the latest spec anyway. A recovery job (from the reconciler, for
+    // work with no live lease) has a key of its own: the job it would merge with may be the
+    // active job of a worker that died, which BullMQ only notices after its lock expires.
+    async enqueueDeploy(stagingId, generation, options = {}) {
+      const id = options.recovery ? `recover-${stagingId}` : `deploy-${stagingId}`;
+      await withTimeout("enqueue deploy", timeoutMs, deploy.add("deploy", { stagingId, generation }, { deduplication: { id, ...(options.recovery ? {} : { keepLastIfActive: true }) } }));
     },
     async enqueueReport(stagingId, version, delayMs = 0) {
       // A prompt report (a new status) replaces a waiting slow one (a reason-only change paced
       // to 30 s) instead of queueing behind it; a slow one never replaces a prompt one.
       const prompt = delayMs <= statusChangeIntervalMs;
-      await report.add(
-        "report",
-        { stagingId, version },
-        { delay: delayMs, deduplication: { id: `report-${stagingId}`, keepLastIfActive: true, ...(prompt ? { replace: true } : {}) } },
+      await withTimeout(
+        "enqueue report",
+        timeoutMs,
+        report.add("report", { stagingId, version }, { delay: delayMs, deduplication: { id: `report-${stagingId}`, keepLastIfActive: true, ...(prompt ? { replace: true } : {}) } }),
       );
     },
   };
+  async function schedule(everyMs: number): Promise<void> {
+    await reconcile.upsertJobScheduler("reconcile", { every: everyMs }, { name: "reconcile" });
+  }
   return {
     workQueue,
     deploy,
@@ -109,10 +122,19 @@ export function createQueues(opts: QueueOptions): BullQueues {
     reconcile,
     commands,
     async ping() {
-      await connection.ping();
+      await withTimeout("ping", timeoutMs, connection.ping());
     },
-    async scheduleReconcile(everyMs) {
-      await reconcile.upsertJobScheduler("reconcile", { every: everyMs }, { name: "reconcile" });
+    async keepReconcileScheduled(everyMs, reassertEveryMs = 30_000) {
+      const assert = (): void => {
+        schedule(everyMs).catch((err: unknown) => opts.logger.warn({ err: errorMeta(err) }, "could not assert the reconcile schedule; retrying"));
+      };
+      await schedule(everyMs).catch((err: unknown) => opts.logger.warn({ err: errorMeta(err) }, "could not install the reconcile schedule; retrying"));
+      const timer = setInterval(assert, reassertEveryMs);
+      connection.on("ready", assert);
+      return () => {
+        clearInterval(timer);
+        connection.off("ready", assert);
+      };
     },
     async close() {
       await Promise.all([deploy.close(), report.close(), reconcile.close(), commands.close()]);
@@ -127,15 +149,18 @@ export interface JobHandlers {
   deploy(stagingId: string, attempt: { attempt: number; maxAttempts: number }, log: Logger): Promise<{ permanentError?: string }>;
   report(stagingId: string, log: Logger): Promise<void>;
   reconcile(log: Logger): Promise<void>;
-  commands(job: z.infer<typeof commandsJob>, log: Logger): Promise<void>;
+  command(commandId: string, log: Logger): Promise<void>;
 }
 
 export interface BullWorkers {
+  /** Stops taking new jobs (those running go on). */
+  pause(): Promise<void>;
+  resume(): void;
   close(): Promise<void>;
 }
 
-export function startWorkers(opts: QueueOptions & { concurrency: number; reportConcurrency?: number; logger: Logger }, handlers: JobHandlers): BullWorkers {
-  const connection = redisConnection(opts.redisUrl);
+export function startWorkers(opts: QueueOptions & { concurrency: number; reportConcurrency?: number; reconcileLockMs?: number }, handlers: JobHandlers): BullWorkers {
+  const connection = redisConnection(opts.redisUrl, "worker", opts.logger);
   const common = { connection, prefix: opts.prefix };
   const childLog = (job: Job) => opts.logger.child({ queue: job.queueName, jobId: job.id });
   const deploy = new Worker(
@@ -156,13 +181,13 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
     { ...common, concurrency: opts.reportConcurrency ?? opts.concurrency },
   );
   // One reconcile at a time across all processes: a Redis lock with an expiry, released by its holder only.
-  const lockClient = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
+  const lockClient = redisConnection(opts.redisUrl, "producer", opts.logger);
   const lockKey = `${opts.prefix}:reconcile:lock`;
   const reconcile = new Worker(
     queueNames.reconcile,
     async (job) => {
       const token = randomUUID();
-      if ((await lockClient.set(lockKey, token, "PX", 60_000, "NX")) !== "OK") return;
+      if ((await lockClient.set(lockKey, token, "PX", opts.reconcileLockMs ?? 60_000, "NX")) !== "OK") return;
       try {
         await handlers.reconcile(childLog(job));
       } finally {
@@ -171,20 +196,22 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
     },
     { ...common, concurrency: 1 },
   );
-  const commands = new Worker(
-    queueNames.commands,
-    async (job) => handlers.commands(commandsJob.parse(job.data), childLog(job)),
-    { ...common, concurrency: opts.concurrency },
-  );
-  for (const w of [deploy, report, reconcile, commands]) {
-    w.on("failed", (job, err) => opts.logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, "job failed"));
-    w.on("error", (err) => opts.logger.error({ queue: w.name, err: err.message }, "worker error"));
+  const commands = new Worker(queueNames.commands, async (job) => handlers.command(commandJob.parse(job.data).commandId, childLog(job)), { ...common, concurrency: opts.concurrency });
+  const all = [deploy, report, reconcile, commands];
+  for (const w of all) {
+    w.on("failed", (job, err) => opts.logger.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: errorMeta(err) }, "job failed"));
+    w.on("error", (err) => opts.logger.warn({ queue: w.name, err: errorMeta(err) }, "worker error"));
   }
   return {
+    async pause() {
+      await Promise.all(all.map((w) => w.pause(true)));
+    },
+    resume() {
+      for (const w of all) void w.resume();
+    },
     async close() {
-      await Promise.all([deploy.close(), report.close(), reconcile.close(), commands.close()]);
+      await Promise.all(all.map((w) => w.close()));
       connection.disconnect();
-      lockClient.disconnect();
       lockClient.disconnect();
     },
   };

@@ -1,0 +1,186 @@
+/**
+ * One change of intent in one transaction: the delivery id, the staging row locked FOR UPDATE,
+ * the decision on the row as it is now, override edits, the desired spec derived from the
+ * resulting inputs and overrides, the new generation and the audit entry. Two writers on one
+ * staging (a push and a command, say) are serialized by the row lock; each sees the other's
+ * committed change, so none is lost.
+ */
+import { Prisma } from "../../generated/prisma/client.ts";
+import type { Staging } from "../../generated/prisma/client.ts";
+import type { StagingInputs } from "../../domain/intent/inputs.ts";
+import type { Clock } from "../../ports/clock.ts";
+import type { ChangeOutcome, ChangeRequest, Lease, OverrideRecord, StagingRecord, StagingSnapshot } from "../../ports/store.ts";
+import type { Db } from "./prisma.ts";
+import { toStaging } from "./records.ts";
+
+export type Tx = Prisma.TransactionClient;
+
+/** GitHub gives up on a webhook after 10 s: a change waits at most this long in all. */
+export const intentTransaction = { maxWait: 4_000, timeout: 5_000 } as const;
+
+export function json(value: unknown): Prisma.InputJsonValue {
+  // JSON-safe by construction (values documents, specs); Prisma wants its own type.
+  return value as Prisma.InputJsonValue;
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "P2002";
+}
+
+export async function lockStaging(tx: Tx, target: ChangeRequest<unknown>["target"]): Promise<Staging | undefined> {
+  const rows =
+    "id" in target
+      ? await tx.$queryRaw<Staging[]>`SELECT * FROM "Staging" WHERE "id" = ${target.id}::uuid FOR UPDATE`
+      : await tx.$queryRaw<Staging[]>`
+          SELECT * FROM "Staging"
+          WHERE "repoOwner" = ${target.key.repoOwner} AND "repoName" = ${target.key.repoName} AND "prNumber" = ${target.key.prNumber}
+          FOR UPDATE`;
+  return rows[0];
+}
+
+export async function loadOverrides(tx: Tx, stagingId: string): Promise<OverrideRecord[]> {
+  const rows = await tx.override.findMany({ where: { stagingId }, orderBy: [{ updatedAt: "asc" }, { id: "asc" }] });
+  return rows.map((r) => ({
+    scope: r.scope === "deployment" ? ("deployment" as const) : ("app" as const),
+    key: r.key,
+    op: r.op === "unset" ? ("unset" as const) : ("set" as const),
+    ...(r.op === "set" ? { value: r.value } : {}),
+    actor: r.actor,
+    source: r.source,
+    at: r.updatedAt,
+  }));
+}
+
+function inputsOf(s: StagingRecord): StagingInputs {
+  return {
+    desiredState: s.desiredState,
+    headSha: s.headSha,
+    headRef: s.headRef,
+    headFromFork: s.headFromFork,
+    headChangedAt: s.headChangedAt,
+    prUpdatedAt: s.prUpdatedAt,
+    approvedSha: s.approvedSha,
+    approvedBy: s.approvedBy,
+    skipReason: s.skipReason,
+  };
+}
+
+const emptyInputs: Omit<StagingInputs, "headSha" | "headRef"> = {
+  desiredState: "active",
+  headFromFork: false,
+  headChangedAt: null,
+  prUpdatedAt: null,
+  approvedSha: null,
+  approvedBy: null,
+  skipReason: null,
+};
+
+export interface ChangeHooks {
+  /** Runs inside the transaction, right after the staging row is locked (tests pause writers here). */
+  afterLock?(target: ChangeRequest<unknown>["target"]): Promise<void>;
+  /** Runs inside a lease holder's write, right after its lease was checked (tests pause writers here). */
+  afterFence?(lease: Lease): Promise<void>;
+}
+
+async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks: ChangeHooks): Promise<ChangeOutcome<R>> {
+  return db.$transaction(async (tx): Promise<ChangeOutcome<R>> => {
+    if (req.deliveryId) {
+      const inserted = await tx.webhookDelivery.createMany({ data: [{ id: req.deliveryId, event: req.event }], skipDuplicates: true });
+      if (inserted.count === 0) return { outcome: "duplicate" };
+    }
+    const row = await lockStaging(tx, req.target);
+    await hooks.afterLock?.(req.target);
+    const current = row ? toStaging(row) : null;
+    const overrides = current ? await loadOverrides(tx, current.id) : [];
+    const snapshot: StagingSnapshot | null = current ? { staging: current, overrides } : null;
+    const decision = req.decide(snapshot);
+    if (!decision.change) return { outcome: "unchanged", reason: decision.reason, result: decision.result, staging: current };
+
+    const now = clock.now();
+    const { action } = decision;
+    const base = current ? inputsOf(current) : { ...emptyInputs, headSha: "", headRef: "" };
+    const inputs: StagingInputs = { ...base, ...decision.inputs };
+    if (!current) {
+      if ("id" in req.target || !req.target.create) throw new Error(`staging ${JSON.stringify(req.target)} does not exist`);
+      if (!inputs.headSha) throw new Error("a new staging needs a head commit");
+    }
+    // The overrides the change leaves behind: an edit replaces the earlier one of its key.
+    const edits: OverrideRecord[] = (decision.overrides ?? []).map((o) => ({ ...o, actor: action.actor.id, source: action.actor.source, at: now }));
+    const edited = new Set(edits.map((e) => `${e.scope}\u0000${e.key}`));
+    const after = [...overrides.filter((o) => !edited.has(`${o.scope}\u0000${o.key}`)), ...edits];
+    const name = current?.name ?? ("key" in req.target ? (req.target.create?.name ?? "") : "");
+    const spec = req.spec(inputs, after, name);
+
+    const data = {
+      desiredState: inputs.desiredState,
+      headSha: inputs.headSha,
+      headRef: inputs.headRef,
+      headFromFork: inputs.headFromFork,
+      headChangedAt: inputs.headChangedAt,
+      prUpdatedAt: inputs.prUpdatedAt,
+      approvedSha: inputs.approvedSha,
+      approvedBy: inputs.approvedBy,
+      skipReason: inputs.skipReason,
+      desiredSpec: json(spec),
+      url: spec.url,
+    };
+    let staging: Staging;
+    let created = false;
+    if (current) {
+      staging = await tx.staging.update({
+        where: { id: current.id },
+        data: { ...data, statusVersion: { increment: 1 }, ...(decision.bumpGeneration ? { generation: { increment: 1 } } : {}) },
+      });
+    } else {
+      const target = req.target as { key: { repoOwner: string; repoName: string; prNumber: number }; create: { name: string; namespace: string; installationId: number } };
+      staging = await tx.staging.create({
+        data: {
+          ...target.key,
+          name: target.create.name,
+          namespace: target.create.namespace,
+          installationId: BigInt(target.create.installationId),
+          ...data,
+          generation: 1,
+          // A staging held from the start has nothing for the worker to do yet.
+          observedGeneration: decision.bumpGeneration ? 0 : 1,
+          statusChangedAt: now,
+          channels: { create: [{ channel: "github" }] },
+        },
+      });
+      created = true;
+    }
+    for (const e of edits) {
+      const fields = { op: e.op, value: e.op === "set" ? json(e.value ?? null) : Prisma.DbNull, actor: e.actor, source: e.source, updatedAt: now };
+      await tx.override.upsert({
+        where: { stagingId_scope_key: { stagingId: staging.id, scope: e.scope, key: e.key } },
+        create: { stagingId: staging.id, scope: e.scope, key: e.key, ...fields, createdAt: now },
+        update: fields,
+      });
+    }
+    const audit = await tx.action.create({
+      data: {
+        stagingId: staging.id,
+        kind: action.kind,
+        actor: action.actor.id,
+        actorName: action.actor.name,
+        source: action.actor.source,
+        ...(action.detail === undefined ? {} : { detail: json(action.detail) }),
+        generation: staging.generation,
+        state: decision.bumpGeneration ? "queued" : "skipped",
+        deliveryId: req.deliveryId ?? null,
+        createdAt: now,
+      },
+    });
+    return { outcome: "changed", result: decision.result, staging: toStaging(staging), actionId: audit.id, created };
+  }, intentTransaction);
+}
+
+export async function changeStaging<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks: ChangeHooks = {}): Promise<ChangeOutcome<R>> {
+  try {
+    return await changeOnce(db, clock, req, hooks);
+  } catch (err) {
+    // Two first events for one PR raced to create it: the loser sees it now (and its delivery id is free again).
+    if (isUniqueViolation(err)) return changeOnce(db, clock, req, hooks);
+    throw err;
+  }
+}

@@ -1,0 +1,124 @@
+/** Rows to records. JSON columns are parsed like any other input, never cast. */
+import { z } from "zod";
+import type { Action, Command, ReportChannel, Staging } from "../../generated/prisma/client.ts";
+import type { DesiredState } from "../../domain/intent/inputs.ts";
+import type { DesiredSpec } from "../../domain/spec.ts";
+import { isStagingStatus } from "../../domain/state-machine.ts";
+import type { ActionRecord, CommandRecord, ReportChannelRecord, StagingRecord } from "../../ports/store.ts";
+
+const chartSchema = z.object({ repository: z.string(), name: z.string(), version: z.string().optional() });
+
+export const desiredSpecSchema = z.object({
+  sha: z.string(),
+  ref: z.string(),
+  imageTag: z.string(),
+  chart: chartSchema,
+  values: z.record(z.string(), z.unknown()),
+  host: z.string(),
+  url: z.string(),
+  deployTimeoutSeconds: z.number().int(),
+  namespaceQuota: z.object({ profile: z.string(), hard: z.record(z.string(), z.string()) }).optional(),
+}) satisfies z.ZodType<DesiredSpec>;
+
+const replicasSchema = z.record(z.string(), z.number().int().min(0)).nullable();
+const desiredStates = ["active", "archived", "held", "deleted"] as const satisfies readonly DesiredState[];
+const desiredStateSchema = z.enum(desiredStates);
+
+/** A row whose JSON no longer parses is a bug or a manual edit: say which row and field. */
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const out = schema.safeParse(value);
+  if (!out.success) throw new Error(`invalid ${where} in the database: ${out.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return out.data;
+}
+
+export function toStaging(row: Staging): StagingRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    repoOwner: row.repoOwner,
+    repoName: row.repoName,
+    prNumber: row.prNumber,
+    installationId: Number(row.installationId),
+    namespace: row.namespace,
+    desiredState: parse(desiredStateSchema, row.desiredState, `Staging ${row.id} desiredState`),
+    desiredSpec: parse(desiredSpecSchema, row.desiredSpec, `Staging ${row.id} desiredSpec`),
+    generation: row.generation,
+    observedGeneration: row.observedGeneration,
+    status: isStagingStatus(row.status) ? row.status : "failed",
+    reason: row.reason,
+    statusChangedAt: row.statusChangedAt,
+    statusVersion: row.statusVersion,
+    url: row.url,
+    headSha: row.headSha,
+    headRef: row.headRef,
+    headFromFork: row.headFromFork,
+    headChangedAt: row.headChangedAt,
+    prUpdatedAt: row.prUpdatedAt,
+    prCheckedAt: row.prCheckedAt,
+    prEtag: row.prEtag,
+    deployedSha: row.deployedSha,
+    lastDeployError: row.lastDeployError,
+    skipReason: row.skipReason,
+    approvedSha: row.approvedSha,
+    approvedBy: row.approvedBy,
+    archivedReplicas: parse(replicasSchema, row.archivedReplicas, `Staging ${row.id} archivedReplicas`),
+    deployStartedAt: row.deployStartedAt,
+    retryAt: row.retryAt,
+    attempts: row.attempts,
+  };
+}
+
+const actionKinds = ["deploy", "update", "archive", "restore", "cleanup", "override", "hold", "recover"] as const;
+const actionStates = ["queued", "running", "succeeded", "failed", "superseded", "skipped"] as const;
+const sources = ["github", "api", "slack", "jira", "system"] as const;
+
+export function toAction(row: Action): ActionRecord {
+  return {
+    id: row.id,
+    kind: parse(z.enum(actionKinds), row.kind, `Action ${row.id} kind`),
+    actor: row.actor,
+    actorName: row.actorName,
+    source: parse(z.enum(sources), row.source, `Action ${row.id} source`),
+    generation: row.generation,
+    state: parse(z.enum(actionStates), row.state, `Action ${row.id} state`),
+    detail: row.detail,
+    exitCode: row.exitCode,
+    durationMs: row.durationMs,
+    output: row.output,
+    error: row.error,
+    deliveryId: row.deliveryId,
+    createdAt: row.createdAt,
+  };
+}
+
+export function toChannel(row: ReportChannel): ReportChannelRecord {
+  return {
+    stagingId: row.stagingId,
+    channel: parse(z.literal("github"), row.channel, `ReportChannel ${row.stagingId} channel`),
+    reportedVersion: row.reportedVersion,
+    reportedAt: row.reportedAt,
+    state: row.state,
+    error: row.errorCode ? { code: row.errorCode, message: row.error ?? row.errorCode, version: row.errorVersion } : null,
+    notBefore: row.notBefore,
+  };
+}
+
+export function toCommand(row: Command): CommandRecord {
+  return {
+    id: row.id,
+    source: parse(z.literal("github"), row.source, `Command ${row.id} source`),
+    externalId: row.externalId,
+    deliveryId: row.deliveryId ?? "",
+    installationId: Number(row.installationId),
+    repoOwner: row.repoOwner,
+    repoName: row.repoName,
+    prNumber: row.prNumber,
+    commentId: Number(row.commentId),
+    commentedAt: row.commentedAt,
+    actor: row.actor,
+    body: row.body,
+    state: parse(z.enum(["queued", "replied"]), row.state, `Command ${row.id} state`),
+    reply: row.reply,
+    createdAt: row.createdAt,
+  };
+}
