@@ -7,7 +7,7 @@ import { chartRepositoryAllowed, describeEffectiveConfig, effectiveConfig, isSec
 import { statusLabel } from "../domain/report-view.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import type { PullRequestRef, RepoPermission } from "../ports/code-host.ts";
-import type { CommandRecord, OverrideChange, StagingRecord } from "../ports/store.ts";
+import type { CommandRecord, OverrideChange, ReportChannelRecord, StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
 import { approveStaging } from "./stagings/approve-staging.ts";
 import { archiveStaging } from "./stagings/archive-staging.ts";
@@ -30,7 +30,7 @@ function code(text: string): string {
   return `\`${text.replace(/`/g, "'")}\``;
 }
 
-function statusReply(s: StagingRecord, history: { to: string; at: Date; reason: string | null }[]): string {
+function statusReply(s: StagingRecord, history: { to: string; at: Date; reason: string | null }[], channel: ReportChannelRecord | null): string {
   const lines = [
     `**${code(s.name)}**: ${statusLabel(s.status)}${s.reason ? ` (${s.reason})` : ""}`,
     `- URL: ${s.desiredSpec.url}`,
@@ -39,6 +39,9 @@ function statusReply(s: StagingRecord, history: { to: string; at: Date; reason: 
   ];
   if (s.skipReason && s.desiredState !== "active") lines.push(`- Held: ${s.skipReason}`);
   if (history.length) lines.push(`- Recent: ${history.slice(-5).map((h) => `${h.to} ${h.at.toISOString().slice(11, 19)}Z`).join(" → ")}`);
+  if (channel?.error) {
+    lines.push(`- ⚠️ Reporting to GitHub stopped: ${channel.error.message}. Octostage tries again at the next status change; check the GitHub App's installation and permissions.`);
+  }
   return lines.join("\n");
 }
 
@@ -96,7 +99,7 @@ async function execute(ctx: Context, command: OctoCommand): Promise<string> {
     case "help":
       return helpText();
     case "status":
-      return statusReply(s, await deps.store.listTransitions(s.id));
+      return statusReply(s, await deps.store.listTransitions(s.id), await deps.store.getChannel(s.id, "github"));
     case "config":
       return describeEffectiveConfig(effectiveConfig(ctx.settings, await deps.store.listOverrides(s.id)));
     case "override":

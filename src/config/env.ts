@@ -32,6 +32,11 @@ const envSchema = z.object({
   OCTOSTAGE_REPORT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(50),
   OCTOSTAGE_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   /** Each open PR staging is checked against GitHub at most this often (a lost webhook). */
+  /**
+   * Octokit's client-side pacing of GitHub requests (writes 1 s apart, as GitHub asks). Turn it
+   * off only for a GitHub Enterprise Server without rate limits (or a test double).
+   */
+  GITHUB_THROTTLE: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
   OCTOSTAGE_PR_SYNC_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -127,7 +127,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     privateKey: env.privateKey,
     secret: env.WEBHOOK_SECRET,
     log: logger,
-    Octokit: opts.octokit ?? createProbotOctokitClass({ throttle: true }),
+    Octokit: opts.octokit ?? createProbotOctokitClass({ throttle: env.GITHUB_THROTTLE }),
     ...(env.GHE_HOST ? { baseUrl: `${env.GHE_PROTOCOL}://${env.GHE_HOST}/api/v3` } : {}),
   });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;

@@ -482,3 +482,17 @@ describe("formatCommand", () => {
     expect(formatCommand(cmd)).toBe(text);
   });
 });
+
+describe("which lines are commands (the rule the command reference states)", () => {
+  test("`/octo` in any case starts a command, as the reference says; code blocks, quotes and HTML comments do not", () => {
+    const body = ["/OCTO redeploy", "/Octo status", "```", "/octo delete", "```", "> /octo archive", "<!-- /octo restore -->", "/octopus help", "/octo help"].join("\n");
+    expect(parseComment(body).map((l) => (l.ok ? l.command.name : l.error))).toEqual(["redeploy", "status", "help"]);
+  });
+
+  test("`/octo deploy` takes an optional commit SHA, nothing else", () => {
+    expect(command("/octo deploy")).toEqual({ name: "deploy" });
+    expect(command("/octo deploy ABCDEF1234")).toEqual({ name: "deploy", sha: "abcdef1234" });
+    expect(parseCommand("/octo deploy main")).toMatchObject({ ok: false, error: expect.stringContaining("7 to 40 hex characters") });
+    expect(parseCommand("/octo deploy abc")).toMatchObject({ ok: false });
+  });
+});

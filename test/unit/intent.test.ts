@@ -1,0 +1,158 @@
+import { describe, expect, test } from "vitest";
+import { githubActor, systemActor } from "../../src/domain/actor.ts";
+import { decideApprove, decideArchive, decideDelete, decideOverrides, decideRedeploy, decideRestore } from "../../src/domain/intent/commands.ts";
+import type { CurrentStaging } from "../../src/domain/intent/inputs.ts";
+import { newest } from "../../src/domain/intent/inputs.ts";
+import { decidePullRequestEvent, pullRequestDrift } from "../../src/domain/intent/pull-request.ts";
+import type { PullRequestFacts } from "../../src/domain/intent/pull-request.ts";
+import type { TriggerPolicy } from "../../src/domain/settings.ts";
+
+const open: TriggerPolicy = { drafts: false, labels: [] };
+const dev = githubActor("dev");
+const sha = (c: string) => c.repeat(40);
+const t = (minute: number) => new Date(Date.UTC(2026, 11, 1, 10, minute));
+
+function staging(over: Partial<CurrentStaging> = {}): CurrentStaging {
+  return {
+    name: "web-pr-1",
+    namespace: "octostage-web-pr-1",
+    status: "running",
+    generation: 1,
+    observedGeneration: 1,
+    desiredState: "active",
+    headSha: sha("a"),
+    headRef: "feature",
+    headFromFork: false,
+    headChangedAt: t(0),
+    prUpdatedAt: t(0),
+    approvedSha: null,
+    approvedBy: null,
+    skipReason: null,
+    ...over,
+  };
+}
+
+function event(over: Partial<PullRequestFacts> = {}): PullRequestFacts {
+  return { action: "synchronize", state: "open", headSha: sha("b"), headRef: "feature", draft: false, labels: [], fromFork: false, updatedAt: t(5), ...over };
+}
+
+describe("pull_request events, decided on the staging as it is now", () => {
+  test("a push moves the head forward, records when (GitHub's time), and asks for a deploy", () => {
+    const d = decidePullRequestEvent(open, staging(), event(), dev);
+    expect(d).toMatchObject({ change: true, bumpGeneration: true, result: "deploy", inputs: { headSha: sha("b"), headChangedAt: t(5), prUpdatedAt: t(5), desiredState: "active" } });
+  });
+
+  test("an event older than the newest one applied changes nothing (a late redelivery)", () => {
+    const d = decidePullRequestEvent(open, staging({ prUpdatedAt: t(10) }), event({ updatedAt: t(5) }), dev);
+    expect(d).toMatchObject({ change: false, result: "stale" });
+    // The same second counts as not older: GitHub's timestamps are to the second.
+    expect(decidePullRequestEvent(open, staging({ prUpdatedAt: t(5) }), event({ updatedAt: t(5) }), dev).change).toBe(true);
+    // Without a timestamp on either side, the event applies.
+    expect(decidePullRequestEvent(open, staging({ prUpdatedAt: null }), event({ updatedAt: t(1) }), dev).change).toBe(true);
+    expect(decidePullRequestEvent(open, staging({ prUpdatedAt: t(9) }), event({ updatedAt: null }), dev).change).toBe(true);
+  });
+
+  test("closed archives (once), and a closed PR never brings its staging back with a label or a push", () => {
+    expect(decidePullRequestEvent(open, staging(), event({ action: "closed", state: "closed" }), dev)).toMatchObject({
+      change: true,
+      bumpGeneration: true,
+      result: "archive",
+      inputs: { desiredState: "archived" },
+    });
+    expect(decidePullRequestEvent(open, staging({ desiredState: "archived" }), event({ action: "closed", state: "closed" }), dev)).toMatchObject({ bumpGeneration: false });
+    expect(decidePullRequestEvent(open, null, event({ action: "closed", state: "closed" }), dev)).toMatchObject({ change: false, result: "unknown_staging" });
+    expect(decidePullRequestEvent(open, staging({ desiredState: "archived" }), event({ action: "labeled", state: "closed" }), dev)).toMatchObject({ change: false, result: "closed" });
+  });
+
+  test("a deleted staging stays deleted: events update its head, `/octo deploy` brings it back", () => {
+    const d = decidePullRequestEvent(open, staging({ desiredState: "deleted" }), event(), dev);
+    expect(d).toMatchObject({ change: true, bumpGeneration: false, result: "kept_deleted", inputs: { headSha: sha("b") } });
+    expect(d.change && d.inputs.desiredState).toBeFalsy();
+    expect(decidePullRequestEvent(open, staging({ desiredState: "deleted" }), event({ action: "closed", state: "closed" }), dev)).toMatchObject({ bumpGeneration: false, result: "kept_deleted" });
+  });
+
+  test("policy holds drafts and forks; a label on a staging already running the head deploys nothing new", () => {
+    expect(decidePullRequestEvent(open, null, event({ action: "opened", draft: true }), dev)).toMatchObject({ result: "hold", inputs: { desiredState: "held" }, bumpGeneration: false });
+    expect(decidePullRequestEvent(open, null, event({ action: "opened", fromFork: true }), dev)).toMatchObject({ result: "hold", action: { kind: "hold", detail: { hold: "fork" } } });
+    expect(decidePullRequestEvent(open, staging({ headSha: sha("b") }), event({ action: "labeled" }), dev)).toMatchObject({ change: true, bumpGeneration: false, result: "unchanged" });
+    expect(decidePullRequestEvent(open, staging({ headSha: sha("b") }), event({ action: "reopened" }), dev)).toMatchObject({ bumpGeneration: true });
+  });
+
+  test("a fork's push deploys only the approved commit", () => {
+    const approved = staging({ headFromFork: true, approvedSha: sha("a") });
+    expect(decidePullRequestEvent(open, approved, event({ fromFork: true, headSha: sha("a") }), dev)).toMatchObject({ result: "unchanged" });
+    expect(decidePullRequestEvent(open, approved, event({ fromFork: true, headSha: sha("b") }), dev)).toMatchObject({ result: "hold", inputs: { desiredState: "held" } });
+  });
+
+  test("newest keeps the later of two GitHub times", () => {
+    expect(newest(t(1), t(2))).toEqual(t(2));
+    expect(newest(t(3), t(2))).toEqual(t(3));
+    expect(newest(null, t(2))).toEqual(t(2));
+    expect(newest(t(2), null)).toEqual(t(2));
+  });
+});
+
+describe("what GitHub's answer changes (the reconciler's check for lost webhooks)", () => {
+  const answer = (over: Partial<PullRequestFacts> = {}) => event({ headSha: sha("a"), ...over });
+  test("nothing when it matches; closed, reopened, a new head or a new trigger decision otherwise", () => {
+    expect(pullRequestDrift(open, staging(), answer())).toBeNull();
+    expect(pullRequestDrift(open, staging(), answer({ state: "closed" }))).toBe("closed");
+    expect(pullRequestDrift(open, staging({ desiredState: "archived" }), answer({ state: "closed" }))).toBeNull();
+    expect(pullRequestDrift(open, staging({ desiredState: "archived" }), answer())).toBe("reopened");
+    expect(pullRequestDrift(open, staging(), answer({ headSha: sha("c") }))).toBe("synchronize");
+    expect(pullRequestDrift({ drafts: false, labels: ["stage"] }, staging(), answer())).toBe("unlabeled");
+    expect(pullRequestDrift({ drafts: false, labels: ["stage"] }, staging({ desiredState: "held" }), answer({ labels: ["stage"] }))).toBe("labeled");
+    expect(pullRequestDrift(open, staging({ desiredState: "deleted" }), answer({ state: "closed" }))).toBeNull();
+  });
+});
+
+describe("people's requests, decided on the staging as it is now", () => {
+  test("archive, and archive again (nothing to do)", () => {
+    expect(decideArchive(staging(), dev)).toMatchObject({ change: true, bumpGeneration: true, inputs: { desiredState: "archived" }, result: { ok: true, done: "archived" } });
+    expect(decideArchive(staging({ desiredState: "archived" }), dev)).toMatchObject({ change: false, result: { ok: true, done: "already_archived" } });
+    expect(decideArchive(staging({ desiredState: "deleted" }), dev)).toMatchObject({ change: false, result: { ok: false, code: "deleted" } });
+  });
+
+  test("restore only what is archived; a fork's only at the approved commit", () => {
+    expect(decideRestore(staging(), dev)).toMatchObject({ change: false, result: { ok: false, code: "not_archived" } });
+    expect(decideRestore(staging({ desiredState: "archived" }), dev)).toMatchObject({ change: true, inputs: { desiredState: "active" }, result: { ok: true, done: "restoring", sha: sha("a") } });
+    const forkMovedOn = staging({ desiredState: "archived", headFromFork: true, approvedSha: sha("9"), headSha: sha("a") });
+    const refused = decideRestore(forkMovedOn, dev);
+    expect(refused).toMatchObject({ change: false, result: { ok: false, code: "unapproved_fork_commit" } });
+    expect(!refused.result.ok && refused.result.message).toContain("/octo deploy");
+    expect(decideRestore({ ...forkMovedOn, approvedSha: sha("a") }, dev)).toMatchObject({ change: true });
+  });
+
+  test("redeploy only what is deployed (the reply says how to get it back); a fork's only at the approved commit", () => {
+    expect(decideRedeploy(staging(), dev)).toMatchObject({ change: true, bumpGeneration: true, inputs: {} });
+    const archived = decideRedeploy(staging({ desiredState: "archived" }), dev);
+    expect(!archived.result.ok && archived.result.message).toContain("/octo restore");
+    const held = decideRedeploy(staging({ desiredState: "held" }), dev);
+    expect(!held.result.ok && held.result.message).toContain("/octo deploy");
+    expect(decideRedeploy(staging({ headFromFork: true, approvedSha: null }), dev)).toMatchObject({ result: { ok: false, code: "unapproved_fork_commit" } });
+  });
+
+  test("approve the head the person saw, or an exact commit; never a commit that arrived after the request", () => {
+    const s = staging({ headFromFork: true, desiredState: "held", headChangedAt: t(10) });
+    expect(decideApprove(s, dev, { seenAt: t(11) })).toMatchObject({ change: true, inputs: { approvedSha: sha("a"), approvedBy: "dev", desiredState: "active" } });
+    expect(decideApprove(s, dev, { seenAt: t(10) })).toMatchObject({ change: true });
+    expect(decideApprove(s, dev, { seenAt: t(9) })).toMatchObject({ change: false, result: { ok: false, code: "unseen_commit" } });
+    expect(decideApprove(s, dev, { seenAt: t(9), sha: sha("a").slice(0, 7) })).toMatchObject({ change: true });
+    expect(decideApprove(s, dev, { seenAt: t(11), sha: "bbbbbbb" })).toMatchObject({ change: false, result: { ok: false, code: "not_head" } });
+    expect(decideApprove(s, dev, { seenAt: null })).toMatchObject({ change: true });
+  });
+
+  test("delete, and delete of what is already deleted", () => {
+    expect(decideDelete(staging(), dev)).toMatchObject({ change: true, bumpGeneration: true, inputs: { desiredState: "deleted" } });
+    expect(decideDelete(staging({ desiredState: "deleted", status: "deleted" }), dev)).toMatchObject({ change: false, result: { done: "already_deleted" } });
+    expect(decideDelete(staging({ desiredState: "deleted", status: "cleanup_failed" }), dev)).toMatchObject({ change: true });
+  });
+
+  test("overrides are always saved; only a deployed staging is redeployed for them; the audit names keys, never values", () => {
+    const changes = [{ scope: "app" as const, key: "db.host", op: "set" as const, value: "secret-ish" }];
+    const d = decideOverrides(staging(), dev, "app", changes);
+    expect(d).toMatchObject({ change: true, bumpGeneration: true, overrides: changes });
+    expect(JSON.stringify(d.change && d.action.detail)).not.toContain("secret-ish");
+    expect(decideOverrides(staging({ desiredState: "archived" }), systemActor, "app", changes)).toMatchObject({ bumpGeneration: false });
+  });
+});
