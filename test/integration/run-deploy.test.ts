@@ -134,6 +134,23 @@ describe("run-deploy", () => {
     expect(new Date(call.endedAt!).getTime() - new Date(call.startedAt).getTime()).toBeLessThan(900);
   });
 
+  it("on shutdown stops helm cleanly (release marked failed, not left pending) and hands the work on at once", async () => {
+    const s = await record(22, 1);
+    helm.hang(20_000, "upgrade");
+    const shutdown = new AbortController();
+    const running = runDeploy(workerDeps(db, kube, helm, "w-a"), s.id, once, shutdown.signal);
+    await waitFor("release pending", () => releaseHistory(kube, s.namespace, s.name).at(-1)?.status === "pending-install");
+    shutdown.abort();
+    expect(await running).toEqual({ outcome: "stopped" });
+    expect(releaseHistory(kube, s.namespace, s.name).at(-1)?.status).toBe("failed");
+    // The lease was released: another worker takes the staging over right away and deploys it.
+    const other = workerDeps(db, kube, helm, "w-b");
+    await reconcile(other, undefined, { pullRequestSync: false, healthSweep: false });
+    expect(other.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
+    expect(await runDeploy(other, s.id, once)).toEqual({ outcome: "done", generations: [1] });
+    expect((await db.store.get(s.id))!.deployedSha).toBe(sha(1));
+  });
+
   it("retries a transient helm failure and fails at the last attempt with the reason", async () => {
     const s = await record(13, 1);
     helm.failNext("upgrade", "clusterUnreachable", 5);

@@ -137,7 +137,10 @@ export function createQueues(opts: QueueOptions): BullQueues {
       };
     },
     async close() {
-      await Promise.all([deploy.close(), report.close(), reconcile.close(), commands.close()]);
+      // With Redis down, BullMQ's close waits for a connection that never comes: give up after a while.
+      await withTimeout("close queues", 3_000, Promise.all([deploy.close(), report.close(), reconcile.close(), commands.close()])).catch((err: unknown) =>
+        opts.logger.warn({ err: errorMeta(err) }, "queues did not close cleanly"),
+      );
       connection.disconnect();
     },
   };
@@ -210,7 +213,10 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
       for (const w of all) void w.resume();
     },
     async close() {
-      await Promise.all(all.map((w) => w.close()));
+      // Waits for running jobs (they stop quickly: helm is aborted on shutdown), not for a Redis that is down.
+      await withTimeout("close workers", 30_000, Promise.all(all.map((w) => w.close()))).catch((err: unknown) =>
+        opts.logger.warn({ err: errorMeta(err) }, "workers did not close cleanly"),
+      );
       connection.disconnect();
       lockClient.disconnect();
     },
