@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { reconcile } from "../../src/app/reconcile.ts";
 import { runDeploy } from "../../src/app/run-deploy.ts";
 import { githubActor } from "../../src/domain/actor.ts";
-import { decideArchive, decideRestore } from "../../src/domain/intent/commands.ts";
+import { decideArchive, decideDelete, decideRestore } from "../../src/domain/intent/commands.ts";
 import { pullRequestSpec } from "../../src/app/desired-spec.ts";
 import type { StagingStore } from "../../src/ports/store.ts";
 import { pushed, sha, testProject } from "../support/builders.ts";
@@ -90,13 +90,14 @@ describe("run-deploy", () => {
 
   it("keeps its lease through a helm run longer than the lease, by renewing it: no other worker gets in", async () => {
     const s = await record(17, 1);
-    const timing = { ...testTiming, deployLeaseMs: 600, heartbeatMs: 100, leaseSafetyMs: 250 };
-    helm.delay(1_500);
+    // A lease of 1.5 s renewed every 100 ms; helm runs 4 s, well past several lease lifetimes.
+    const timing = { ...testTiming, deployLeaseMs: 1_500, heartbeatMs: 100, leaseSafetyMs: 600 };
+    helm.delay(4_000);
     const running = runDeploy(workerDeps(db, kube, helm, "w-a", { timing }), s.id, once);
     await waitFor("helm started", () => upgrades().length === 1);
-    // Well past the lease's first expiry: the heartbeat has renewed it.
-    for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    while (Date.now() - started < 3_000) {
+      await new Promise((r) => setTimeout(r, 300));
       expect(await runDeploy(workerDeps(db, kube, helm, "w-b", { timing }), s.id, once)).toEqual({ outcome: "busy" });
     }
     expect(await running).toEqual({ outcome: "done", generations: [1] });
@@ -149,6 +150,64 @@ describe("run-deploy", () => {
     expect(other.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
     expect(await runDeploy(other, s.id, once)).toEqual({ outcome: "done", generations: [1] });
     expect((await db.store.get(s.id))!.deployedSha).toBe(sha(1));
+  });
+
+  it("a delete is done only when the namespace is gone; held by a finalizer it becomes cleanup_failed naming it, and is retried until it goes", async () => {
+    const s = await record(23, 1);
+    const timing = { ...testTiming, namespaceGoneTimeoutMs: 600, cleanupRetryBaseMs: 300 };
+    const deps = workerDeps(db, kube, helm, "worker-1", { timing });
+    await runDeploy(deps, s.id, once);
+    kube.put({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: s.namespace }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
+    kube.holdFinalizer("PersistentVolumeClaim", s.namespace, "data", "kubernetes.io/pvc-protection");
+    await steer(db.store, s.id, 23, decideDelete);
+    expect(await runDeploy(deps, s.id, { attempt: 5, maxAttempts: 5 })).toMatchObject({ outcome: "done" });
+    let now = (await db.store.get(s.id))!;
+    expect(now).toMatchObject({ status: "cleanup_failed", observedGeneration: 1, attempts: 1 });
+    expect(now.reason).toContain(`namespace ${s.namespace} is still terminating`);
+    expect(now.reason).toContain("kubernetes.io/pvc-protection");
+    expect(now.retryAt!.getTime()).toBeGreaterThan(Date.now());
+    // Not retried before its time; retried after it (the reconciler enqueues it again).
+    expect((await db.store.listWork(new Date())).deploy.map((d) => d.id)).not.toContain(s.id);
+    kube.releaseFinalizer("PersistentVolumeClaim", s.namespace, "data", "kubernetes.io/pvc-protection");
+    await waitFor("retry due", async () => (await db.store.listWork(new Date())).deploy.some((d) => d.id === s.id));
+    expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "done", generations: [2] });
+    now = (await db.store.get(s.id))!;
+    expect(now).toMatchObject({ status: "deleted", observedGeneration: 2, retryAt: null, attempts: 0 });
+    expect(kube.get("Namespace", undefined, s.namespace)).toBeUndefined();
+    const history = (await db.store.listTransitions(s.id)).map((t) => t.to);
+    expect(history.slice(-3)).toEqual(["cleanup_failed", "cleaning", "deleted"]);
+  });
+
+  it("a deploy into a namespace that is still terminating waits for it to go, then deploys", async () => {
+    const s = await record(24, 1);
+    const deps = workerDeps(db, kube, helm);
+    await runDeploy(deps, s.id, once);
+    // The namespace is being deleted (say, by a delete just before) and a finalizer holds it a while.
+    kube.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "slow", namespace: s.namespace, finalizers: ["example.com/slow"] } });
+    await fetch(`${kube.url}/api/v1/namespaces/${s.namespace}`, { method: "DELETE", headers: { authorization: "Bearer kube-api-double-token" } });
+    await waitFor("terminating", () => kube.get("Namespace", undefined, s.namespace)?.status?.phase === "Terminating");
+    await record(24, 2);
+    const running = runDeploy(deps, s.id, once);
+    await waitFor("waiting said", async () => (await db.store.get(s.id))!.reason === `waiting for namespace ${s.namespace} to finish terminating`);
+    kube.put({ ...kube.get("ConfigMap", s.namespace, "slow"), metadata: { ...kube.get("ConfigMap", s.namespace, "slow").metadata, finalizers: [] } });
+    expect(await running).toEqual({ outcome: "done", generations: [2] });
+    expect((await db.store.get(s.id))!.deployedSha).toBe(sha(2));
+    expect(kube.get("Namespace", undefined, s.namespace).metadata.annotations).toMatchObject({ "octostage.dev/staging-id": s.id });
+  });
+
+  it("never deploys into, or deletes, a namespace of the same name that Octostage did not create", async () => {
+    const s = await record(25, 1);
+    kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: s.namespace } });
+    kube.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "precious", namespace: s.namespace } });
+    const deps = workerDeps(db, kube, helm);
+    expect(await runDeploy(deps, s.id, once)).toMatchObject({ outcome: "permanent_failure" });
+    expect((await db.store.get(s.id))!).toMatchObject({ status: "failed", reason: expect.stringContaining("was not created by Octostage for this staging") });
+    expect(upgrades()).toHaveLength(0);
+    await steer(db.store, s.id, 25, decideDelete);
+    await runDeploy(deps, s.id, once);
+    expect((await db.store.get(s.id))!).toMatchObject({ status: "deleted", reason: expect.stringContaining("left alone") });
+    expect(kube.get("ConfigMap", s.namespace, "precious")).toBeDefined();
+    expect(helm.calls().filter((c) => c.argv[0] === "uninstall")).toHaveLength(0);
   });
 
   it("retries a transient helm failure and fails at the last attempt with the reason", async () => {
