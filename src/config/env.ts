@@ -20,7 +20,14 @@ const envSchema = z.object({
     .default("postgresql://postgres@127.0.0.1:5432/octostage"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().default("0.0.0.0"),
+  /** Default: 0.0.0.0 once registered; 127.0.0.1 while waiting to be registered (only the operator's machine reaches the setup page). */
+  HOST: z.string().min(1).optional(),
+  /** Reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-Host/-Proto are believed. */
+  TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine((x) => /^[0-9a-f:.]+(\/\d{1,3})?$/i.test(x), "must be IP addresses or CIDR ranges, comma-separated"))),
   /** Where GitHub reaches this server (used when registering the app), e.g. https://octostage.example.com. */
   PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   HELM_BIN: z.string().min(1).default("helm"),

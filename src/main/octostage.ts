@@ -1,10 +1,14 @@
 // `npm start`: server and worker in one process (OCTOSTAGE_ROLE=server|worker to split them).
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { ConfigError } from "../config/errors.ts";
 import { parseEnv } from "../config/env.ts";
 import { startOctostage } from "./start.ts";
 
-if (existsSync(".env")) process.loadEnvFile(".env");
+if (existsSync(".env")) {
+  const mode = statSync(".env").mode & 0o777;
+  if (mode & 0o077) console.error(`warning: .env (mode ${mode.toString(8)}) is readable by other users and may hold Octostage's private key: run \`chmod 600 .env\``);
+  process.loadEnvFile(".env");
+}
 
 try {
   const env = parseEnv(process.env);

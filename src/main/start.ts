@@ -95,7 +95,8 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     );
     const http = await startHttpServer({
       port: env.PORT,
-      host: env.HOST,
+      // Until registered, only the operator's own machine reaches the setup page, unless HOST says otherwise.
+      host: env.HOST ?? "127.0.0.1",
       logger,
       readiness: { ...readiness, githubApp: () => Promise.reject(new Error("not registered: open / to register")) },
       handlers: [
@@ -106,6 +107,8 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
           ...(env.GHE_HOST ? { gheHost: env.GHE_HOST } : {}),
           gheProtocol: env.GHE_PROTOCOL,
           ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+          port: env.PORT,
+          trustedProxies: env.TRUSTED_PROXIES,
           logger,
         }),
       ],
@@ -153,7 +156,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     const handlers: Middleware[] = [
       webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger }),
     ];
-    const http = await startHttpServer({ port: env.PORT, host: env.HOST, logger, readiness, handlers });
+    const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });
     url = http.url;
     closers.push(() => http.close());
     logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE }, "Octostage server listening");

@@ -49,7 +49,7 @@ describe("starting Octostage", () => {
       await waitFor("server up", () => fetch(`${base}/healthz`).then((r) => r.ok, () => false), 30_000, 100);
       const page = await (await fetch(`${base}/`)).text();
       expect(page).toContain("not registered as a GitHub App");
-      expect(page).toContain('action="https://github.com/settings/apps/new"');
+      expect(page).toMatch(/action="https:\/\/github.com\/settings\/apps\/new\?state=[\w-]{32}"/);
       expect(page).toContain("https://octostage.example.com/api/github/webhooks");
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(503);
@@ -57,6 +57,18 @@ describe("starting Octostage", () => {
       expect(p.output()).toContain("no GitHub App credentials");
       p.child.kill("SIGTERM");
       expect(await p.exited).toBe(0);
+    } finally {
+      p.child.kill("SIGKILL");
+    }
+  });
+
+  it("waiting to be registered, listens on 127.0.0.1 only unless HOST says otherwise", async () => {
+    const port = await freePort();
+    const p = start({ PORT: String(port) });
+    try {
+      await waitFor("server up", () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false), 30_000, 100);
+      // Another loopback address reaches a server listening on 0.0.0.0, not one on 127.0.0.1.
+      await expect(fetch(`http://127.0.0.2:${port}/healthz`)).rejects.toThrow();
     } finally {
       p.child.kill("SIGKILL");
     }

@@ -24,7 +24,7 @@ describe("parseEnv defaults", () => {
     const env = parseEnv({});
     expect(env).toMatchObject({
       PORT: 3000,
-      HOST: "0.0.0.0",
+      TRUSTED_PROXIES: [],
       HELM_BIN: "helm",
       REDIS_URL: "redis://127.0.0.1:6379",
       DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/octostage",

@@ -1,6 +1,6 @@
 // The operations the double implements, by operationId. Each gets the validated request and answers
 // as GitHub does, keeping state in the double's arrays and its Repositories.
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { characters, error, latestFirst, nodeId, sha1, timestamp, userId, userShape, validationFailed, type Reply } from "./common.ts";
 import { granted, withinInstallation, type AppPermissions, type Installation, type IssuedToken } from "./access.ts";
 import type { Repositories } from "./repositories.ts";
@@ -36,6 +36,8 @@ export interface HandlerState {
   installation(id: number): Installation;
   tokens: Map<string, IssuedToken>;
   nextId(): number;
+  manifestCodes: Map<string, { manifest: Record<string, unknown>; issuedAt: number }>;
+  createdApps: any[];
 }
 
 /** GitHub's limits on text fields, in characters (code points) unless said otherwise. */
@@ -100,6 +102,31 @@ export function createHandlers(s: HandlerState): Record<string, (c: Ctx) => Repl
   };
 
   return {
+    "apps/create-from-manifest": (c) => {
+      const entry = s.manifestCodes.get(c.p.code ?? "");
+      // One conversion per code, within the hour GitHub gives.
+      if (!entry || Date.now() - entry.issuedAt > 3_600_000) return error(404, undefined, c.docs);
+      s.manifestCodes.delete(c.p.code ?? "");
+      const id = 100 + s.createdApps.length + 1;
+      const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+      const name = typeof entry.manifest.name === "string" ? entry.manifest.name : "Octostage";
+      const created = {
+        ...s.app,
+        id,
+        slug: `${name.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}-${id}`,
+        node_id: nodeId("A", id),
+        name,
+        html_url: `${s.url}/apps/octostage-${id}`,
+        client_id: `Iv1.${randomBytes(8).toString("hex")}`,
+        client_secret: randomBytes(20).toString("hex"),
+        webhook_secret: randomBytes(20).toString("hex"),
+        pem: privateKey,
+        created_at: now(),
+        updated_at: now(),
+      };
+      s.createdApps.push({ ...created, manifest: entry.manifest });
+      return { status: 201, body: created };
+    },
     "apps/create-installation-access-token": (c) => {
       const installation = s.installation(Number(c.p.installation_id));
       if (installation.uninstalled) return error(404, undefined, c.docs);

@@ -1,6 +1,6 @@
 // The double's HTTP server: validates each request against GitHub's OpenAPI description, then applies
 // authentication, rate limits, injected failures and app permissions in GitHub's order, then answers.
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createOpenApiValidator } from "../openapi-validator.ts";
@@ -78,6 +78,14 @@ export interface GitHubDouble {
   setAppPermissions(installationId: number, permissions: AppPermissions): void;
   /** Every deployment of the environment, oldest first, with the state of its newest status. */
   deploymentStatesOf(environment: string, repository?: string): DeploymentState[];
+  /**
+   * What GitHub does when a person confirms the app-manifest form: a one-time code (valid one
+   * hour, converted once) that POST /app-manifests/{code}/conversions turns into the new app's
+   * credentials (id, pem, webhook_secret, client_id, client_secret). `manifest` is what the form sent.
+   */
+  manifestCode(manifest?: Record<string, unknown>): string;
+  /** Apps created from manifests, in order (with their credentials). */
+  createdApps: any[];
   close(): Promise<void>;
 }
 
@@ -146,7 +154,12 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
 
   const double: GitHubDouble = {
     url, host, apiUrl,
-    requests: [], violations: [], checkRuns: [], comments: [], deployments: [], deploymentStatuses: [], reactions: [],
+    requests: [], violations: [], checkRuns: [], comments: [], deployments: [], deploymentStatuses: [], reactions: [], createdApps: [],
+    manifestCode: (manifest = {}) => {
+      const code = randomBytes(10).toString("hex");
+      manifestCodes.set(code, { manifest, issuedAt: Date.now() });
+      return code;
+    },
     setPermission: (owner, repo, login, permission) => void permissions.set(`${owner}/${repo}/${login}`, permission),
     setPullRequest: (owner, repo, pr: { number: number }) => void repositories.setPull(owner, repo, pr),
     failNext: (method, pattern, status, count = 1) => void failures.push({ method: method.toUpperCase(), pattern, status, left: count }),
@@ -180,8 +193,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     }),
   };
 
+  const manifestCodes = new Map<string, { manifest: Record<string, unknown>; issuedAt: number }>();
   const handlers = createHandlers({
-    url, apiUrl, now, app, bot, permissions, repositories, installation, tokens, nextId: () => ++lastId,
+    url, apiUrl, now, app, bot, permissions, repositories, installation, tokens, nextId: () => ++lastId, manifestCodes, createdApps: double.createdApps,
     checkRuns: double.checkRuns, comments: double.comments, deployments: double.deployments,
     deploymentStatuses: double.deploymentStatuses, reactions: double.reactions,
   });
@@ -224,7 +238,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       return { ...error(check.status, message, docs), violation: `${what}: ${check.errors.join("; ")}` };
     }
     const opId = check.operation.operationId;
-    if (opId.startsWith("apps/")) {
+    if (opId === "apps/create-from-manifest") {
+      // No authentication: the one-time code is the credential.
+    } else if (opId.startsWith("apps/")) {
       if (caller.kind !== "jwt") return { ...error(401, "A JSON web token could not be decoded", docs), violation: `${what}: needs the app's JWT` };
     } else if (caller.kind === "anonymous") {
       return { ...error(401, "Requires authentication", docs), violation: `${what}: no Authorization header` };
