@@ -4,7 +4,9 @@ import type { OctoCommand, ParsedLine } from "../domain/command-grammar.ts";
 import type { CommandResult } from "../domain/intent/commands.ts";
 import { shortSha } from "../domain/intent/inputs.ts";
 import { chartRepositoryAllowed, describeEffectiveConfig, effectiveConfig, isSecretKey } from "../domain/overrides.ts";
+import { redactText } from "../domain/redact.ts";
 import { statusLabel } from "../domain/report-view.ts";
+import { secretValues } from "../domain/secrets.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import type { PullRequestRef, RepoPermission } from "../ports/code-host.ts";
 import type { CommandRecord, OverrideChange, ReportChannelRecord, StagingRecord } from "../ports/store.ts";
@@ -101,7 +103,7 @@ async function execute(ctx: Context, command: OctoCommand): Promise<string> {
     case "status":
       return statusReply(s, await deps.store.listTransitions(s.id), await deps.store.getChannel(s.id, "github"));
     case "config":
-      return describeEffectiveConfig(effectiveConfig(ctx.settings, await deps.store.listOverrides(s.id)));
+      return describeEffectiveConfig(effectiveConfig(ctx.settings, await deps.store.listOverrides(s.id)), ctx.settings.secretKeys);
     case "override":
     case "unset": {
       const changes = overrideChanges(command);
@@ -219,7 +221,11 @@ export async function runCommentCommands(deps: Deps, commandId: string): Promise
   if (parsed.length > commandLimits.maxCommandsPerComment) {
     replies.push(`⚠️ Only the first ${commandLimits.maxCommandsPerComment} commands of a comment run.`);
   }
-  const reply = `@${cmd.actor}\n\n${replies.join("\n\n")}`;
+  // Replies go through the one redactor: a credential in a value (a token under an innocent key)
+  // or in a reason never reaches the PR, whoever can read it.
+  const staging = await deps.store.find({ repoOwner: cmd.repoOwner, repoName: cmd.repoName, prNumber: cmd.prNumber });
+  const secrets = staging ? secretValues(staging.desiredSpec.values, settings?.secretKeys ?? staging.desiredSpec.secretKeys) : [];
+  const reply = redactText(`@${cmd.actor}\n\n${replies.join("\n\n")}`, secrets);
   await deps.store.saveCommandReply(cmd.id, reply);
   await postReply(deps, pr, cmd, reply, false);
   await deps.store.markCommandReplied(cmd.id);

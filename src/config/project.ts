@@ -65,6 +65,11 @@ const repoSchema = z
       .refine((t) => t.includes("{name}"), "must contain {name}, so every staging gets its own namespace")
       .default("octostage-{name}"),
     deployTimeoutSeconds: z.number().int().min(30).max(3600).default(600),
+    // Values paths whose values are secrets besides those that look like it (password, token...):
+    // removed from helm's output, reasons, replies and logs. `*` stands for one key or list index.
+    secretKeys: z
+      .array(z.string().regex(/^(\*|[^.[\]*]+)(\[(\d+|\*)\])*(\.(\*|[^.[\]*]+)(\[(\d+|\*)\])*)*$/, "must be a dotted path like db.url, env[*].value or auth.*"))
+      .default([]),
     trigger: z
       .object({
         drafts: z.boolean().default(false),

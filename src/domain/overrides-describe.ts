@@ -5,7 +5,7 @@
  */
 import type { EffectiveConfig, EffectiveEntry } from "./overrides.ts";
 import { isSecretKey } from "./overrides-validation.ts";
-import { getValueAt, parseValuePath } from "./values.ts";
+import { isSecretPath } from "./secrets.ts";
 
 /** At most this many rows of default values; edited and unset ones are always shown. */
 const maxDefaultRows = 150;
@@ -34,34 +34,26 @@ function redact(value: unknown): unknown {
   );
 }
 
-/** `env[0].value` whose sibling `env[0].name` is DB_PASSWORD: the usual Helm env list. */
-function namedSecret(values: Record<string, unknown>, key: string): boolean {
-  const path = parseValuePath(key);
-  if ("error" in path || path[path.length - 1] !== "value") return false;
-  const name = getValueAt(values, [...path.slice(0, -1), "name"]);
-  return typeof name === "string" && isSecretKey(name);
-}
-
-function valueCell(entry: EffectiveEntry, values: Record<string, unknown>): string {
+function valueCell(entry: EffectiveEntry, values: Record<string, unknown>, secretKeys: readonly string[]): string {
   if (entry.value === undefined) return entry.origin === "unset" ? "(removed)" : "(none)";
-  if (isSecretKey(entry.key) || (entry.scope === "app" && namedSecret(values, entry.key))) return hidden;
+  if (isSecretKey(entry.key) || (entry.scope === "app" && isSecretPath(values, entry.key, secretKeys))) return hidden;
   const shown = redact(entry.value);
   return shown === hidden ? hidden : code(JSON.stringify(shown) ?? "");
 }
 
-function table(entries: readonly EffectiveEntry[], values: Record<string, unknown>): string[] {
-  return ["| Key | Value | Origin |", "| --- | --- | --- |", ...entries.map((e) => `| ${code(e.key)} | ${valueCell(e, values)} | ${e.origin} |`)];
+function table(entries: readonly EffectiveEntry[], values: Record<string, unknown>, secretKeys: readonly string[]): string[] {
+  return ["| Key | Value | Origin |", "| --- | --- | --- |", ...entries.map((e) => `| ${code(e.key)} | ${valueCell(e, values, secretKeys)} | ${e.origin} |`)];
 }
 
 /** Markdown: deployment settings, then app values as dotted paths, each marked default, edited or unset. */
-export function describeEffectiveConfig(cfg: EffectiveConfig): string {
+export function describeEffectiveConfig(cfg: EffectiveConfig, secretKeys: readonly string[] = []): string {
   const deployment = cfg.entries.filter((e) => e.scope === "deployment");
   const app = cfg.entries.filter((e) => e.scope === "app");
   const defaults = app.filter((e) => e.origin === "default").length;
   let shownDefaults = 0;
   const shown = app.filter((e) => e.origin !== "default" || ++shownDefaults <= maxDefaultRows);
-  const lines = ["**Effective configuration**", "", "Deployment:", "", ...table(deployment, cfg.values), "", "App values (Helm values):", ""];
-  lines.push(...(shown.length ? table(shown, cfg.values) : ["_No values._"]));
+  const lines = ["**Effective configuration**", "", "Deployment:", "", ...table(deployment, cfg.values, secretKeys), "", "App values (Helm values):", ""];
+  lines.push(...(shown.length ? table(shown, cfg.values, secretKeys) : ["_No values._"]));
   if (defaults > maxDefaultRows) lines.push("", `…and ${defaults - maxDefaultRows} more default values.`);
   lines.push("", "Change with `/octo override key=value`, `/octo override --deployment key=value` or `/octo unset [--deployment] key`.");
   return lines.join("\n");

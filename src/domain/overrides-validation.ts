@@ -30,6 +30,25 @@ export interface DeploymentOverrideKey {
   validate(value: unknown): string | undefined;
 }
 
+const versionPart = String.raw`v?(?:0|[1-9]\d*|[xX*])(?:\.(?:0|[1-9]\d*|[xX*])){0,2}(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?`;
+const comparator = new RegExp(`^(?:\\^|~|>=|<=|>|<|=|!=)?${versionPart}$`);
+const hyphenRange = new RegExp(`^${versionPart}\\s+-\\s+${versionPart}$`);
+
+/**
+ * A chart version as helm takes it (Masterminds semver): an exact version (1.4.2, v1.0.0-rc.1)
+ * or a constraint (^1.2, ~1.2.3, >=1.0 <2, 1.x, 1.2 - 1.4, ^1 || ^2). Never a flag: nothing
+ * starting with "-" gets through.
+ */
+export function isChartVersion(value: string): boolean {
+  if (value.length === 0 || value.length > 64 || /[\p{Cc}]/u.test(value)) return false;
+  return value.split(/\s*\|\|\s*/).every((set) => {
+    const trimmed = set.trim();
+    if (hyphenRange.test(trimmed)) return true;
+    const parts = trimmed.split(/\s*,\s*|\s+/).filter(Boolean);
+    return parts.length > 0 && parts.every((p) => comparator.test(p));
+  });
+}
+
 function isChartRepository(value: string): boolean {
   let url: URL;
   try {
@@ -45,9 +64,9 @@ export const deploymentOverrideKeys: readonly DeploymentOverrideKey[] = Object.f
     key: "chart.version",
     description: 'chart version to deploy, such as "1.4.2" (quote a number: chart.version="1.4")',
     validate: (v: unknown) =>
-      typeof v === "string" && v.length > 0 && v.length <= 64 && !/[\s\p{Cc}]/u.test(v)
+      typeof v === "string" && isChartVersion(v)
         ? undefined
-        : `chart.version must be a version such as 1.4.2 (text without spaces, at most 64 characters${typeof v === "number" ? `; quote numbers: chart.version="${v}"` : ""})`,
+        : `chart.version must be a version such as 1.4.2 or a range such as ^1.4 (at most 64 characters${typeof v === "number" ? `; quote numbers: chart.version="${v}"` : ""})`,
   },
   {
     key: "chart.repository",
@@ -170,4 +189,25 @@ export function validateOverride(scope: OverrideScope, key: string, value: unkno
 export function secretKeyRefusal(key: string): string | undefined {
   if (!isSecretKey(key)) return undefined;
   return `"${clipInput(key)}" looks like a secret: its value is not taken from PR comments, where everyone who can read the PR sees it. Set it from Slack or the octo CLI, or ask DevOps to put it in the project configuration.`;
+}
+
+/** Limits on what a staging's overrides may add up to. */
+export const valuesLimits = Object.freeze({ maxOverrides: 500, maxValuesBytes: 256 * 1024 });
+
+/**
+ * Checks the values a staging would get (defaults + all its overrides): no list with holes (a
+ * list item can only be added at the next index), at most `maxValuesBytes` of values, at most
+ * `maxOverrides` overridden keys. A message naming the rule, or undefined when they are fine.
+ */
+export function valuesDocumentProblem(values: Record<string, unknown>, overrideCount: number, hole: string | undefined): string | undefined {
+  if (hole) {
+    const list = hole.replace(/\[\d+\]$/, "");
+    return `${hole} would leave a hole in the list ${list}: a list item can only be added right after the last one (or replace one that exists)`;
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(values));
+  if (bytes > valuesLimits.maxValuesBytes) {
+    return `the staging's values would be ${Math.ceil(bytes / 1024)} KiB: at most ${valuesLimits.maxValuesBytes / 1024} KiB (unset some overrides, or ask DevOps to move large values into the chart)`;
+  }
+  if (overrideCount > valuesLimits.maxOverrides) return `the staging would have ${overrideCount} overridden keys: at most ${valuesLimits.maxOverrides}`;
+  return undefined;
 }

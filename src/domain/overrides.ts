@@ -8,12 +8,13 @@ import type { OverrideScope } from "./command-grammar.ts";
 import { deploymentOverride, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
 import type { DeploymentKey } from "./overrides-validation.ts";
 import type { ChartSource, RepoSettings } from "./settings.ts";
-import { getValueAt, parseValuePath, setValueAt, unsetValueAt } from "./values.ts";
+import { flattenValues, getValueAt, parseValuePath, setValueAt, unsetValueAt } from "./values.ts";
 import type { PathSegment, Values } from "./values.ts";
 
 export { deploymentOverrideKeys, isSecretKey, namespaceQuotaProfiles, namespaceQuotas, secretKeyRefusal, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
 export type { DeploymentKey, DeploymentOverrideKey, NamespaceQuota } from "./overrides-validation.ts";
 export { describeEffectiveConfig } from "./overrides-describe.ts";
+export { flattenValues } from "./values.ts";
 
 export interface OverrideEdit {
   scope: OverrideScope;
@@ -57,32 +58,6 @@ function isPrefix(prefix: readonly PathSegment[], path: readonly PathSegment[]):
   return prefix.length <= path.length && prefix.every((s, i) => s === path[i]);
 }
 
-const plainSegment = /^[^.[\]]+$/;
-
-/**
- * Every leaf of a values document as a dotted path (`a.b[0].c`). Empty objects and lists are
- * leaves; so is an object with a key a dotted path cannot name (such as `nginx.org/x`).
- */
-export function flattenValues(doc: Values): { key: string; path: PathSegment[]; value: unknown }[] {
-  const out: { key: string; path: PathSegment[]; value: unknown }[] = [];
-  const walk = (node: unknown, key: string, path: PathSegment[]): void => {
-    const isList = Array.isArray(node);
-    const isObject = typeof node === "object" && node !== null && !isList;
-    // Array.from, not map: a list with holes (set `l[5]` on a shorter list) has them as null in YAML.
-    const children = isList ? Array.from(node as unknown[], (v, i) => [i, v ?? null] as const) : isObject ? Object.entries(node) : [];
-    const nameable = children.every(([k]) => typeof k === "number" || plainSegment.test(k));
-    if (children.length === 0 || !nameable) {
-      out.push({ key, path, value: node });
-      return;
-    }
-    for (const [k, v] of children) {
-      walk(v, typeof k === "number" ? `${key}[${k}]` : `${key}.${k}`, [...path, k]);
-    }
-  };
-  for (const [k, v] of Object.entries(doc)) walk(v, k, [k]);
-  return out;
-}
-
 function pathOf(key: string): PathSegment[] {
   const path = parseValuePath(key);
   return "error" in path ? [] : path;
@@ -97,14 +72,52 @@ function pathOf(key: string): PathSegment[] {
  * without a value, a chart repository the operators do not allow) are skipped, so a bad row
  * can never reach helm.
  */
+interface ParsedRepository {
+  scheme: string;
+  host: string;
+  segments: string[];
+}
+
+/**
+ * A chart repository URL as what it points at: scheme, host (with port) and path segments.
+ * Undefined for anything not plainly an https:// or oci:// URL: credentials, query or
+ * fragment, `..` or `.` segments (also percent-encoded), backslashes, spaces or control
+ * characters, percent-escapes at all (a repository has no need of them).
+ */
+export function parseChartRepository(raw: string): ParsedRepository | undefined {
+  if (/[\s\\%\p{Cc}]/u.test(raw) || raw.length > 512) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "oci:") || !url.hostname || url.username || url.password || url.search || url.hash || raw.includes("@")) return undefined;
+  const path = raw.slice(raw.indexOf("//") + 2).replace(/^[^/]*/, "");
+  const segments = path.split("/").filter(Boolean);
+  if (segments.some((s) => s === "." || s === "..")) return undefined;
+  return { scheme: url.protocol, host: url.host.toLowerCase(), segments };
+}
+
 /**
  * A chart repository a `chart.repository` override may use: the configured one, or one the
- * operators allowed (settings.allowedChartRepositories: a whole URL, or a prefix ending in "/",
- * so "https://charts.acme.dev/" does not let "https://charts.acme.dev.evil.net" in).
+ * operators allowed (settings.allowedChartRepositories: a whole URL, or a prefix ending in "/").
+ * Compared as parsed URLs, by scheme, host and path segments: "https://charts.acme.dev/" does
+ * not let "https://charts.acme.dev.evil.net", "https://charts.acme.dev/../x" or
+ * "https://charts.acme.dev%2e%2e/x" in.
  */
 export function chartRepositoryAllowed(settings: RepoSettings, repository: string): boolean {
-  if (repository === settings.chart.repository) return true;
-  return (settings.allowedChartRepositories ?? []).some((allowed) => repository === allowed || (allowed.endsWith("/") && repository.startsWith(allowed)));
+  const wanted = parseChartRepository(repository);
+  if (!wanted) return false;
+  const same = (a: ParsedRepository, b: ParsedRepository, prefix: boolean) =>
+    a.scheme === b.scheme &&
+    a.host === b.host &&
+    (prefix ? a.segments.length <= b.segments.length : a.segments.length === b.segments.length) &&
+    a.segments.every((s, i) => s === b.segments[i]);
+  return [settings.chart.repository, ...(settings.allowedChartRepositories ?? [])].some((entry, i) => {
+    const allowed = parseChartRepository(entry);
+    return allowed !== undefined && same(allowed, wanted, i > 0 && entry.endsWith("/"));
+  });
 }
 
 export function effectiveConfig(settings: RepoSettings, edits: readonly OverrideEdit[]): EffectiveConfig {

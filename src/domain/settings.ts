@@ -38,4 +38,6 @@ export interface RepoSettings {
   namespaceTemplate: string;
   deployTimeoutSeconds: number;
   trigger: TriggerPolicy;
+  /** Values paths (with `*` for one segment) whose values are secrets, besides secret-looking keys. */
+  secretKeys?: string[];
 }

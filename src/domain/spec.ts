@@ -16,6 +16,8 @@ export interface DesiredSpec {
   deployTimeoutSeconds: number;
   /** Hard limits of the namespace's ResourceQuota (from the `namespaceQuota` deployment override). */
   namespaceQuota?: { profile: string; hard: Record<string, string> };
+  /** The project's secretKeys: their values are redacted wherever helm's output goes. */
+  secretKeys?: string[];
 }
 
 export interface PullRequestHead {
@@ -70,5 +72,6 @@ export function buildDesiredSpec(settings: RepoSettings, head: PullRequestHead, 
     host,
     url,
     deployTimeoutSeconds: settings.deployTimeoutSeconds,
+    ...(settings.secretKeys?.length ? { secretKeys: [...settings.secretKeys] } : {}),
   };
 }

@@ -86,3 +86,48 @@ export function getValueAt(doc: unknown, path: readonly PathSegment[]): unknown 
   }
   return node;
 }
+
+const plainSegment = /^[^.[\]]+$/;
+
+/**
+ * Every leaf of a values document as a dotted path (`a.b[0].c`). Empty objects and lists are
+ * leaves; so is an object with a key a dotted path cannot name (such as `nginx.org/x`).
+ */
+export function flattenValues(doc: Values): { key: string; path: PathSegment[]; value: unknown }[] {
+  const out: { key: string; path: PathSegment[]; value: unknown }[] = [];
+  const walk = (node: unknown, key: string, path: PathSegment[]): void => {
+    const isList = Array.isArray(node);
+    const isObject = typeof node === "object" && node !== null && !isList;
+    // Array.from, not map: a list with holes (set `l[5]` on a shorter list) has them as null in YAML.
+    const children = isList ? Array.from(node as unknown[], (v, i) => [i, v ?? null] as const) : isObject ? Object.entries(node) : [];
+    const nameable = children.every(([k]) => typeof k === "number" || plainSegment.test(k));
+    if (children.length === 0 || !nameable) {
+      out.push({ key, path, value: node });
+      return;
+    }
+    for (const [k, v] of children) {
+      walk(v, typeof k === "number" ? `${key}[${k}]` : `${key}.${k}`, [...path, k]);
+    }
+  };
+  for (const [k, v] of Object.entries(doc)) walk(v, k, [k]);
+  return out;
+}
+
+/** The first list index that holds nothing (`env[5]` set on a 2-item list leaves 2 to 4 empty), as a dotted path. */
+export function firstListHole(doc: unknown, prefix = ""): string | undefined {
+  if (Array.isArray(doc)) {
+    for (let i = 0; i < doc.length; i++) {
+      if (!(i in doc)) return `${prefix}[${i}]`;
+      const inner = firstListHole(doc[i], `${prefix}[${i}]`);
+      if (inner) return inner;
+    }
+    return undefined;
+  }
+  if (isPlainObject(doc)) {
+    for (const [k, v] of Object.entries(doc)) {
+      const inner = firstListHole(v, prefix ? `${prefix}.${k}` : k);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}

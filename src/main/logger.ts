@@ -1,9 +1,9 @@
 import { pino } from "pino";
-import type { Logger as PinoLogger } from "pino";
+import type { DestinationStream, Logger as PinoLogger } from "pino";
 
 /** JSON logs, one child per delivery or job. Known secret fields are redacted. */
-export function createLogger(level: string): PinoLogger {
-  return pino({
+export function createLogger(level: string, destination?: DestinationStream): PinoLogger {
+  const options = {
     level,
     base: { service: "octostage" },
     redact: {
@@ -23,5 +23,6 @@ export function createLogger(level: string): PinoLogger {
       ],
       censor: "[REDACTED]",
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

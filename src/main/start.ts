@@ -3,6 +3,7 @@ import { homedir, hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { DestinationStream } from "pino";
 import { Probot } from "probot";
 import type { ProbotOctokit } from "probot";
 import { applyMigrations } from "../adapters/db/migrate.ts";
@@ -39,6 +40,8 @@ export interface StartOptions {
   octokit?: typeof ProbotOctokit;
   /** Lease, heartbeat and wait durations (tests shorten them). */
   timing?: Timing;
+  /** Where log lines go (default: stdout). */
+  logDestination?: DestinationStream;
 }
 
 export interface Octostage {
@@ -72,7 +75,7 @@ function kubeConfigFor(env: Env): KubeConfig {
 /** The composition root: the only place that wires adapters into use cases. */
 export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   const { env } = opts;
-  const logger = createLogger(env.LOG_LEVEL);
+  const logger = createLogger(env.LOG_LEVEL, opts.logDestination);
   const cfg = projectConfigPath(env);
   if (cfg.example) logger.warn({ path: cfg.path }, "no octostage.yaml: using the example project config");
   const project = await loadProjectConfig(cfg.path);

@@ -39,7 +39,12 @@ export const e2eRepository = {
   hostTemplate: "{name}.staging.example.com",
 };
 
-export async function startTestSystem(repositories: unknown[] = [e2eRepository], extraEnv: Record<string, string> = {}): Promise<TestSystem> {
+export interface TestSystemOptions {
+  /** Every log line the system writes (JSON), at LOG_LEVEL. */
+  logs?: string[];
+}
+
+export async function startTestSystem(repositories: unknown[] = [e2eRepository], extraEnv: Record<string, string> = {}, options: TestSystemOptions = {}): Promise<TestSystem> {
   const [kube, github, db] = await Promise.all([startKubeApiDouble(), startGitHubDouble(), createTestDb()]);
   const helm = createHelmDouble();
   // helm runs with a minimal environment that keeps HELM_* variables: the double's settings.
@@ -65,7 +70,12 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "silent",
     ...extraEnv,
   });
-  const app = await startOctostage({ env, octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }) });
+  const logs = options.logs;
+  const app = await startOctostage({
+    env,
+    octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }),
+    ...(logs ? { logDestination: { write: (line: string) => void logs.push(line) } } : {}),
+  });
   return {
     app,
     webhookUrl: `${app.url}${env.WEBHOOK_PATH}`,

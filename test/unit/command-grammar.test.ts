@@ -357,11 +357,11 @@ describe("/octo override", () => {
       );
       expect(error("/octo override --deployment namespaceQuota=huge").error).toBe("namespaceQuota must be one of small, medium, large");
       expect(error("/octo override --deployment chart.version=1.4").error).toBe(
-        'chart.version must be a version such as 1.4.2 (text without spaces, at most 64 characters; quote numbers: chart.version="1.4")',
+        'chart.version must be a version such as 1.4.2 or a range such as ^1.4 (at most 64 characters; quote numbers: chart.version="1.4")',
       );
       expect(command("/octo override --deployment chart.version=2.0")).toMatchObject({ set: [{ value: "2.0" }] });
       expect(error("/octo override --deployment chart.version=2").error).toBe(
-        'chart.version must be a version such as 1.4.2 (text without spaces, at most 64 characters; quote numbers: chart.version="2")',
+        'chart.version must be a version such as 1.4.2 or a range such as ^1.4 (at most 64 characters; quote numbers: chart.version="2")',
       );
       expect(error("/octo override --deployment chart.repository=http://charts.example.com").error).toBe(
         "chart.repository must be an https:// chart repository URL or an oci:// reference, without credentials in it",

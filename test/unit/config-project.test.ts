@@ -67,6 +67,7 @@ describe("parseProjectConfig: valid configs", () => {
       namespaceTemplate: "staging-{name}",
       deployTimeoutSeconds: 900,
       trigger: { drafts: true, labels: ["staging"] },
+      secretKeys: [],
     });
     expect(config.repositories[1]).toEqual({
       repo: "Acme/Billing.API",
@@ -82,7 +83,23 @@ describe("parseProjectConfig: valid configs", () => {
       namespaceTemplate: "octostage-{name}",
       deployTimeoutSeconds: 600,
       trigger: { drafts: false, labels: [] },
+      secretKeys: [],
     });
+  });
+
+  test("secretKeys are values paths, with * for one key or list index", () => {
+    const repo = { repo: "acme/web", chart: { repository: "https://charts.example.com", name: "web" }, hostTemplate: "{name}.example.com" };
+    expect(parseProjectConfig({ repositories: [{ ...repo, secretKeys: ["database.url", "env[*].value", "auth.*", "tls[0].key"] }] }).repositories[0]!.secretKeys).toEqual([
+      "database.url",
+      "env[*].value",
+      "auth.*",
+      "tls[0].key",
+    ]);
+    expect(problemsOf({ repositories: [{ ...repo, secretKeys: ["a..b", "x*y", ""] }] })).toEqual([
+      "repositories[0].secretKeys[0]: must be a dotted path like db.url, env[*].value or auth.*",
+      "repositories[0].secretKeys[1]: must be a dotted path like db.url, env[*].value or auth.*",
+      "repositories[0].secretKeys[2]: must be a dotted path like db.url, env[*].value or auth.*",
+    ]);
   });
 
   test("every configured repository yields valid staging names and namespaces", () => {

@@ -148,7 +148,10 @@ describe("validateOverride: deployment scope", () => {
 
   test.each<[string, unknown]>([
     ["chart.version", ""],
-    ["chart.version", "1 2"],
+    ["chart.version", "--post-renderer=/tmp/x"],
+    ["chart.version", "-1"],
+    ["chart.version", "latest"],
+    ["chart.version", "1.4.2;rm -rf /"],
     ["chart.version", 1.4],
     ["chart.version", "v".repeat(65)],
     ["chart.repository", "http://charts.example.com"],
@@ -332,6 +335,26 @@ describe("effectiveConfig", () => {
     expect(chartRepositoryAllowed(allowed, "https://charts.partner.dev/stable-evil")).toBe(false); // not a prefix: a whole URL
     expect(chartRepositoryAllowed(allowed, "oci://ghcr.io/acme/chartsx/web")).toBe(false);
     expect(chartRepositoryAllowed({ ...settings, allowedChartRepositories: [] }, "oci://ghcr.io/acme/charts/web")).toBe(false);
+    // Compared as parsed URLs: no way out of the allowed path, or to another host.
+    for (const hostile of [
+      "oci://ghcr.io/acme/charts/../../evil/web",
+      "oci://ghcr.io/acme/charts/%2e%2e/%2e%2e/evil/web",
+      "oci://ghcr.io/acme/charts/%2E%2E/evil",
+      "oci://ghcr.io/acme/charts/./web",
+      "oci://ghcr.io@evil.example/acme/charts/web",
+      "oci://evil.example#@ghcr.io/acme/charts/web",
+      "oci://ghcr.io/acme/charts/web?x=1",
+      "oci://ghcr.io/acme/charts/ web",
+      "oci://ghcr.io/acme/charts\\..\\evil",
+      "oci://ghcr.io.evil.example/acme/charts/web",
+      "https://charts.partner.dev/stable/../other",
+      "OCI://GHCR.IO/acme/charts/../x",
+    ]) {
+      expect(chartRepositoryAllowed(allowed, hostile), hostile).toBe(false);
+    }
+    // Host names are compared without regard to case; paths are not.
+    expect(chartRepositoryAllowed(allowed, "oci://GHCR.io/acme/charts/web")).toBe(true);
+    expect(chartRepositoryAllowed(allowed, "oci://ghcr.io/ACME/charts/web")).toBe(false);
     // A stored override the config no longer allows falls back to the configured repository.
     const cfg = effectiveConfig({ ...settings, allowedChartRepositories: [] }, [setDeployment("chart.repository", "oci://ghcr.io/acme/charts/web")]);
     expect(cfg.chart.repository).toBe("https://charts.acme.dev");

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { createRedactor, REDACTED, redactAroundCut, redactText } from "../../src/domain/redact.ts";
+import { isSecretPath, secretValues } from "../../src/domain/secrets.ts";
 
 describe("the redactor", () => {
   test("removes every occurrence of the values it is told about, overlapping ones included, longest first", () => {
@@ -50,5 +51,27 @@ describe("the redactor", () => {
       // The benchmark (bench/redact) records the real figures: 15–45 ms per megabyte on 2 cores.
       expect(performance.now() - started).toBeLessThan(1_000);
     }
+  });
+});
+
+describe("which values are secrets", () => {
+  test("values at secret-looking keys, env-style entries named like secrets, and the project's secretKeys", () => {
+    const values = {
+      db: { host: "db.internal", password: "Pa55word!" },
+      env: [
+        { name: "DB_PASSWORD", value: "env-secret-1" },
+        { name: "LOG_LEVEL", value: "debug" },
+      ],
+      database: { url: "postgres://app@db/app" },
+      auth: { issuer: "https://id.example.com", audience: "web" },
+      replicaCount: 2,
+      apiToken: 12345678,
+    };
+    expect(secretValues(values).sort()).toEqual(["12345678", "Pa55word!", "env-secret-1"].sort());
+    expect(secretValues(values, ["database.url", "auth.*"]).sort()).toEqual(["12345678", "Pa55word!", "env-secret-1", "postgres://app@db/app", "https://id.example.com", "web"].sort());
+    expect(isSecretPath(values, "env[0].value")).toBe(true);
+    expect(isSecretPath(values, "env[1].value")).toBe(false);
+    expect(isSecretPath(values, "database.url", ["database.url"])).toBe(true);
+    expect(isSecretPath(values, "db.host")).toBe(false);
   });
 });

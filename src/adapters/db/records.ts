@@ -18,6 +18,7 @@ export const desiredSpecSchema = z.object({
   url: z.string(),
   deployTimeoutSeconds: z.number().int(),
   namespaceQuota: z.object({ profile: z.string(), hard: z.record(z.string(), z.string()) }).optional(),
+  secretKeys: z.array(z.string()).optional(),
 }) satisfies z.ZodType<DesiredSpec>;
 
 const replicasSchema = z.record(z.string(), z.number().int().min(0)).nullable();

@@ -1,3 +1,4 @@
+import { secretValues } from "../../domain/secrets.ts";
 import { HelmError } from "../../ports/helm.ts";
 import type { HelmReleaseRequest, HelmResult } from "../../ports/helm.ts";
 import type { WorkloadSnapshot } from "../../ports/cluster.ts";
@@ -51,7 +52,8 @@ export async function applyDeploy(work: Work): Promise<void> {
   await ensureNamespaceReady(work, status);
   // The quota must be in place before helm creates pods: it only limits what comes after it.
   await deps.cluster.ensureResourceQuota(s.namespace, spec.namespaceQuota?.hard ?? null);
-  const result = await upgrade(work, { release: s.name, namespace: s.namespace, chart: spec.chart, values: spec.values, timeoutSeconds: spec.deployTimeoutSeconds });
+  const secrets = secretValues(spec.values, spec.secretKeys);
+  const result = await upgrade(work, { release: s.name, namespace: s.namespace, chart: spec.chart, values: spec.values, timeoutSeconds: spec.deployTimeoutSeconds, secrets });
   let workloads = await deps.cluster.listWorkloads(s.namespace);
   if (s.archivedReplicas) workloads = await restoreReplicas(work, workloads);
   const finished = await deps.store.finishGeneration(guard.lease, {

@@ -1,6 +1,7 @@
 import type { Actor } from "../../domain/actor.ts";
 import type { CommandResult } from "../../domain/intent/commands.ts";
 import type { CurrentStaging, IntentDecision } from "../../domain/intent/inputs.ts";
+import type { RepoSettings } from "../../domain/settings.ts";
 import type { OverrideRecord } from "../../ports/store.ts";
 import type { AppDeps } from "../deps.ts";
 import { changeAndEnqueue } from "../change-staging.ts";
@@ -26,7 +27,7 @@ export interface SteerRequest {
 export async function steerStaging(
   deps: SteerDeps,
   req: SteerRequest,
-  decide: (current: CurrentStaging, overrides: readonly OverrideRecord[]) => IntentDecision<CommandResult>,
+  decide: (current: CurrentStaging, overrides: readonly OverrideRecord[], settings: RepoSettings) => IntentDecision<CommandResult>,
 ): Promise<CommandResult> {
   const staging = await deps.store.get(req.stagingId);
   if (!staging) return { ok: false, code: "deleted", message: "This staging no longer exists." };
@@ -37,7 +38,7 @@ export async function steerStaging(
     event: req.event,
     decide: (current) => {
       if (!current) throw new Error(`staging ${staging.id} disappeared`);
-      const decision = decide(current.staging, current.overrides);
+      const decision = decide(current.staging, current.overrides, settings);
       if (!decision.change || !req.detail) return decision;
       return { ...decision, action: { ...decision.action, detail: { ...req.detail, ...decision.action.detail } } };
     },

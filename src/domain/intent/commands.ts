@@ -7,7 +7,7 @@ import type { Actor } from "../actor.ts";
 import type { CurrentStaging, IntentDecision, OverrideChange, OverrideScope } from "./inputs.ts";
 import { noChange, shortSha } from "./inputs.ts";
 
-export type RefusalCode = "not_archived" | "not_deployed" | "unapproved_fork_commit" | "unseen_commit" | "not_head" | "deleted";
+export type RefusalCode = "not_archived" | "not_deployed" | "unapproved_fork_commit" | "unseen_commit" | "not_head" | "deleted" | "invalid_override";
 
 export type CommandResult =
   | { ok: true; done: "archived" | "already_archived" | "restoring" | "redeploying" | "approved" | "deleting" | "already_deleted" | "overrides_saved"; sha?: string }
@@ -108,8 +108,12 @@ export function decideDelete(current: CurrentStaging, actor: Actor): IntentDecis
   };
 }
 
-/** Override edits: saved whatever the state; only a deployed staging is updated at once. */
-export function decideOverrides(current: CurrentStaging, actor: Actor, scope: OverrideScope, changes: readonly OverrideChange[]): IntentDecision<CommandResult> {
+/**
+ * Override edits: saved whatever the state; only a deployed staging is updated at once.
+ * `problem` is what the values would be wrong about with these edits (holes, size), if anything.
+ */
+export function decideOverrides(current: CurrentStaging, actor: Actor, scope: OverrideScope, changes: readonly OverrideChange[], problem?: string): IntentDecision<CommandResult> {
+  if (problem) return refuse("invalid_override", `${problem}. Nothing was changed.`);
   return {
     change: true,
     inputs: {},
