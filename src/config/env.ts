@@ -12,6 +12,8 @@ const envSchema = z.object({
   PRIVATE_KEY_PATH: z.string().optional(),
   WEBHOOK_SECRET: z.string().min(1, "must not be empty").optional(),
   WEBHOOK_PATH: z.string().startsWith("/", "must start with /").default("/api/github/webhooks"),
+  /** The largest webhook payload taken (bytes); larger ones are refused with 413 before being read. */
+  WEBHOOK_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(25 * 1024 * 1024).default(2 * 1024 * 1024),
   GHE_HOST: z.string().optional(),
   GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
   DATABASE_URL: z

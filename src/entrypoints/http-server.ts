@@ -52,6 +52,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ server
     run(0);
   });
   server.keepAliveTimeout = 65_000;
+  // A client that trickles its headers or body is cut off: GitHub sends a webhook in well under a second.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(opts.port, opts.host, resolve));
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : opts.port;

@@ -14,20 +14,39 @@ export interface WebhookEndpointOptions {
   secret: string;
   receiver: WebhookReceiver;
   logger: Logger;
-  /** GitHub caps payloads at 25 MB. */
+  /** The largest payload taken (GitHub caps them at 25 MB; pull_request and issue_comment payloads are far smaller). Default 2 MiB. */
   maxBytes?: number;
+  /** Bytes being received across all requests at once; past it, requests are refused with 503 before being read. Default 64 MiB. */
+  maxInFlightBytes?: number;
 }
 
 class BodyTooLarge extends Error {
   readonly code = "body_too_large";
 }
 
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+class Overloaded extends Error {
+  readonly code = "overloaded";
+}
+
+/** Bytes being received by all webhook requests together, reserved as they arrive. */
+interface InFlight {
+  bytes: number;
+  readonly max: number;
+}
+
+async function readBody(req: IncomingMessage, maxBytes: number, inFlight: InFlight, reserved: { bytes: number }): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) throw new BodyTooLarge(`payload over ${maxBytes} bytes`);
+    if (size > reserved.bytes) {
+      // Sent without Content-Length (chunked): reserve as it comes.
+      const more = size - reserved.bytes;
+      if (inFlight.bytes + more > inFlight.max) throw new Overloaded("too many bytes in flight");
+      inFlight.bytes += more;
+      reserved.bytes += more;
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
@@ -67,7 +86,8 @@ function payloadText(contentType: string | undefined, body: string): string {
  * delivery to redeliver), 500 for a bug.
  */
 export function webhookEndpoint(opts: WebhookEndpointOptions): Middleware {
-  const maxBytes = opts.maxBytes ?? 25 * 1024 * 1024;
+  const maxBytes = opts.maxBytes ?? 2 * 1024 * 1024;
+  const inFlight: InFlight = { bytes: 0, max: opts.maxInFlightBytes ?? 64 * 1024 * 1024 };
   return async (req, res, next) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== opts.path) return next();
@@ -88,11 +108,21 @@ export function webhookEndpoint(opts: WebhookEndpointOptions): Middleware {
     if (!id || !name) return reply(400, { error: "X-GitHub-Delivery and X-GitHub-Event headers are required" });
     const length = Number(header(req, "content-length"));
     if (Number.isFinite(length) && length > maxBytes) return reply(413, { error: `payload over ${maxBytes} bytes` });
+    const reserved = { bytes: Number.isFinite(length) ? length : 0 };
+    if (inFlight.bytes + reserved.bytes > inFlight.max) {
+      log.warn({ inFlightBytes: inFlight.bytes }, "too many webhook bytes in flight: refused with 503");
+      res.setHeader("retry-after", "5");
+      return reply(503, { error: "too many requests in flight; GitHub redelivers" });
+    }
+    inFlight.bytes += reserved.bytes;
     let body: string;
     try {
-      body = await readBody(req, maxBytes);
+      body = await readBody(req, maxBytes, inFlight, reserved);
     } catch (err) {
-      return reply(err instanceof BodyTooLarge ? 413 : 400, { error: (err as Error).message });
+      if (err instanceof Overloaded) res.setHeader("retry-after", "5");
+      return reply(err instanceof BodyTooLarge ? 413 : err instanceof Overloaded ? 503 : 400, { error: (err as Error).message });
+    } finally {
+      inFlight.bytes -= reserved.bytes;
     }
     if (!(await verify(opts.secret, body, signature).catch(() => false))) {
       log.warn({}, "webhook signature wrong: rejected");

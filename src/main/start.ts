@@ -157,7 +157,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   if (serve) {
     await probot.load(githubApp(intakeDeps));
     const handlers: Middleware[] = [
-      webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger }),
+      webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES }),
     ];
     const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });
     url = http.url;

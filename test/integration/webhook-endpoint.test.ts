@@ -29,7 +29,7 @@ beforeAll(async () => {
     host: "127.0.0.1",
     logger: silentLogger,
     readiness: {},
-    handlers: [webhookEndpoint({ path, secret, receiver, logger: silentLogger, maxBytes: 64 * 1024 })],
+    handlers: [webhookEndpoint({ path, secret, receiver, logger: silentLogger, maxBytes: 64 * 1024, maxInFlightBytes: 100 * 1024 })],
   });
 });
 afterAll(async () => {
@@ -131,5 +131,27 @@ describe("the webhook endpoint", () => {
     expect(unavailable.body).toContain("redeliver");
     fail = () => new TypeError("cannot read properties of undefined");
     expect((await post(payload, await signedHeaders(payload))).status).toBe(500);
+  });
+
+  it("caps the bytes being received across requests: past it, 503 with Retry-After before reading; freed when done", async () => {
+    // A slow sender holds 60 KiB of the 100 KiB in flight.
+    const slow = http.request(`${server.url}${path}`, { method: "POST", headers: { "content-length": String(60 * 1024), "x-github-event": "ping", "x-github-delivery": "d-slow", "x-hub-signature-256": "sha256=00" } });
+    const slowDone = new Promise<number>((resolve) => slow.on("response", (res) => resolve(res.statusCode ?? 0)));
+    slow.on("error", () => undefined);
+    slow.write("x".repeat(1024));
+    const big = "y".repeat(50 * 1024);
+    let refused: Response | undefined;
+    for (let i = 0; i < 200 && !refused; i++) {
+      const res = await fetch(`${server.url}${path}`, { method: "POST", headers: await signedHeaders(big), body: big });
+      if (res.status === 503) refused = res;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(refused?.status).toBe(503);
+    expect(refused?.headers.get("retry-after")).toBe("5");
+    slow.end("x".repeat(59 * 1024));
+    expect(await slowDone).toBe(401);
+    // Freed: the same request is taken now.
+    const ok = JSON.stringify({ action: "ping", pad: "z".repeat(50 * 1024) });
+    expect((await post(ok, await signedHeaders(ok))).status).toBe(200);
   });
 });
