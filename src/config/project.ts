@@ -5,6 +5,7 @@ import { isDnsLabel, stagingName } from "../domain/naming.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import { renderTemplate, unknownVariables } from "../domain/template.ts";
 import type { TemplateVariable } from "../domain/template.ts";
+import { defaultValuePolicy } from "../domain/value-policy.ts";
 import { parseValuePath } from "../domain/values.ts";
 import { ConfigError, describeIssues } from "./errors.ts";
 
@@ -67,6 +68,13 @@ const repoSchema = z
     deployTimeoutSeconds: z.number().int().min(30).max(3600).default(600),
     // Values paths whose values are secrets besides those that look like it (password, token...):
     // removed from helm's output, reasons, replies and logs. `*` stands for one key or list index.
+    valuePolicy: z
+      .object({
+        denyTemplates: z.boolean().default(defaultValuePolicy.denyTemplates),
+        denyKeys: z.array(z.string().min(1).max(128)).default([...defaultValuePolicy.denyKeys]),
+      })
+      .strict()
+      .default({ denyTemplates: defaultValuePolicy.denyTemplates, denyKeys: [...defaultValuePolicy.denyKeys] }),
     secretKeys: z
       .array(z.string().regex(/^(\*|[^.[\]*]+)(\[(\d+|\*)\])*(\.(\*|[^.[\]*]+)(\[(\d+|\*)\])*)*$/, "must be a dotted path like db.url, env[*].value or auth.*"))
       .default([]),

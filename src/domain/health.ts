@@ -34,8 +34,14 @@ function progressDeadlineExceeded(w: WorkloadHealthInput): string | undefined {
   return c ? `ProgressDeadlineExceeded: ${label(w)}${c.message ? ` (${c.message})` : ""}` : undefined;
 }
 
+/** Pods a workload's controller cannot create (Pod Security, a quota, a missing ServiceAccount): they will not come by themselves. */
+function replicaFailure(w: WorkloadHealthInput): string | undefined {
+  const c = w.conditions.find((x) => x.type === "ReplicaFailure" && x.status === "True");
+  return c ? `${label(w)}: pods cannot be created${c.message ? `: ${c.message}` : ""}` : undefined;
+}
+
 /**
- * - failed: a workload gave up (ProgressDeadlineExceeded), a Job gave up (BackoffLimitExceeded,
+ * - failed: a workload's pods cannot be created (ReplicaFailure: Pod Security, a quota), a workload gave up (ProgressDeadlineExceeded), a Job gave up (BackoffLimitExceeded,
  *   DeadlineExceeded) during a rollout, or a staging that was ready has a workload with no ready
  *   replica left and its pods say why (crash loop, OOM, image pull...)
  * - progressing: a rollout is not finished (new generation not observed, replicas not updated or
@@ -62,6 +68,10 @@ export function computeHealth(
     return waitingForJob ? { state: "progressing", reason: waitingForJob } : { state: "empty", reason: "no Deployments or StatefulSets yet" };
   }
   const podReason = worstPodProblem(pods.filter((p) => p.job === undefined));
+  for (const w of workloads) {
+    const refused = replicaFailure(w);
+    if (refused) return { state: wasReady ? "degraded" : "failed", reason: refused };
+  }
   for (const w of workloads) {
     const failed = progressDeadlineExceeded(w);
     if (failed) return { state: "failed", reason: podReason ? `${failed}: ${podReason}` : failed };

@@ -8,6 +8,7 @@ import type { OverrideScope } from "./command-grammar.ts";
 import { deploymentOverride, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
 import type { DeploymentKey } from "./overrides-validation.ts";
 import type { ChartSource, RepoSettings } from "./settings.ts";
+import { defaultValuePolicy, valuePolicyRefusal } from "./value-policy.ts";
 import { flattenValues, getValueAt, parseValuePath, setValueAt, unsetValueAt } from "./values.ts";
 import type { PathSegment, Values } from "./values.ts";
 
@@ -136,6 +137,8 @@ export function effectiveConfig(settings: RepoSettings, edits: readonly Override
       continue;
     }
     if (validateOverrideKey("app", edit.key) !== undefined) continue;
+    // An edit the repository's value policy refuses (it may predate the policy) never reaches helm.
+    if (valuePolicyRefusal(settings.valuePolicy ?? defaultValuePolicy, edit.key, edit.op, edit.value) !== undefined) continue;
     const path = pathOf(edit.key);
     if (edit.op === "unset") {
       values = unsetValueAt(values, path);

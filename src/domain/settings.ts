@@ -1,3 +1,5 @@
+import type { ValuePolicy } from "./value-policy.ts";
+
 /** A repository's staging settings, as validated from the project config (src/config/project.ts). */
 
 export interface ChartSource {
@@ -40,4 +42,6 @@ export interface RepoSettings {
   trigger: TriggerPolicy;
   /** Values paths (with `*` for one segment) whose values are secrets, besides secret-looking keys. */
   secretKeys?: string[];
+  /** What overrides may set (see value-policy.ts); the default policy when absent. */
+  valuePolicy?: ValuePolicy;
 }

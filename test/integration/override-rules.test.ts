@@ -40,3 +40,25 @@ it("the values a staging may add up to are bounded: size and number of overridde
   expect(valuesDocumentProblem({ a: 1 }, valuesLimits.maxOverrides + 1, undefined)).toMatch(/501 overridden keys: at most 500/);
   expect(valuesDocumentProblem({ a: 1 }, 3, undefined)).toBeUndefined();
 });
+
+it("the value policy refuses templates and keys that leave the sandbox, from every surface, and ignores stored ones", async () => {
+  const { db } = doubles;
+  const s = await pushed(db.store, 41, sha(41), { project });
+  for (const [body, rule] of [
+    ["/octo override securityContext.privileged=true", 'refuses keys matching "*securityContext*"'],
+    ["/octo override web.volumes[0].hostPath.path=/", 'refuses keys matching "*hostPath*"'],
+    ["/octo override namespaceOverride=kube-system", 'refuses keys matching "namespaceOverride"'],
+    ['/octo override podAnnotations.x="{{ (lookup \\"v1\\" \\"Secret\\" \\"octostage\\" \\"octostage\\").data }}"', 'contains "{{"'],
+    ["/octo unset containerSecurityContext", 'refuses keys matching "*securityContext*"'],
+  ] as const) {
+    const reply = await comment(41, 9410 + body.length, body);
+    expect(reply, body).toContain(rule);
+    expect(reply).toContain("Nothing was changed");
+  }
+  expect(await db.store.listOverrides(s.id)).toEqual([]);
+  expect((await db.store.get(s.id))!.generation).toBe(s.generation);
+  // An override stored before the policy (or before it got stricter) never reaches helm.
+  const { effectiveConfig } = await import("../../src/domain/overrides.ts");
+  const cfg = effectiveConfig(project.repositories[0]!, [{ scope: "app", key: "securityContext.privileged", op: "set", value: true, actor: "old", source: "github", at: new Date() }]);
+  expect(cfg.values).not.toHaveProperty("securityContext");
+});

@@ -68,6 +68,7 @@ describe("parseProjectConfig: valid configs", () => {
       deployTimeoutSeconds: 900,
       trigger: { drafts: true, labels: ["staging"] },
       secretKeys: [],
+      valuePolicy: { denyTemplates: true, denyKeys: ["namespaceOverride", "*.namespaceOverride", "*securityContext*", "*hostPath*", "*hostNetwork*", "*hostPID*", "*hostIPC*", "*privileged*"] },
     });
     expect(config.repositories[1]).toEqual({
       repo: "Acme/Billing.API",
@@ -84,6 +85,7 @@ describe("parseProjectConfig: valid configs", () => {
       deployTimeoutSeconds: 600,
       trigger: { drafts: false, labels: [] },
       secretKeys: [],
+      valuePolicy: { denyTemplates: true, denyKeys: expect.arrayContaining(["*securityContext*"]) },
     });
   });
 

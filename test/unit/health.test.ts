@@ -87,3 +87,22 @@ describe("computeHealth", () => {
     expect(computeHealth([workload({ desiredReplicas: 0, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0 })]).state).toBe("ready");
   });
 });
+
+describe("pods that cannot be created", () => {
+  test("a ReplicaFailure (Pod Security refused the pods, a quota is exhausted) fails a rollout and degrades a running staging, saying why", () => {
+    const refused = {
+      kind: "Deployment",
+      name: "web",
+      desiredReplicas: 1,
+      readyReplicas: 0,
+      updatedReplicas: 0,
+      availableReplicas: 0,
+      generation: 1,
+      observedGeneration: 1,
+      conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate", message: 'pods "web-x" is forbidden: violates PodSecurity "baseline:latest": privileged (container "web" must not set securityContext.privileged=true)' }],
+    };
+    expect(computeHealth([refused])).toEqual({ state: "failed", reason: `Deployment/web: pods cannot be created: ${refused.conditions[0]!.message}` });
+    expect(computeHealth([refused], true).state).toBe("degraded");
+    expect(computeHealth([{ ...refused, conditions: [{ ...refused.conditions[0]!, status: "False" }] }]).state).toBe("progressing");
+  });
+});
