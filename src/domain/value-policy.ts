@@ -16,19 +16,10 @@ export interface ValuePolicy {
   denyKeys: string[];
 }
 
-export const defaultValuePolicy: ValuePolicy = Object.freeze({
+export const defaultValuePolicy: Readonly<ValuePolicy> = Object.freeze({
   denyTemplates: true,
-  denyKeys: Object.freeze([
-    "namespaceOverride",
-    "*.namespaceOverride",
-    "*securityContext*",
-    "*hostPath*",
-    "*hostNetwork*",
-    "*hostPID*",
-    "*hostIPC*",
-    "*privileged*",
-  ]) as unknown as string[],
-}) as ValuePolicy;
+  denyKeys: ["namespaceOverride", "*.namespaceOverride", "*securityContext*", "*hostPath*", "*hostNetwork*", "*hostPID*", "*hostIPC*", "*privileged*"],
+});
 
 function matcher(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
