@@ -8,6 +8,7 @@ import { redactText } from "../domain/redact.ts";
 import { statusLabel } from "../domain/report-view.ts";
 import { secretValues } from "../domain/secrets.ts";
 import type { RepoSettings } from "../domain/settings.ts";
+import { GitHubError } from "../ports/code-host.ts";
 import type { PullRequestRef, RepoPermission } from "../ports/code-host.ts";
 import type { CommandRecord, OverrideChange, ReportChannelRecord, StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
@@ -179,6 +180,18 @@ async function postReply(deps: Deps, pr: PullRequestRef, cmd: CommandRecord, rep
 export async function runCommentCommands(deps: Deps, commandId: string): Promise<void> {
   const cmd = await deps.store.getCommand(commandId);
   if (!cmd || cmd.state === "replied") return;
+  try {
+    await runOnce(deps, cmd);
+  } catch (err) {
+    // GitHub refuses for good (the app was uninstalled, lost a permission, the PR is gone): retrying
+    // cannot help, so the command is settled (what ran, ran) instead of being retried for ever.
+    if (!(err instanceof GitHubError) || !err.permanent) throw err;
+    deps.logger.warn({ commandId: cmd.id, code: err.code, operation: err.operation, status: err.status }, "GitHub refuses the command's reply for good: settled without a reply");
+    await deps.store.markCommandReplied(cmd.id);
+  }
+}
+
+async function runOnce(deps: Deps, cmd: CommandRecord): Promise<void> {
   const pr: PullRequestRef = { installationId: cmd.installationId, owner: cmd.repoOwner, repo: cmd.repoName, number: cmd.prNumber };
   if (cmd.reply !== null) {
     await postReply(deps, pr, cmd, cmd.reply, true);

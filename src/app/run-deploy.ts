@@ -11,16 +11,12 @@ import { StagingError } from "./deploy/errors.ts";
 import { startLeaseGuard } from "./deploy/lease-guard.ts";
 import type { Work } from "./deploy/work.ts";
 
-export interface DeployAttempt {
-  /** 1-based attempt number of the queue job, and how many it gets. */
-  attempt: number;
-  maxAttempts: number;
-}
-
 export type DeployOutcome =
   /** Another worker holds the staging; it re-checks for newer intent when it is done. */
   | { outcome: "busy" }
   | { outcome: "done"; generations: number[] }
+  /** The latest generation failed and is tried again at `retryAt` (Postgres holds when; a job is queued for then). */
+  | { outcome: "retrying"; retryAt: Date }
   /** The lease was lost (or the worker is shutting down): whoever holds it now does the work. */
   | { outcome: "stopped" }
   /** Retrying cannot help: the staging is failed with the reason. */
@@ -32,10 +28,12 @@ function isPermanent(err: unknown): boolean {
   return (err instanceof HelmError || err instanceof StagingError) && err.permanent;
 }
 
-function cleanupRetryAt(deps: Pick<Deps, "timing" | "clock">, s: StagingRecord): Date {
-  const { cleanupRetryBaseMs, cleanupRetryMaxMs } = deps.timing;
-  const wait = Math.min(cleanupRetryMaxMs, cleanupRetryBaseMs * 2 ** Math.min(s.attempts, 16));
-  return new Date(deps.clock.now().getTime() + wait);
+/** When to try a failed generation again: exponential backoff from the failures recorded on the staging. */
+function retryAt(deps: Pick<Deps, "timing" | "clock">, s: StagingRecord): Date {
+  const deleting = s.desiredState === "deleted";
+  const base = deleting ? deps.timing.cleanupRetryBaseMs : deps.timing.retryBaseMs;
+  const max = deleting ? deps.timing.cleanupRetryMaxMs : deps.timing.retryMaxMs;
+  return new Date(deps.clock.now().getTime() + Math.min(max, base * 2 ** Math.min(s.attempts, 16)));
 }
 
 async function applyGeneration(work: Work): Promise<void> {
@@ -55,50 +53,44 @@ async function applyGeneration(work: Work): Promise<void> {
 }
 
 /**
- * A generation failed. Not final: the action goes back to queued and the status says what is
- * retried (the queue job retries with backoff). Final: the staging is failed with the reason;
- * a cleanup is never given up on, it becomes cleanup_failed and is tried again later (backoff).
+ * A generation failed; the failures of a generation are counted on the staging (Postgres, not
+ * the queue job: a recovery job must not start the count again). Not final: the action goes back
+ * to queued, the status says what is retried, and it is tried again at `retryAt` (backoff).
+ * Final (a permanent error, or `maxAttempts` failures): the staging is failed with the reason. A
+ * cleanup is never given up on: it becomes cleanup_failed and keeps being retried, less often.
+ * Returns when to try again, if at all.
  */
-async function failGeneration(work: Work, err: unknown, final: boolean): Promise<void> {
+async function failGeneration(work: Work, err: unknown, permanent: boolean): Promise<Date | undefined> {
   const { deps, staging: s, guard } = work;
   const helmErr = err instanceof HelmError ? err : undefined;
   const message = errorSummary(err).message;
+  const deleting = s.desiredState === "deleted";
+  const final = permanent || s.attempts + 1 >= deps.timing.maxAttempts;
   const action = {
-    state: final ? ("failed" as const) : ("queued" as const),
+    state: final && !deleting ? ("failed" as const) : ("queued" as const),
     exitCode: helmErr?.result?.exitCode ?? null,
     ...(helmErr?.result ? { durationMs: helmErr.result.durationMs, output: [helmErr.result.stdout, helmErr.result.stderr].filter(Boolean).join("\n") } : {}),
     error: message,
   };
   const cause = helmErr ? `helm ${helmErr.code}` : err instanceof StagingError ? err.code : "error";
-  const deleting = s.desiredState === "deleted";
-  let out;
-  if (deleting && final) {
-    out = await deps.store.finishGeneration(guard.lease, {
-      generation: s.generation,
-      action,
-      observed: false,
-      retryAt: cleanupRetryAt(deps, s),
-      status: { to: "cleanup_failed", reason: message, cause, actor: "octostage" },
-    });
-  } else if (final) {
-    out = await deps.store.finishGeneration(guard.lease, {
-      generation: s.generation,
-      action,
-      observed: true,
-      deployOutcome: { error: message },
-      status: { to: "failed", reason: message, cause, actor: "octostage" },
-    });
-  } else {
-    // Keep showing what is being attempted: an archive that will be retried is still archiving.
-    const inProgress = deleting ? "cleaning" : s.desiredState === "archived" ? "archiving" : s.status === "restoring" ? "restoring" : "deploying";
-    out = await deps.store.finishGeneration(guard.lease, {
-      generation: s.generation,
-      action,
-      observed: false,
-      status: { to: inProgress, reason: `retrying after: ${message}`, cause: "retry", actor: "octostage" },
-    });
-  }
+  const next = final && !deleting ? undefined : retryAt(deps, s);
+  const restoring = s.status === "archived" || s.status === "archiving" || s.status === "restoring";
+  // Keep showing what is being attempted: an archive that will be retried is still archiving.
+  const status =
+    final && deleting
+      ? { to: "cleanup_failed" as const, reason: message }
+      : final
+        ? { to: "failed" as const, reason: message }
+        : { to: deleting ? ("cleaning" as const) : s.desiredState === "archived" ? ("archiving" as const) : restoring ? ("restoring" as const) : ("deploying" as const), reason: `retrying after: ${message}` };
+  const out = await deps.store.finishGeneration(guard.lease, {
+    generation: s.generation,
+    action,
+    observed: final && !deleting,
+    ...(final && !deleting ? { deployOutcome: { error: message }, retryAt: null } : { retryAt: next ?? null }),
+    status: { ...status, cause, actor: "octostage" },
+  });
   await announce(deps, out.transition, cause);
+  return next;
 }
 
 /**
@@ -108,8 +100,21 @@ async function failGeneration(work: Work, err: unknown, final: boolean): Promise
  * generations until none is pending; after releasing the lease it looks once more, so intent
  * recorded while it worked is never left behind.
  */
-export async function runDeploy(deps: Deps, stagingId: string, attempt: DeployAttempt, shutdown?: AbortSignal): Promise<DeployOutcome> {
-  const log = deps.logger.child({ stagingId, attempt: attempt.attempt });
+/** A worker that shuts down mid-run: the staging says so, and another worker is asked to take it now. */
+async function handOver(work: Work): Promise<void> {
+  const { deps, staging: s, guard } = work;
+  const status = s.desiredState === "deleted" ? "cleaning" : s.desiredState === "archived" ? "archiving" : s.status === "restoring" || s.status === "archived" ? "restoring" : "deploying";
+  try {
+    const out = await deps.store.progress(guard.lease, { to: status, reason: "handed over: the worker running it is shutting down", cause: "shutdown", actor: "octostage" });
+    await announce(deps, out.transition, "shutdown");
+  } catch (err) {
+    work.log.warn({ err: errorSummary(err) }, "could not record the hand-over");
+  }
+  await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true }).catch(() => undefined);
+}
+
+export async function runDeploy(deps: Deps, stagingId: string, shutdown?: AbortSignal): Promise<DeployOutcome> {
+  const log = deps.logger.child({ stagingId });
   const generations: number[] = [];
   for (;;) {
     if (shutdown?.aborted) return { outcome: "stopped" };
@@ -130,22 +135,31 @@ export async function runDeploy(deps: Deps, stagingId: string, attempt: DeployAt
           await applyGeneration(work);
           generations.push(s.generation);
         } catch (err) {
+          if (shutdown?.aborted && !(err instanceof LeaseLostError)) {
+            // Stopped for a shutdown while the lease is still ours: say so, hand the work on at once.
+            await handOver(work);
+            return { outcome: "stopped" };
+          }
           if (guard.lost() || err instanceof LeaseLostError) {
             work.log.warn({ err: errorSummary(err) }, "stopped: the deploy lease is no longer ours; its holder carries on");
             return { outcome: "stopped" };
           }
           if (err instanceof StoreUnavailableError) throw err;
           const permanent = isPermanent(err);
-          const final = permanent || attempt.attempt >= attempt.maxAttempts;
-          work.log.warn({ err: errorSummary(err), permanent, final }, "deploy failed");
+          work.log.warn({ err: errorSummary(err), permanent, attempts: s.attempts + 1 }, "deploy failed");
+          let next: Date | undefined;
           try {
-            await failGeneration(work, err, final);
+            next = await failGeneration(work, err, permanent);
           } catch (failErr) {
             if (failErr instanceof LeaseLostError) return { outcome: "stopped" };
             throw failErr;
           }
-          if (permanent && s.desiredState !== "deleted") return { outcome: "permanent_failure", error: err as Error };
-          if (!final) throw err;
+          if (next) {
+            const delayMs = Math.max(0, next.getTime() - deps.clock.now().getTime());
+            await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true, delayMs }).catch(() => undefined); // the reconciler also finds it at retryAt
+            return { outcome: "retrying", retryAt: next };
+          }
+          if (permanent) return { outcome: "permanent_failure", error: err as Error };
           generations.push(s.generation);
         }
       }

@@ -20,6 +20,11 @@ export interface Timing {
   /** How long a deploy waits for a namespace of the same name to finish terminating. */
   namespaceTerminatingWaitMs: number;
   namespacePollMs: number;
+  /** A deploy or archive is tried this many times in all before the staging is failed. */
+  maxAttempts: number;
+  /** Wait before the second try; doubles for each further one, up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
   /** First retry of a cleanup that failed for good; doubles up to `cleanupRetryMaxMs`. */
   cleanupRetryBaseMs: number;
   cleanupRetryMaxMs: number;
@@ -34,6 +39,9 @@ export const defaultTiming: Timing = Object.freeze({
   namespaceGoneTimeoutMs: 180_000,
   namespaceTerminatingWaitMs: 120_000,
   namespacePollMs: 1_000,
+  maxAttempts: 5,
+  retryBaseMs: 2_000,
+  retryMaxMs: 5 * 60_000,
   cleanupRetryBaseMs: 60_000,
   cleanupRetryMaxMs: 30 * 60_000,
 });

@@ -3,7 +3,7 @@
  *
  *   pending → deploying → running ⇄ degraded → failed
  *   any live status → archiving → archived → restoring → deploying …
- *   archived → cleaning → deleted;  cleaning → cleanup_failed → cleaning
+ *   archived → cleaning → deleted;  cleaning → cleanup_failed → cleaning (or deploying again)
  *   deleted is final unless recreated on purpose (`/octo deploy`): deleted → deploying
  */
 
@@ -35,7 +35,7 @@ const allowed: Readonly<Record<StagingStatus, readonly StagingStatus[]>> = {
   archived: ["restoring", "deploying", "cleaning"],
   restoring: [...live, "archiving", "cleaning"],
   cleaning: ["deleted", "cleanup_failed"],
-  cleanup_failed: ["cleaning", "deleted"],
+  cleanup_failed: ["cleaning", "deleted", "deploying", "failed"],
   deleted: ["deploying"],
 };
 

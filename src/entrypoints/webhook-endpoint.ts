@@ -112,7 +112,7 @@ export function webhookEndpoint(opts: WebhookEndpointOptions): Middleware {
     if (inFlight.bytes + reserved.bytes > inFlight.max) {
       log.warn({ inFlightBytes: inFlight.bytes }, "too many webhook bytes in flight: refused with 503");
       res.setHeader("retry-after", "5");
-      return reply(503, { error: "too many requests in flight; GitHub redelivers" });
+      return reply(503, { error: "too many requests in flight; redeliver this webhook" });
     }
     inFlight.bytes += reserved.bytes;
     let body: string;

@@ -145,7 +145,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
       : {
           ...intakeDeps,
           // KUBECONFIG reaches helm through its environment (it may list several files).
-          helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger }),
+          helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger, killGraceMs: (opts.timing ?? defaultTiming).helmKillGraceMs }),
           cluster: createKubeCluster({ kubeConfig: kubeConfigFor(env), logger }),
           codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
           workerId,

@@ -91,9 +91,9 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
       reconcileLockMs: Math.max(60_000, opts.reconcileEveryMs * 4),
     },
     {
-      deploy: (stagingId, attempt, log) =>
+      deploy: (stagingId, log) =>
         guarded(async () => {
-          const out = await runDeploy({ ...deps, logger: log }, stagingId, attempt, shutdown.signal);
+          const out = await runDeploy({ ...deps, logger: log }, stagingId, shutdown.signal);
           return out.outcome === "permanent_failure" ? { permanentError: out.error.message } : {};
         }),
       report: (stagingId, log) => guarded(async () => void (await reportStatus({ ...deps, logger: log }, stagingId))),

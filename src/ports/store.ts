@@ -295,8 +295,6 @@ export interface StagingStore {
 
   /** Records the commands of a comment with its delivery id; "duplicate" when the comment was recorded before. */
   recordCommand(cmd: NewCommand): Promise<{ outcome: "recorded" | "duplicate"; command: CommandRecord }>;
-  /** Records a webhook delivery id alone; false when it was seen before. */
-  recordDelivery(id: string, event: string): Promise<boolean>;
   getCommand(id: string): Promise<CommandRecord | null>;
   /** Saves the reply once the commands have run, before it is posted. */
   saveCommandReply(id: string, reply: string): Promise<void>;
@@ -304,6 +302,6 @@ export interface StagingStore {
 
   /** What the reconciler must (re-)enqueue, as of `now`. */
   listWork(now: Date, options?: { commandsOlderThan?: Date; limit?: number }): Promise<WorkItems>;
-  /** Forgets webhook delivery ids and replied commands older than `before`. */
+  /** Forgets webhook delivery ids, and commands (replied or not) older than `before`. */
   pruneDeliveries(before: Date): Promise<number>;
 }

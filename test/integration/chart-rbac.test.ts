@@ -68,7 +68,7 @@ describe("charts/octostage ClusterRole", () => {
     const watch = deps.cluster.watchWorkloads(() => undefined);
     await watch.ready();
     const out = { staging: await pushed(db.store, 7, sha(7), { action: "opened" }) };
-    expect((await runDeploy(deps, out.staging.id, { attempt: 1, maxAttempts: 1 })).outcome).toBe("done");
+    expect((await runDeploy(deps, out.staging.id)).outcome).toBe("done");
     const ns = out.staging.namespace;
     await deps.cluster.ensureResourceQuota(ns, { "requests.cpu": "2" });
     await deps.cluster.ensureResourceQuota(ns, { "requests.cpu": "4" });

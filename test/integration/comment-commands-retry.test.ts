@@ -3,6 +3,7 @@
 // not run the commands again.
 import { expect, it } from "vitest";
 import { runCommentCommands } from "../../src/app/run-comment-commands.ts";
+import { GitHubError } from "../../src/ports/code-host.ts";
 import type { CodeHost } from "../../src/ports/code-host.ts";
 import type { NewCommand, StagingStore } from "../../src/ports/store.ts";
 import { pushed, sha, testProject, testRepo } from "../support/builders.ts";
@@ -107,4 +108,27 @@ it("a reply longer than GitHub's 65,536 characters is split into comments that e
   expect(all.match(/`key149`/g)).toHaveLength(10);
   // A table continued in the next comment starts with its header again.
   for (const p of posted.slice(1)) if (p.startsWith("|")) expect(p.startsWith("| Key | Value | Origin |")).toBe(true);
+});
+
+it("a reply GitHub refuses for good (app uninstalled, permission removed) settles the command instead of retrying it for ever", async () => {
+  const { db, kube, helm } = doubles;
+  await pushed(db.store, 34, sha(34));
+  const base = workerDeps(db, kube, helm);
+  const codeHost: CodeHost = {
+    ...base.codeHost,
+    getPermission: async () => "write",
+    addReaction: async () => undefined,
+    postComment: async () => {
+      throw new GitHubError("forbidden", "issues.createComment", { status: 403 });
+    },
+  };
+  const { command } = await db.store.recordCommand(comment(34, 9034, "/octo status"));
+  await runCommentCommands({ ...base, codeHost }, command.id);
+  expect((await db.store.getCommand(command.id))!.state).toBe("replied");
+  expect((await db.store.listWork(new Date(Date.now() + 3_600_000))).commands.map((c) => c.id)).not.toContain(command.id);
+  // A transient failure is still retried.
+  const transient: CodeHost = { ...codeHost, postComment: async () => Promise.reject(new GitHubError("transient", "issues.createComment", { status: 502 })) };
+  const again = await db.store.recordCommand(comment(34, 9035, "/octo status"));
+  await expect(runCommentCommands({ ...base, codeHost: transient }, again.command.id)).rejects.toMatchObject({ code: "transient" });
+  expect((await db.store.getCommand(again.command.id))!.state).toBe("queued");
 });

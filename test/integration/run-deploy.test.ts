@@ -24,7 +24,6 @@ import { testTiming, workerDeps } from "../support/worker-deps.ts";
 let db: TestDb;
 let kube: KubeApiDouble;
 let helm: HelmDouble;
-const once = { attempt: 1, maxAttempts: 5 };
 const settings = testProject().repositories[0]!;
 
 beforeAll(async () => {
@@ -53,7 +52,7 @@ describe("run-deploy", () => {
   it("coalesces a burst of pushes: deploys the latest SHA once and marks the rest superseded", async () => {
     for (let n = 1; n <= 5; n++) await record(10, n);
     const s = (await db.store.find({ repoOwner: "octo-org", repoName: "web", prNumber: 10 }))!;
-    const out = await runDeploy(workerDeps(db, kube, helm), s.id, once);
+    const out = await runDeploy(workerDeps(db, kube, helm), s.id);
     expect(out).toEqual({ outcome: "done", generations: [5] });
     expect(upgrades()).toHaveLength(1);
     expect(upgrades()[0]!.values[0]).toMatchObject({ image: { tag: sha(5) } });
@@ -68,7 +67,7 @@ describe("run-deploy", () => {
     const s = await record(11, 1);
     helm.delay(400);
     const workers = ["w-a", "w-b", "w-c"].map((id) => workerDeps(db, kube, helm, id));
-    const outs = await Promise.all(workers.map((d) => runDeploy(d, s.id, once)));
+    const outs = await Promise.all(workers.map((d) => runDeploy(d, s.id)));
     expect(outs.filter((o) => o.outcome === "done" && o.generations.length === 1)).toHaveLength(1);
     expect(outs.filter((o) => o.outcome === "busy")).toHaveLength(2);
     expect(upgrades()).toHaveLength(1);
@@ -79,11 +78,11 @@ describe("run-deploy", () => {
     const s = await record(12, 1);
     helm.delay(400);
     const deps = workerDeps(db, kube, helm);
-    const running = runDeploy(deps, s.id, once);
+    const running = runDeploy(deps, s.id);
     await waitFor("helm started", () => upgrades().length === 1);
     await record(12, 2);
     // A second worker gets the job for the new push, finds the staging busy and leaves it to the holder.
-    expect(await runDeploy(workerDeps(db, kube, helm, "w-other"), s.id, once)).toEqual({ outcome: "busy" });
+    expect(await runDeploy(workerDeps(db, kube, helm, "w-other"), s.id)).toEqual({ outcome: "busy" });
     expect(await running).toEqual({ outcome: "done", generations: [1, 2] });
     expect(upgrades().map((c) => (c.values[0] as any).image.tag)).toEqual([sha(1), sha(2)]);
   });
@@ -93,12 +92,12 @@ describe("run-deploy", () => {
     // A lease of 1.5 s renewed every 100 ms; helm runs 4 s, well past several lease lifetimes.
     const timing = { ...testTiming, deployLeaseMs: 1_500, heartbeatMs: 100, leaseSafetyMs: 600 };
     helm.delay(4_000);
-    const running = runDeploy(workerDeps(db, kube, helm, "w-a", { timing }), s.id, once);
+    const running = runDeploy(workerDeps(db, kube, helm, "w-a", { timing }), s.id);
     await waitFor("helm started", () => upgrades().length === 1);
     const started = Date.now();
     while (Date.now() - started < 3_000) {
       await new Promise((r) => setTimeout(r, 300));
-      expect(await runDeploy(workerDeps(db, kube, helm, "w-b", { timing }), s.id, once)).toEqual({ outcome: "busy" });
+      expect(await runDeploy(workerDeps(db, kube, helm, "w-b", { timing }), s.id)).toEqual({ outcome: "busy" });
     }
     expect(await running).toEqual({ outcome: "done", generations: [1] });
     expect(upgrades()).toHaveLength(1);
@@ -109,7 +108,7 @@ describe("run-deploy", () => {
     const s = await record(18, 1);
     const timing = { ...testTiming, deployLeaseMs: 60_000, heartbeatMs: 100 };
     helm.hang(20_000, "upgrade");
-    const running = runDeploy(workerDeps(db, kube, helm, "w-a", { timing }), s.id, once);
+    const running = runDeploy(workerDeps(db, kube, helm, "w-a", { timing }), s.id);
     await waitFor("release pending", () => releaseHistory(kube, s.namespace, s.name).at(-1)?.status === "pending-install");
     // Another process takes the lease over (as after an expiry): A's next heartbeat finds it gone.
     await db.db.$executeRaw`UPDATE "Lease" SET "owner" = 'w-b', "token" = nextval('"Lease_token_seq"') WHERE "stagingId" = ${s.id}::uuid AND "kind" = 'deploy'`;
@@ -127,7 +126,7 @@ describe("run-deploy", () => {
     helm.hang(20_000, "upgrade");
     const broken: StagingStore = { ...db.store, renewLease: () => Promise.reject(new Error("connection refused")) };
     const started = Date.now();
-    const out = await runDeploy(workerDeps(db, kube, helm, "w-a", { timing, store: broken }), s.id, once);
+    const out = await runDeploy(workerDeps(db, kube, helm, "w-a", { timing, store: broken }), s.id);
     expect(out).toEqual({ outcome: "stopped" });
     // Stopped before the lease (900 ms from its acquisition) could expire and be taken.
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -139,16 +138,20 @@ describe("run-deploy", () => {
     const s = await record(22, 1);
     helm.hang(20_000, "upgrade");
     const shutdown = new AbortController();
-    const running = runDeploy(workerDeps(db, kube, helm, "w-a"), s.id, once, shutdown.signal);
+    const stopping = workerDeps(db, kube, helm, "w-a");
+    const running = runDeploy(stopping, s.id, shutdown.signal);
     await waitFor("release pending", () => releaseHistory(kube, s.namespace, s.name).at(-1)?.status === "pending-install");
     shutdown.abort();
     expect(await running).toEqual({ outcome: "stopped" });
     expect(releaseHistory(kube, s.namespace, s.name).at(-1)?.status).toBe("failed");
+    // The staging says what happened, and the stopping worker asked for another one at once.
+    expect((await db.store.get(s.id))!.reason).toBe("handed over: the worker running it is shutting down");
+    expect(stopping.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
     // The lease was released: another worker takes the staging over right away and deploys it.
     const other = workerDeps(db, kube, helm, "w-b");
     await reconcile(other, undefined, { pullRequestSync: false, healthSweep: false });
     expect(other.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
-    expect(await runDeploy(other, s.id, once)).toEqual({ outcome: "done", generations: [1] });
+    expect(await runDeploy(other, s.id)).toEqual({ outcome: "done", generations: [1] });
     expect((await db.store.get(s.id))!.deployedSha).toBe(sha(1));
   });
 
@@ -156,13 +159,15 @@ describe("run-deploy", () => {
     const s = await record(23, 1);
     const timing = { ...testTiming, namespaceGoneTimeoutMs: 600, cleanupRetryBaseMs: 300 };
     const deps = workerDeps(db, kube, helm, "worker-1", { timing });
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     kube.put({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data", namespace: s.namespace }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } });
     kube.holdFinalizer("PersistentVolumeClaim", s.namespace, "data", "kubernetes.io/pvc-protection");
     await steer(db.store, s.id, 23, decideDelete);
-    expect(await runDeploy(deps, s.id, { attempt: 5, maxAttempts: 5 })).toMatchObject({ outcome: "done" });
+    // Four failures were recorded already: this is the last try of the usual five.
+    await db.db.staging.update({ where: { id: s.id }, data: { attempts: 4 } });
+    expect(await runDeploy(deps, s.id)).toMatchObject({ outcome: "retrying" });
     let now = (await db.store.get(s.id))!;
-    expect(now).toMatchObject({ status: "cleanup_failed", observedGeneration: 1, attempts: 1 });
+    expect(now).toMatchObject({ status: "cleanup_failed", observedGeneration: 1, attempts: 5 });
     expect(now.reason).toContain(`namespace ${s.namespace} is still terminating`);
     expect(now.reason).toContain("kubernetes.io/pvc-protection");
     expect(now.retryAt!.getTime()).toBeGreaterThan(Date.now());
@@ -170,7 +175,7 @@ describe("run-deploy", () => {
     expect((await db.store.listWork(new Date())).deploy.map((d) => d.id)).not.toContain(s.id);
     kube.releaseFinalizer("PersistentVolumeClaim", s.namespace, "data", "kubernetes.io/pvc-protection");
     await waitFor("retry due", async () => (await db.store.listWork(new Date())).deploy.some((d) => d.id === s.id));
-    expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "done", generations: [2] });
+    expect(await runDeploy(deps, s.id)).toEqual({ outcome: "done", generations: [2] });
     now = (await db.store.get(s.id))!;
     expect(now).toMatchObject({ status: "deleted", observedGeneration: 2, retryAt: null, attempts: 0 });
     expect(kube.get("Namespace", undefined, s.namespace)).toBeUndefined();
@@ -181,13 +186,13 @@ describe("run-deploy", () => {
   it("a deploy into a namespace that is still terminating waits for it to go, then deploys", async () => {
     const s = await record(24, 1);
     const deps = workerDeps(db, kube, helm);
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     // The namespace is being deleted (say, by a delete just before) and a finalizer holds it a while.
     kube.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "slow", namespace: s.namespace, finalizers: ["example.com/slow"] } });
     await fetch(`${kube.url}/api/v1/namespaces/${s.namespace}`, { method: "DELETE", headers: { authorization: "Bearer kube-api-double-token" } });
     await waitFor("terminating", () => kube.get("Namespace", undefined, s.namespace)?.status?.phase === "Terminating");
     await record(24, 2);
-    const running = runDeploy(deps, s.id, once);
+    const running = runDeploy(deps, s.id);
     await waitFor("waiting said", async () => (await db.store.get(s.id))!.reason === `waiting for namespace ${s.namespace} to finish terminating`);
     kube.put({ ...kube.get("ConfigMap", s.namespace, "slow"), metadata: { ...kube.get("ConfigMap", s.namespace, "slow").metadata, finalizers: [] } });
     expect(await running).toEqual({ outcome: "done", generations: [2] });
@@ -200,36 +205,45 @@ describe("run-deploy", () => {
     kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: s.namespace } });
     kube.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "precious", namespace: s.namespace } });
     const deps = workerDeps(db, kube, helm);
-    expect(await runDeploy(deps, s.id, once)).toMatchObject({ outcome: "permanent_failure" });
+    expect(await runDeploy(deps, s.id)).toMatchObject({ outcome: "permanent_failure" });
     expect((await db.store.get(s.id))!).toMatchObject({ status: "failed", reason: expect.stringContaining("was not created by Octostage for this staging") });
     expect(upgrades()).toHaveLength(0);
     await steer(db.store, s.id, 25, decideDelete);
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     expect((await db.store.get(s.id))!).toMatchObject({ status: "deleted", reason: expect.stringContaining("left alone") });
     expect(kube.get("ConfigMap", s.namespace, "precious")).toBeDefined();
     expect(helm.calls().filter((c) => c.argv[0] === "uninstall")).toHaveLength(0);
   });
 
-  it("retries a transient helm failure and fails at the last attempt with the reason", async () => {
+  it("retries a transient helm failure with backoff (counted in Postgres, not by the queue job) and fails at the last attempt with the reason", async () => {
     const s = await record(13, 1);
     helm.failNext("upgrade", "clusterUnreachable", 5);
-    const deps = workerDeps(db, kube, helm);
-    await expect(runDeploy(deps, s.id, { attempt: 1, maxAttempts: 2 })).rejects.toMatchObject({ name: "HelmError", code: "cluster_unreachable" });
+    const deps = workerDeps(db, kube, helm, "worker-1", { timing: { ...testTiming, maxAttempts: 2, retryBaseMs: 50 } });
+    const first = await runDeploy(deps, s.id);
+    expect(first).toMatchObject({ outcome: "retrying" });
     let now = (await db.store.get(s.id))!;
-    expect(now).toMatchObject({ status: "deploying", observedGeneration: 0 });
+    expect(now).toMatchObject({ status: "deploying", observedGeneration: 0, attempts: 1 });
     expect(now.reason).toMatch(/^retrying after: .*could not reach the Kubernetes cluster/);
-    const out = await runDeploy(deps, s.id, { attempt: 2, maxAttempts: 2 });
+    // A retry is queued for then (a recovery job, not merged with the job that just ran)...
+    expect(deps.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
+    // ...and not run before its time, whoever asks.
+    expect(await runDeploy(workerDeps(db, kube, helm, "w-early"), s.id)).toEqual({ outcome: "done", generations: [] });
+    await waitFor("retry due", async () => (await db.store.listWork(new Date())).deploy.some((d) => d.id === s.id));
+    const out = await runDeploy(deps, s.id);
     expect(out.outcome).toBe("done");
     now = (await db.store.get(s.id))!;
-    expect(now).toMatchObject({ status: "failed", observedGeneration: 1 });
+    expect(now).toMatchObject({ status: "failed", observedGeneration: 1, attempts: 0, retryAt: null });
     expect(now.lastDeployError).toContain("could not reach the Kubernetes cluster");
     expect((await db.store.listActions(s.id))[0]).toMatchObject({ state: "failed", exitCode: 1 });
+    // A new push starts afresh.
+    await record(13, 2);
+    expect((await db.store.get(s.id))!).toMatchObject({ attempts: 0, retryAt: null });
   });
 
   it("fails at once, without retry, when the chart does not exist", async () => {
     const s = await record(14, 1);
     helm.failNext("upgrade", "chartNotFound");
-    const out = await runDeploy(workerDeps(db, kube, helm), s.id, once);
+    const out = await runDeploy(workerDeps(db, kube, helm), s.id);
     expect(out.outcome).toBe("permanent_failure");
     const now = (await db.store.get(s.id))!;
     expect(now.status).toBe("failed");
@@ -242,23 +256,23 @@ describe("run-deploy", () => {
     // A worker took the lease and died (no heartbeat, no release).
     expect(await db.store.acquireLease(s.id, "deploy", "dead-worker", 300)).not.toBeNull();
     const deps = workerDeps(db, kube, helm, "worker-1", { codeHost: { ...workerDeps(db, kube, helm).codeHost } });
-    expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "busy" });
+    expect(await runDeploy(deps, s.id)).toEqual({ outcome: "busy" });
     await reconcile(deps, undefined, { pullRequestSync: false });
     expect(deps.queue.deploys.map((d) => d.stagingId)).not.toContain(s.id);
     await waitFor("lease expired", async () => (await db.store.listWork(new Date())).deploy.some((d) => d.id === s.id));
     await reconcile(deps, undefined, { pullRequestSync: false });
     expect(deps.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
-    expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "done", generations: [1] });
+    expect(await runDeploy(deps, s.id)).toEqual({ outcome: "done", generations: [1] });
   });
 
   it("recovers a release a killed helm left pending-upgrade: rolls back to the last deployed revision, records it, deploys", async () => {
     const s = await record(20, 1);
     const deps = workerDeps(db, kube, helm);
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     await leaveReleasePending(helm, kube, s.name, s.namespace, { image: { tag: "killed" } });
     expect(releaseHistory(kube, s.namespace, s.name).map((r) => r.status)).toEqual(["deployed", "pending-upgrade"]);
     await record(20, 2);
-    expect(await runDeploy(deps, s.id, once)).toEqual({ outcome: "done", generations: [2] });
+    expect(await runDeploy(deps, s.id)).toEqual({ outcome: "done", generations: [2] });
     const after = (await db.store.get(s.id))!;
     expect(after).toMatchObject({ deployedSha: sha(2), observedGeneration: 2, lastDeployError: null });
     expect(releaseHistory(kube, s.namespace, s.name).at(-1)?.status).toBe("deployed");
@@ -272,7 +286,7 @@ describe("run-deploy", () => {
     await kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: s.namespace, labels: { "app.kubernetes.io/managed-by": "octostage" }, annotations: { "octostage.dev/staging-id": s.id } } });
     await leaveReleasePending(helm, kube, s.name, s.namespace);
     expect(releaseHistory(kube, s.namespace, s.name).map((r) => r.status)).toEqual(["pending-install"]);
-    expect(await runDeploy(workerDeps(db, kube, helm), s.id, once)).toEqual({ outcome: "done", generations: [1] });
+    expect(await runDeploy(workerDeps(db, kube, helm), s.id)).toEqual({ outcome: "done", generations: [1] });
     expect(releaseHistory(kube, s.namespace, s.name).map((r) => r.status)).toEqual(["deployed"]);
     const recovery = (await db.store.listActions(s.id)).find((a) => a.kind === "recover");
     expect(recovery).toMatchObject({ state: "succeeded", detail: { action: "uninstall", stuck: { status: "pending-install" } } });
@@ -281,13 +295,13 @@ describe("run-deploy", () => {
   it("archives by scaling to zero and restores the recorded replica counts, over what the chart sets", async () => {
     const s = await record(16, 1);
     const deps = workerDeps(db, kube, helm);
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     const deployment = () => kube.get("Deployment", s.namespace, `${s.name}-web`);
     expect(deployment().spec.replicas).toBe(2);
     // Someone scaled it by hand to 3.
     kube.put({ ...deployment(), spec: { ...deployment().spec, replicas: 3 } });
     await steer(db.store, s.id, 16, decideArchive);
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     expect(deployment().spec.replicas).toBe(0);
     expect(await db.store.get(s.id)).toMatchObject({ status: "archived", archivedReplicas: { [`Deployment/${s.name}-web`]: 3 } });
     // Archiving twice keeps the counts (it does not record the zeros).
@@ -297,11 +311,11 @@ describe("run-deploy", () => {
       decide: (current) => ({ ...(decideArchive({ ...current!.staging, desiredState: "active" }, githubActor("dev")) as any) }),
       spec: pullRequestSpec(settings, "octo-org", "web", 16),
     });
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     expect((await db.store.get(s.id))!.archivedReplicas).toEqual({ [`Deployment/${s.name}-web`]: 3 });
     // Restore: helm sets the chart's 2 first; the recorded 3 win after it.
     await steer(db.store, s.id, 16, decideRestore);
-    await runDeploy(deps, s.id, once);
+    await runDeploy(deps, s.id);
     expect(deployment().spec.replicas).toBe(3);
     expect((await db.store.get(s.id))!).toMatchObject({ archivedReplicas: null, status: expect.stringMatching(/running|restoring/) });
   });

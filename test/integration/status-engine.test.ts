@@ -39,7 +39,7 @@ afterAll(async () => {
 
 async function deployed(pr: number) {
   const staging = await pushed(db.store, pr, sha(pr), { action: "opened" });
-  await runDeploy(deps, staging.id, { attempt: 1, maxAttempts: 1 });
+  await runDeploy(deps, staging.id);
   return staging;
 }
 
@@ -118,7 +118,7 @@ describe("status engine", () => {
     // The next push: helm hangs (as real helm does while its hook runs) and the hook's pod crash-loops.
     helm.hang(4000, "upgrade", 1);
     const out = { staging: await pushed(db.store, 60, sha(6060)) };
-    const rollout = runDeploy(deps, out.staging.id, { attempt: 1, maxAttempts: 1 });
+    const rollout = runDeploy(deps, out.staging.id);
     await waitFor("deploying", async () => (await statusOf(first.id)).status === "deploying");
     kube.put(job(first.namespace, "web-migrate", { active: 1 }, "pre-upgrade"));
     await waitFor("hook named", async () => (await statusOf(first.id)).reason === "waiting for pre-upgrade hook Job web-migrate");

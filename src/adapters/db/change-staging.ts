@@ -129,7 +129,8 @@ async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
     if (current) {
       staging = await tx.staging.update({
         where: { id: current.id },
-        data: { ...data, statusVersion: { increment: 1 }, ...(decision.bumpGeneration ? { generation: { increment: 1 } } : {}) },
+        // New intent starts afresh: no backoff left over from failures of an older generation.
+        data: { ...data, statusVersion: { increment: 1 }, ...(decision.bumpGeneration ? { generation: { increment: 1 }, retryAt: null, attempts: 0 } : {}) },
       });
     } else {
       const target = req.target as { key: { repoOwner: string; repoName: string; prNumber: number }; create: { name: string; namespace: string; installationId: number } };

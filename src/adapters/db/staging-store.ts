@@ -170,11 +170,6 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
       });
     },
 
-    async recordDelivery(id, event) {
-      const inserted = await db.webhookDelivery.createMany({ data: [{ id, event }], skipDuplicates: true });
-      return inserted.count === 1;
-    },
-
     async getCommand(id) {
       const row = await db.command.findUnique({ where: { id } });
       return row ? toCommand(row) : null;
@@ -216,7 +211,7 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
 
     async pruneDeliveries(before) {
       const out = await db.webhookDelivery.deleteMany({ where: { receivedAt: { lt: before } } });
-      await db.command.deleteMany({ where: { state: "replied", repliedAt: { lt: before } } });
+      await db.command.deleteMany({ where: { OR: [{ state: "replied", repliedAt: { lt: before } }, { state: "queued", createdAt: { lt: before } }] } });
       return out.count;
     },
   };

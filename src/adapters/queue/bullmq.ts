@@ -81,7 +81,9 @@ export function createQueues(opts: QueueOptions): BullQueues {
   const common = { connection, prefix: opts.prefix };
   const timeoutMs = opts.enqueueTimeoutMs ?? 2_000;
   const removal = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } };
-  const deploy = new Queue(queueNames.deploy, { ...common, defaultJobOptions: { attempts: 5, backoff: { type: "exponential", delay: 2_000 }, ...removal } });
+  // A deploy's own failures are retried from Postgres (attempts and retryAt on the staging); job
+  // retries only cover a failure to run at all (Postgres unreachable, a crash).
+  const deploy = new Queue(queueNames.deploy, { ...common, defaultJobOptions: { attempts: 3, backoff: { type: "exponential", delay: 2_000 }, ...removal } });
   const report = new Queue(queueNames.report, { ...common, defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 1_000 }, ...removal } });
   const reconcile = new Queue(queueNames.reconcile, { ...common, defaultJobOptions: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
   const commands = new Queue(queueNames.commands, { ...common, defaultJobOptions: { attempts: 5, backoff: { type: "exponential", delay: 1_000 }, ...removal } });
@@ -99,7 +101,11 @@ export function createQueues(opts: QueueOptions): BullQueues {
     // active job of a worker that died, which BullMQ only notices after its lock expires.
     async enqueueDeploy(stagingId, generation, options = {}) {
       const id = options.recovery ? `recover-${stagingId}` : `deploy-${stagingId}`;
-      await withTimeout("enqueue deploy", timeoutMs, deploy.add("deploy", { stagingId, generation }, { deduplication: { id, ...(options.recovery ? {} : { keepLastIfActive: true }) } }));
+      await withTimeout(
+        "enqueue deploy",
+        timeoutMs,
+        deploy.add("deploy", { stagingId, generation }, { ...(options.delayMs ? { delay: options.delayMs } : {}), deduplication: { id, ...(options.recovery ? {} : { keepLastIfActive: true }) } }),
+      );
     },
     async enqueueReport(stagingId, version, delayMs = 0) {
       // A prompt report (a new status) replaces a waiting slow one (a reason-only change paced
@@ -149,7 +155,7 @@ export function createQueues(opts: QueueOptions): BullQueues {
 const releaseLock = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 export interface JobHandlers {
-  deploy(stagingId: string, attempt: { attempt: number; maxAttempts: number }, log: Logger): Promise<{ permanentError?: string }>;
+  deploy(stagingId: string, log: Logger): Promise<{ permanentError?: string }>;
   report(stagingId: string, log: Logger): Promise<void>;
   reconcile(log: Logger): Promise<void>;
   command(commandId: string, log: Logger): Promise<void>;
@@ -170,7 +176,7 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
     queueNames.deploy,
     async (job) => {
       const data = stagingJob.parse(job.data);
-      const out = await handlers.deploy(data.stagingId, { attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 }, childLog(job));
+      const out = await handlers.deploy(data.stagingId, childLog(job));
       // Permanent failures fail the job at once (no retries) so operators see them.
       if (out.permanentError) throw new UnrecoverableError(out.permanentError);
     },

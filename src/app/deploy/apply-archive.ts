@@ -21,6 +21,7 @@ export async function applyArchive(work: Work): Promise<void> {
     generation: s.generation,
     action: { state: "succeeded" },
     observed: true,
+    retryAt: null,
     status: { to: "archived", reason: `scaled ${workloads.length} workload(s) to 0; volumes kept`, cause: "archived", actor: "octostage" },
   });
   await announce(deps, finished.transition, "archived");

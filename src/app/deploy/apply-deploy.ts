@@ -60,6 +60,7 @@ export async function applyDeploy(work: Work): Promise<void> {
     generation: s.generation,
     action: { state: "succeeded", exitCode: result.exitCode, durationMs: result.durationMs, output: [result.stdout, result.stderr].filter(Boolean).join("\n") },
     observed: true,
+    retryAt: null,
     deployOutcome: { deployedSha: spec.sha },
     ...(s.archivedReplicas ? { archivedReplicas: null } : {}),
   });
