@@ -12,7 +12,8 @@ import type { StagingStatus } from "../../src/domain/state-machine.ts";
  *   - a PR that never deployed (held by policy) and then closes goes straight to archived;
  *   - a staging can be deleted (→ cleaning) from anywhere but while already cleaning;
  *   - an archive that fails is "failed"; a PR reopened mid-archive restores or redeploys;
- *   - cleanup_failed retries (→ cleaning) or is found gone (→ deleted);
+ *   - cleanup_failed retries (→ cleaning), is found gone (→ deleted), or is deployed again
+ *     (`/octo deploy` after a delete that could not finish: → deploying, → failed);
  *   - deleted is final unless someone recreates it on purpose (`/octo deploy` → deploying).
  * Columns:  pending deploying running degraded failed archiving archived restoring cleaning cleanup_failed deleted
  * Y = allowed, . = refused, = = same status (not a change).
@@ -28,7 +29,7 @@ const expected: Record<StagingStatus, string> = {
   archived:       ".  Y  .  .  .  .  =  Y  Y  .  .",
   restoring:      ".  Y  Y  Y  Y  Y  .  =  Y  .  .",
   cleaning:       ".  .  .  .  .  .  .  .  =  Y  Y",
-  cleanup_failed: ".  .  .  .  .  .  .  .  Y  =  Y",
+  cleanup_failed: ".  Y  .  .  Y  .  .  .  Y  =  Y",
   deleted:        ".  Y  .  .  .  .  .  .  .  .  =",
 };
 
