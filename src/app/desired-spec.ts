@@ -16,7 +16,9 @@ export function desiredSpecFor(settings: RepoSettings, edits: readonly OverrideR
   const spec = buildDesiredSpec(settingsWithOverrides(settings, edits), head, name);
   const profile = effectiveConfig(settings, edits).namespaceQuota;
   const hard = profile ? namespaceQuotaProfiles[profile as keyof typeof namespaceQuotaProfiles] : undefined;
-  return hard ? { ...spec, namespaceQuota: { profile: profile!, hard: { ...hard } } } : spec;
+  if (!hard) return spec;
+  // The namespaceQuota override picks another quota profile than the project's default.
+  return { ...spec, namespaceQuota: { profile: profile!, hard: { ...hard } }, ...(spec.sandbox ? { sandbox: { ...spec.sandbox, resourceQuota: { ...hard } } } : {}) };
 }
 
 /** The `spec` function of a change request for a PR staging: derived from the inputs the change leaves. */

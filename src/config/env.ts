@@ -46,6 +46,8 @@ const envSchema = z.object({
    * off only for a GitHub Enterprise Server without rate limits (or a test double).
    */
   GITHUB_THROTTLE: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  /** The ClusterRole helm's identity is bound to in each staging namespace (the chart names it <release>-deployer). */
+  OCTOSTAGE_DEPLOYER_CLUSTERROLE: z.string().regex(/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/, "must be a ClusterRole name").default("octostage-deployer"),
   OCTOSTAGE_PR_SYNC_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

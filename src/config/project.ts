@@ -5,6 +5,7 @@ import { isDnsLabel, stagingName } from "../domain/naming.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import { renderTemplate, unknownVariables } from "../domain/template.ts";
 import type { TemplateVariable } from "../domain/template.ts";
+import { defaultSandbox, quantityPattern } from "../domain/sandbox.ts";
 import { defaultValuePolicy } from "../domain/value-policy.ts";
 import { parseValuePath } from "../domain/values.ts";
 import { ConfigError, describeIssues } from "./errors.ts";
@@ -13,6 +14,8 @@ import { ConfigError, describeIssues } from "./errors.ts";
  * The project config (YAML, path in OCTOSTAGE_CONFIG): DevOps-owned, never read from a PR.
  * Every field is documented in docs/operators/configuration.md.
  */
+
+const quantity = z.string().regex(quantityPattern, "must be a Kubernetes quantity such as 500m, 2 or 4Gi");
 
 const valuesKey = z.string().refine((k) => !("error" in parseValuePath(k)), "must be a dotted path like image.tag");
 
@@ -66,8 +69,20 @@ const repoSchema = z
       .refine((t) => t.includes("{name}"), "must contain {name}, so every staging gets its own namespace")
       .default("octostage-{name}"),
     deployTimeoutSeconds: z.number().int().min(30).max(3600).default(600),
-    // Values paths whose values are secrets besides those that look like it (password, token...):
-    // removed from helm's output, reasons, replies and logs. `*` stands for one key or list index.
+    // The staging namespace's Pod Security level, ResourceQuota and LimitRange (domain/sandbox.ts).
+    sandbox: z
+      .object({
+        podSecurity: z.enum(["privileged", "baseline", "restricted"]).default(defaultSandbox.podSecurity),
+        resourceQuota: z.record(z.string().min(1), quantity).nullable().default(() => ({ ...defaultSandbox.resourceQuota })),
+        limitRange: z
+          .object({ defaultRequest: z.record(z.string(), quantity), default: z.record(z.string(), quantity), max: z.record(z.string(), quantity) })
+          .partial()
+          .strict()
+          .nullable()
+          .default(() => structuredClone(defaultSandbox.limitRange)),
+      })
+      .strict()
+      .default(() => structuredClone(defaultSandbox)),
     valuePolicy: z
       .object({
         denyTemplates: z.boolean().default(defaultValuePolicy.denyTemplates),
@@ -75,6 +90,8 @@ const repoSchema = z
       })
       .strict()
       .default({ denyTemplates: defaultValuePolicy.denyTemplates, denyKeys: [...defaultValuePolicy.denyKeys] }),
+    // Values paths whose values are secrets besides those that look like it (password, token...):
+    // removed from helm's output, reasons, replies and logs. `*` stands for one key or list index.
     secretKeys: z
       .array(z.string().regex(/^(\*|[^.[\]*]+)(\[(\d+|\*)\])*(\.(\*|[^.[\]*]+)(\[(\d+|\*)\])*)*$/, "must be a dotted path like db.url, env[*].value or auth.*"))
       .default([]),

@@ -1,3 +1,4 @@
+import type { Sandbox } from "./sandbox.ts";
 import type { ValuePolicy } from "./value-policy.ts";
 
 /** A repository's staging settings, as validated from the project config (src/config/project.ts). */
@@ -44,4 +45,6 @@ export interface RepoSettings {
   secretKeys?: string[];
   /** What overrides may set (see value-policy.ts); the default policy when absent. */
   valuePolicy?: ValuePolicy;
+  /** The sandbox of each staging namespace (see sandbox.ts); the default sandbox when absent. */
+  sandbox?: Sandbox;
 }

@@ -1,4 +1,6 @@
 import { isDnsLabel, stagingName } from "./naming.ts";
+import { defaultSandbox } from "./sandbox.ts";
+import type { Sandbox } from "./sandbox.ts";
 import type { ChartSource, RepoSettings } from "./settings.ts";
 import { renderTemplate } from "./template.ts";
 import { parseValuePath, setValueAt } from "./values.ts";
@@ -18,6 +20,8 @@ export interface DesiredSpec {
   namespaceQuota?: { profile: string; hard: Record<string, string> };
   /** The project's secretKeys: their values are redacted wherever helm's output goes. */
   secretKeys?: string[];
+  /** The namespace's sandbox: Pod Security level, ResourceQuota (the override's profile, else the project's), LimitRange. */
+  sandbox?: Sandbox;
 }
 
 export interface PullRequestHead {
@@ -73,5 +77,6 @@ export function buildDesiredSpec(settings: RepoSettings, head: PullRequestHead, 
     url,
     deployTimeoutSeconds: settings.deployTimeoutSeconds,
     ...(settings.secretKeys?.length ? { secretKeys: [...settings.secretKeys] } : {}),
+    sandbox: structuredClone(settings.sandbox ?? defaultSandbox),
   };
 }

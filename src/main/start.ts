@@ -17,6 +17,7 @@ import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
 import { KubeError } from "../adapters/kube/kube-error.ts";
 import { createQueues } from "../adapters/queue/bullmq.ts";
 import type { AppDeps } from "../app/deps.ts";
+import { errorSummary } from "../app/change-staging.ts";
 import { defaultTiming, sleep } from "../app/timing.ts";
 import type { Timing } from "../app/timing.ts";
 import { hasGitHubApp } from "../config/env.ts";
@@ -139,14 +140,15 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const intakeDeps = { store, queue: queues.workQueue, project, logger, clock: systemClock };
   // Only workers talk to the cluster and run helm; a server-only process needs neither.
+  const cluster = env.OCTOSTAGE_ROLE === "server" ? undefined : createKubeCluster({ kubeConfig: kubeConfigFor(env), logger, deployerClusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE });
   const deps: AppDeps | undefined =
-    env.OCTOSTAGE_ROLE === "server"
+    !cluster
       ? undefined
       : {
           ...intakeDeps,
           // KUBECONFIG reaches helm through its environment (it may list several files).
           helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger, killGraceMs: (opts.timing ?? defaultTiming).helmKillGraceMs }),
-          cluster: createKubeCluster({ kubeConfig: kubeConfigFor(env), logger }),
+          cluster,
           codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
           workerId,
           timing: opts.timing ?? defaultTiming,
@@ -164,7 +166,16 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     closers.push(() => http.close());
     logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE }, "Octostage server listening");
   }
-  if (deps) {
+  if (deps && cluster) {
+    // The chart installs the deployer ClusterRole; on a development cluster the worker creates it if it may.
+    await cluster.ensureDeployerRole().then(
+      (outcome) => outcome === "created" && logger.info({ clusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE }, "created the deployer ClusterRole"),
+      (err: unknown) =>
+        logger.warn(
+          { clusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE, err: errorSummary(err) },
+          "could not check or create the deployer ClusterRole: install it and let the worker get it (docs/operators/install.md, Kubernetes access and RBAC); deploys fail until it exists",
+        ),
+    );
     const worker = await startWorker(deps, queues, {
       redisUrl: env.REDIS_URL,
       prefix: env.OCTOSTAGE_QUEUE_PREFIX,

@@ -1,6 +1,7 @@
 /** The Kubernetes cluster as the use cases see it. Adapter: src/adapters/kube/. */
 import type { JobHealthInput } from "../domain/job-health.ts";
 import type { PodHealthInput } from "../domain/pod-problems.ts";
+import type { LimitRangeSpec, PodSecurityLevel } from "../domain/sandbox.ts";
 
 /** What health needs from a Pod (see src/domain/pod-problems.ts). */
 export type PodSnapshot = PodHealthInput & { namespace: string };
@@ -80,17 +81,36 @@ export interface Cluster {
    * id. Throws NamespaceError "terminating" while a namespace of that name is being deleted, and
    * "not_owned" when it exists and was not made by Octostage for this staging (never adopted).
    */
-  ensureNamespace(namespace: string, stagingId: string): Promise<void>;
+  ensureNamespace(namespace: string, stagingId: string, podSecurity?: PodSecurityLevel): Promise<void>;
   /** What the API server says of the namespace now (never a cached answer). */
   namespaceState(namespace: string): Promise<NamespaceState>;
   /** Makes the namespace's `octostage-quota` ResourceQuota hold `hard`, or removes it when null. */
   ensureResourceQuota(namespace: string, hard: Record<string, string> | null): Promise<void>;
+  /** Makes the namespace's `octostage-limits` LimitRange (per container) hold `spec`, or removes it when null. */
+  ensureLimitRange(namespace: string, spec: LimitRangeSpec | null): Promise<void>;
+  /** The ServiceAccount helm runs as in the namespace, and its RoleBinding to the deployer ClusterRole. */
+  ensureStagingIdentity(namespace: string): Promise<void>;
+  /** A short-lived token of the namespace's deployer, as a kubeconfig for helm (valid at least `ttlSeconds`). */
+  stagingCredentials(namespace: string, ttlSeconds: number): Promise<StagingCredentials>;
+  /** The namespace's workloads, read and scaled as its deployer (archive, restore). */
+  stagingWorkloads(credentials: StagingCredentials): StagingWorkloads;
   /**
    * Asks the API server to delete the staging's namespace (and so everything in it); the
    * namespace is gone only once `namespaceState` says so. A missing namespace is fine; one that
    * is not this staging's is never deleted (NamespaceError "not_owned").
    */
   deleteNamespace(namespace: string, stagingId: string): Promise<void>;
+}
+
+/** What a staging's deployer may use: a kubeconfig holding its short-lived token (a secret: never logged). */
+export interface StagingCredentials {
+  kubeconfig: string;
+  expiresAt: Date;
+}
+
+export interface StagingWorkloads {
+  listWorkloads(namespace: string): Promise<WorkloadSnapshot[]>;
+  scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void>;
 }
 
 export type NamespaceState =
@@ -101,6 +121,7 @@ export type NamespaceState =
       terminating: boolean;
       /** Labelled app.kubernetes.io/managed-by=octostage. */
       managed: boolean;
+      labels: Record<string, string>;
       /** The staging id Octostage annotated it with (null on namespaces made before annotations, or by others). */
       ownedBy: string | null;
       /** While terminating: what holds it, from the namespace controller's conditions. */

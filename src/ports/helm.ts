@@ -36,6 +36,9 @@ export interface HelmResult {
  * - cluster_unreachable: no kubeconfig, or the API server did not answer
  * - chart_not_found: repository, chart or version does not exist
  * - invalid_values: the chart rejected the values (schema or template error)
+ * - forbidden: the API server refused a request of helm's (the staging's deployer may not do
+ *   it: a chart reaching outside its namespace, a kind missing from the deployer ClusterRole,
+ *   a pod its namespace's Pod Security level refuses)
  * - timeout: helm did not finish within the timeout
  * - release_pending: the release is locked by another operation (a pending-install, pending-upgrade
  *   or pending-rollback revision, left by a helm that was killed: see recover-release.ts)
@@ -47,6 +50,7 @@ export type HelmErrorCode =
   | "cluster_unreachable"
   | "chart_not_found"
   | "invalid_values"
+  | "forbidden"
   | "timeout"
   | "release_pending"
   | "stopped"
@@ -58,6 +62,11 @@ export interface HelmRunControl {
   signal?: AbortSignal;
   /** helm is stopped when this deadline (epoch ms, read again and again) passes: the lease it runs under. */
   lease?: { deadline(): number };
+  /**
+   * The kubeconfig (content) helm runs with: the staging's deployer identity, confined to its
+   * namespace. Written to a private file for the run only. Without it helm uses the worker's own.
+   */
+  kubeconfig?: string;
 }
 
 /** A release revision's status as helm 3 stores it. */
@@ -93,7 +102,7 @@ export interface Helm {
   rollback(release: string, namespace: string, revision: number, timeoutSeconds: number, run?: HelmRunControl): Promise<HelmResult>;
 }
 
-const permanentCodes: ReadonlySet<HelmErrorCode> = new Set(["helm_not_found", "chart_not_found", "invalid_values"]);
+const permanentCodes: ReadonlySet<HelmErrorCode> = new Set(["helm_not_found", "chart_not_found", "invalid_values", "forbidden"]);
 
 export class HelmError extends Error {
   override readonly name = "HelmError";

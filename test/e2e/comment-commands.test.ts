@@ -71,13 +71,15 @@ describe("/octo commands in PR comments", () => {
     expect(argv[argv.indexOf("--version") + 1]).toBe("1.4.2");
   });
 
-  it("a namespace quota profile becomes the namespace's ResourceQuota", async () => {
+  it("a namespace quota profile replaces the project's default ResourceQuota, and unset brings the default back", async () => {
+    const quota = () => sys.kube.get("ResourceQuota", "octostage-web-pr-31", "octostage-quota")?.spec.hard;
+    expect(quota()).toMatchObject({ pods: "40", "limits.memory": "8Gi" }); // the sandbox's default
     await comment(31, "/octo override --deployment namespaceQuota=small");
-    await waitFor("quota", () => sys.kube.get("ResourceQuota", "octostage-web-pr-31", "octostage-quota"));
-    expect(sys.kube.get("ResourceQuota", "octostage-web-pr-31", "octostage-quota").spec.hard).toMatchObject({ "limits.memory": "4Gi", pods: "20" });
+    await waitFor("small quota", () => quota()?.pods === "20");
+    expect(quota()).toMatchObject({ "limits.memory": "4Gi", pods: "20" });
     await waitFor("redeployed", () => upgrades("web-pr-31").length === 5);
     await comment(31, "/octo unset --deployment namespaceQuota");
-    await waitFor("quota removed", () => sys.kube.get("ResourceQuota", "octostage-web-pr-31", "octostage-quota") === undefined);
+    await waitFor("default quota again", () => quota()?.pods === "40");
     await waitFor("redeployed", () => upgrades("web-pr-31").length === 6);
   });
 
@@ -107,6 +109,40 @@ describe("/octo commands in PR comments", () => {
     await deliverWebhook(sys.webhookUrl, "pull_request", pullRequestPayload("synchronize", { ...base, number: 32, sha: sha("b"), forkOwner: "stranger" }), webhookSecret);
     await waitFor("hold again", () => sys.github.comments.find((c) => c.body.includes("`web-pr-32`") && c.body.includes("approves them again")));
     expect(upgrades("web-pr-32")).toHaveLength(1);
+  });
+
+  it("a fork's restore brings back only the approved commit, and an approval never covers a commit pushed after the comment", async () => {
+    const find = () => sys.db.store.find({ repoOwner: "octo-org", repoName: "web", prNumber: 36 });
+    await open(36, { forkOwner: "stranger" });
+    await comment(36, "/octo deploy", "maintainer");
+    await waitFor("approved and running", async () => (await find())?.status === "running");
+    await comment(36, "/octo archive", "maintainer");
+    await waitFor("archived", async () => (await find())?.status === "archived");
+    // The fork pushes while the staging is archived.
+    const pushedAt = new Date();
+    await deliverWebhook(sys.webhookUrl, "pull_request", pullRequestPayload("synchronize", { ...base, number: 36, sha: sha("b"), forkOwner: "stranger", updatedAt: pushedAt }), webhookSecret);
+    await waitFor("head recorded", async () => (await find())?.headSha === sha("b"));
+
+    // A restore would deploy the fork's new, unreviewed commit: refused, nothing runs.
+    await comment(36, "/octo restore", "dev");
+    const refused = await waitFor("restore refused", () => replies().find((c) => c.body.startsWith("@dev") && c.body.includes("is not approved")));
+    expect(refused.body).toContain(`its head \`${sha("b").slice(0, 7)}\` is not approved (\`${sha("a").slice(0, 7)}\` was)`);
+    // The maintainer wrote `/octo deploy` before the push reached the PR: it approves nothing.
+    await comment(36, "/octo deploy", "maintainer", { createdAt: new Date(pushedAt.getTime() - 60_000) });
+    const unseen = await waitFor("approval refused", () => replies().find((c) => c.body.startsWith("@maintainer") && c.body.includes("after your comment")));
+    expect(unseen.body).toContain(`/octo deploy ${sha("b").slice(0, 7)}`);
+    expect((await find())!).toMatchObject({ status: "archived", approvedSha: sha("a") });
+    expect(upgrades("web-pr-36").map((u) => u.values[0])).toEqual([expect.objectContaining({ image: expect.objectContaining({ tag: sha("a") }) })]);
+
+    // An exact commit that is not the head approves nothing.
+    await comment(36, `/octo deploy ${sha("c").slice(0, 7)}`, "maintainer");
+    const notHead = await waitFor("not the head", () => replies().find((c) => c.body.includes("is not the head of this PR")));
+    expect(notHead.body).toContain(`(the head is \`${sha("b").slice(0, 7)}\`); nothing was approved.`);
+    // Approving the exact commit deploys it.
+    await comment(36, `/octo deploy ${sha("b").slice(0, 7)}`, "maintainer");
+    await waitFor("deployed the approved commit", () => upgrades("web-pr-36").length === 2);
+    expect(upgrades("web-pr-36")[1]!.values[0]).toMatchObject({ image: { tag: sha("b") } });
+    expect((await find())!).toMatchObject({ approvedSha: sha("b"), approvedBy: "maintainer" });
   });
 
   it("archive, restore and delete steer the staging from the PR", async () => {

@@ -43,7 +43,7 @@ describe("a pull request's staging, opened → synchronize → closed", () => {
     const calls = upgradeCalls();
     expect(calls).toHaveLength(1);
     const argv = calls[0]!.argv;
-    expect(argv.slice(0, 9)).toEqual(["upgrade", "--install", name, "web", "--namespace", namespace, "--create-namespace", "--values", expect.any(String)]);
+    expect(argv.slice(0, 8)).toEqual(["upgrade", "--install", name, "web", "--namespace", namespace, "--values", expect.any(String)]);
     expect(argv).toEqual(expect.arrayContaining(["--version", "1.2.3", "--repo", "https://charts.example.com", "--timeout", "600s"]));
     expect(argv.join(" ")).not.toContain("--set");
     expect(calls[0]!.values[0]).toMatchObject({ replicaCount: 2, image: { repository: "ghcr.io/octo-org/web", tag: sha1 }, ingress: { enabled: true, hostname: `${name}.staging.example.com` } });

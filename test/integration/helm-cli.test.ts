@@ -32,8 +32,10 @@ function helmCli(overrides: Partial<HelmCliOptions> = {}): ReturnType<typeof cre
 }
 
 let counter = 0;
+/** A release request for a fresh namespace, which exists (Octostage creates it before helm runs). */
 function request(overrides: Partial<HelmReleaseRequest> = {}): HelmReleaseRequest {
   counter += 1;
+  kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: overrides.namespace ?? `octo-pr-${counter}` } });
   return {
     release: `pr-${counter}-web`,
     namespace: `octo-pr-${counter}`,
@@ -49,10 +51,10 @@ describe("helm adapter: argv", () => {
     const req = request();
     const result = await helmCli().upgradeInstall(req);
     const [call] = double.calls();
-    const valuesFile = call!.argv[8]!;
+    const valuesFile = call!.argv[call!.argv.indexOf("--values") + 1]!;
     expect(call!.argv).toEqual([
       "upgrade", "--install", req.release, "web",
-      "--namespace", req.namespace, "--create-namespace",
+      "--namespace", req.namespace,
       "--values", valuesFile,
       "--timeout", "300s", "--history-max", "10",
       "--version", "1.2.3", "--repo", "https://charts.example.com/stable",
@@ -70,8 +72,8 @@ describe("helm adapter: argv", () => {
     const [call] = double.calls();
     expect(call!.argv).toEqual([
       "upgrade", "--install", req.release, "oci://ghcr.io/acme/charts/web",
-      "--namespace", req.namespace, "--create-namespace",
-      "--values", call!.argv[8],
+      "--namespace", req.namespace,
+      "--values", call!.argv[call!.argv.indexOf("--values") + 1],
       "--timeout", "90s", "--history-max", "10",
     ]);
     expect(call!.env.KUBECONFIG).toBe(kube.kubeconfigPath);
@@ -154,6 +156,8 @@ describe("helm adapter: failures", () => {
     ["templateError", "invalid_values", "nil pointer evaluating interface {}.tag"],
     ["requiredValue", "invalid_values", "db.password is required"],
     ["parseError", "invalid_values", 'unexpected "}" in operand'],
+    ["forbiddenKind", "forbidden", 'cannot create resource "certificates" in API group "cert-manager.io"'],
+    ["podSecurityHook", "forbidden", 'violates PodSecurity "baseline:latest"'],
     ["clusterUnreachable", "cluster_unreachable", "connect: connection refused"],
     ["noKubeconfig", "cluster_unreachable", "no configuration has been provided"],
     ["timedOut", "timeout", "timed out waiting for the condition"],
@@ -166,7 +170,7 @@ describe("helm adapter: failures", () => {
     expect(error).toBeInstanceOf(HelmError);
     expect(error.code).toBe(code);
     expect(error.message).toContain(line);
-    expect(error.permanent).toBe(["chart_not_found", "invalid_values"].includes(code));
+    expect(error.permanent).toBe(["chart_not_found", "invalid_values", "forbidden"].includes(code));
     expect(error.result?.exitCode).toBe(1);
   });
 

@@ -100,6 +100,16 @@ export const helmFailures = {
     exitCode: 1,
     stderr: "Error: Kubernetes cluster unreachable: invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable",
   },
+  forbiddenKind: {
+    exitCode: 1,
+    stderr:
+      'Error: UPGRADE FAILED: failed to create resource: certificates.cert-manager.io is forbidden: User "system:serviceaccount:octostage-web-pr-1:octostage-deployer" cannot create resource "certificates" in API group "cert-manager.io" in the namespace "octostage-web-pr-1"',
+  },
+  podSecurityHook: {
+    exitCode: 1,
+    stderr:
+      'Error: INSTALLATION FAILED: pods "web-pr-1-migrate" is forbidden: violates PodSecurity "baseline:latest": privileged (container "migrate" must not set securityContext.privileged=true)',
+  },
   timedOut: { exitCode: 1, stderr: "Error: UPGRADE FAILED: timed out waiting for the condition" },
   transient: { exitCode: 1, stderr: "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress" },
   /** helm's errPending: the release's last revision is pending-install/-upgrade/-rollback (same text as `transient`). */

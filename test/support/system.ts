@@ -17,6 +17,7 @@ import { createHelmDouble } from "./helm-double.ts";
 import type { HelmDouble } from "./helm-double.ts";
 import { startKubeApiDouble } from "./kube-api-double.ts";
 import type { KubeApiDouble } from "./kube-api-double.ts";
+import { installOctostageRbac } from "./octostage-rbac.ts";
 
 export const webhookSecret = "e2e-webhook-secret";
 export const installationId = 4242;
@@ -42,10 +43,16 @@ export const e2eRepository = {
 export interface TestSystemOptions {
   /** Every log line the system writes (JSON), at LOG_LEVEL. */
   logs?: string[];
+  /**
+   * The Kubernetes API double enforces RBAC, and the worker authenticates as its ServiceAccount
+   * with exactly the chart's worker ClusterRole (see octostage-rbac.ts).
+   */
+  rbac?: boolean;
 }
 
 export async function startTestSystem(repositories: unknown[] = [e2eRepository], extraEnv: Record<string, string> = {}, options: TestSystemOptions = {}): Promise<TestSystem> {
-  const [kube, github, db] = await Promise.all([startKubeApiDouble(), startGitHubDouble(), createTestDb()]);
+  const [kube, github, db] = await Promise.all([startKubeApiDouble({ rbac: options.rbac === true }), startGitHubDouble(), createTestDb()]);
+  const kubeconfig = options.rbac ? await installOctostageRbac(kube) : kube.kubeconfigPath;
   const helm = createHelmDouble();
   // helm runs with a minimal environment that keeps HELM_* variables: the double's settings.
   Object.assign(process.env, helm.env);
@@ -63,7 +70,7 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
     PORT: "0",
     HOST: "127.0.0.1",
     HELM_BIN: helm.bin,
-    KUBECONFIG: kube.kubeconfigPath,
+    KUBECONFIG: kubeconfig,
     OCTOSTAGE_CONFIG: configPath,
     OCTOSTAGE_QUEUE_PREFIX: `e2e-${randomBytes(4).toString("hex")}`,
     OCTOSTAGE_RECONCILE_SECONDS: "1",

@@ -6,7 +6,7 @@ import type { TestDb } from "./db.ts";
 import { createHelmDouble } from "./helm-double.ts";
 import type { HelmDouble } from "./helm-double.ts";
 import { startKubeApiDouble } from "./kube-api-double.ts";
-import type { KubeApiDouble } from "./kube-api-double.ts";
+import type { KubeApiDouble, KubeApiDoubleOptions } from "./kube-api-double.ts";
 
 export interface WorkerDoubles {
   db: TestDb;
@@ -15,10 +15,10 @@ export interface WorkerDoubles {
 }
 
 /** Call at the top of a test file; the fields are set once beforeAll has run. */
-export function useWorkerDoubles(): WorkerDoubles {
+export function useWorkerDoubles(kubeOptions: KubeApiDoubleOptions = {}): WorkerDoubles {
   const doubles = {} as WorkerDoubles;
   beforeAll(async () => {
-    [doubles.db, doubles.kube] = await Promise.all([createTestDb(), startKubeApiDouble()]);
+    [doubles.db, doubles.kube] = await Promise.all([createTestDb(), startKubeApiDouble(kubeOptions)]);
     doubles.helm = createHelmDouble();
   });
   afterAll(async () => {

@@ -69,6 +69,11 @@ describe("parseProjectConfig: valid configs", () => {
       trigger: { drafts: true, labels: ["staging"] },
       secretKeys: [],
       valuePolicy: { denyTemplates: true, denyKeys: ["namespaceOverride", "*.namespaceOverride", "*securityContext*", "*hostPath*", "*hostNetwork*", "*hostPID*", "*hostIPC*", "*privileged*"] },
+      sandbox: {
+        podSecurity: "baseline",
+        resourceQuota: expect.objectContaining({ pods: "40", "limits.memory": "8Gi", "services.loadbalancers": "0" }),
+        limitRange: { defaultRequest: { cpu: "50m", memory: "64Mi" }, default: { cpu: "500m", memory: "512Mi" }, max: { cpu: "2", memory: "4Gi" } },
+      },
     });
     expect(config.repositories[1]).toEqual({
       repo: "Acme/Billing.API",
@@ -86,7 +91,18 @@ describe("parseProjectConfig: valid configs", () => {
       trigger: { drafts: false, labels: [] },
       secretKeys: [],
       valuePolicy: { denyTemplates: true, denyKeys: expect.arrayContaining(["*securityContext*"]) },
+      sandbox: expect.objectContaining({ podSecurity: "baseline" }),
     });
+  });
+
+  test("sandbox: Pod Security level, quota and limits, each replaceable or switched off (null)", () => {
+    const repo = { repo: "acme/web", chart: { repository: "https://charts.example.com", name: "web" }, hostTemplate: "{name}.example.com" };
+    const custom = parseProjectConfig({ repositories: [{ ...repo, sandbox: { podSecurity: "restricted", resourceQuota: null, limitRange: { max: { memory: "1Gi" } } } }] }).repositories[0]!;
+    expect(custom.sandbox).toEqual({ podSecurity: "restricted", resourceQuota: null, limitRange: { max: { memory: "1Gi" } } });
+    expect(problemsOf({ repositories: [{ ...repo, sandbox: { podSecurity: "none", resourceQuota: { pods: "lots" } } }] })).toEqual([
+      expect.stringContaining("repositories[0].sandbox.podSecurity"),
+      "repositories[0].sandbox.resourceQuota.pods: must be a Kubernetes quantity such as 500m, 2 or 4Gi",
+    ]);
   });
 
   test("secretKeys are values paths, with * for one key or list index", () => {

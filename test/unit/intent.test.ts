@@ -84,6 +84,13 @@ describe("pull_request events, decided on the staging as it is now", () => {
     expect(decidePullRequestEvent(open, approved, event({ fromFork: true, headSha: sha("b") }), dev)).toMatchObject({ result: "hold", inputs: { desiredState: "held" } });
   });
 
+  test("a push that policy holds leaves an archived staging archived, so /octo restore still applies (and gates the fork)", () => {
+    const archived = staging({ headFromFork: true, approvedSha: sha("a"), desiredState: "archived" });
+    const held = decidePullRequestEvent(open, archived, event({ fromFork: true, headSha: sha("b") }), dev);
+    expect(held).toMatchObject({ result: "hold", bumpGeneration: false, inputs: { desiredState: "archived", headSha: sha("b") } });
+    expect(decideRestore({ ...archived, headSha: sha("b") }, dev)).toMatchObject({ change: false, result: { ok: false, code: "unapproved_fork_commit" } });
+  });
+
   test("newest keeps the later of two GitHub times", () => {
     expect(newest(t(1), t(2))).toEqual(t(2));
     expect(newest(t(3), t(2))).toEqual(t(3));

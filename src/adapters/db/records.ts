@@ -19,6 +19,15 @@ export const desiredSpecSchema = z.object({
   deployTimeoutSeconds: z.number().int(),
   namespaceQuota: z.object({ profile: z.string(), hard: z.record(z.string(), z.string()) }).optional(),
   secretKeys: z.array(z.string()).optional(),
+  sandbox: z
+    .object({
+      podSecurity: z.enum(["privileged", "baseline", "restricted"]),
+      resourceQuota: z.record(z.string(), z.string()).nullable(),
+      limitRange: z
+        .object({ defaultRequest: z.record(z.string(), z.string()).optional(), default: z.record(z.string(), z.string()).optional(), max: z.record(z.string(), z.string()).optional() })
+        .nullable(),
+    })
+    .optional(),
 }) satisfies z.ZodType<DesiredSpec>;
 
 const replicasSchema = z.record(z.string(), z.number().int().min(0)).nullable();

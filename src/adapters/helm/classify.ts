@@ -17,6 +17,10 @@ export const helmFailureRules: readonly FailureRule[] = [
   // Error: Kubernetes cluster unreachable: Get "https://10.0.0.1:6443/version": dial tcp 10.0.0.1:6443: connect: connection refused
   // Error: Kubernetes cluster unreachable: invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable
   { code: "cluster_unreachable", pattern: /Kubernetes cluster unreachable|no configuration has been provided/i },
+  // Error: UPGRADE FAILED: template: web/templates/configmap.yaml:7:12: executing "web/templates/configmap.yaml" at <lookup "v1" "Secret" "octostage" "octostage-secrets">: error calling lookup: secrets "octostage-secrets" is forbidden: User "system:serviceaccount:octostage-web-pr-1:octostage-deployer" cannot get resource "secrets" in API group "" in the namespace "octostage"
+  // Error: UPGRADE FAILED: failed to create resource: certificates.cert-manager.io is forbidden: User "system:serviceaccount:octostage-web-pr-1:octostage-deployer" cannot create resource "certificates" in API group "cert-manager.io" in the namespace "octostage-web-pr-1"
+  // Error: INSTALLATION FAILED: pods "web-pr-1-migrate" is forbidden: violates PodSecurity "baseline:latest": privileged (container "migrate" must not set securityContext.privileged=true)
+  { code: "forbidden", pattern: /\bis forbidden: (User "[^"]*" cannot |violates PodSecurity )/i },
   // Error: looks like "https://charts.example.com" is not a valid chart repository or cannot be reached: failed to fetch https://charts.example.com/index.yaml : 404 Not Found
   { code: "chart_not_found", pattern: /is not a valid chart repository or cannot be reached:.*\b404\b/i },
   // Error: looks like "https://charts.example.com" is not a valid chart repository or cannot be reached: Get "https://charts.example.com/index.yaml": dial tcp: lookup charts.example.com: no such host

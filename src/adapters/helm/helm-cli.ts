@@ -8,7 +8,8 @@ import { classifyHelmFailure } from "./classify.ts";
 import { ExecError, runProcess } from "./exec.ts";
 import type { ProcessRequest, ProcessResult } from "./exec.ts";
 import { redactText } from "./redact.ts";
-import { writeValuesFile } from "./values-file.ts";
+import { createRunDir, removeLeftovers, valuesToYaml } from "./values-file.ts";
+import type { RunDir } from "./values-file.ts";
 
 export interface HelmCliOptions {
   /** Path or PATH name of the helm 3 binary (HELM_BIN). */
@@ -31,7 +32,8 @@ export interface HelmCliOptions {
 /** `upgrade --install` argv, exactly as helm receives it. */
 export function upgradeArgv(req: HelmReleaseRequest, valuesFile: string, kubeconfig?: string): string[] {
   const argv = ["upgrade", "--install", req.release, chartArg(req.chart)];
-  argv.push("--namespace", req.namespace, "--create-namespace", "--values", valuesFile);
+  // No --create-namespace: Octostage creates the namespace (the deployer may not).
+  argv.push("--namespace", req.namespace, "--values", valuesFile);
   argv.push("--timeout", `${req.timeoutSeconds}s`, "--history-max", "10");
   if (req.chart.version !== undefined) argv.push("--version", req.chart.version);
   if (!isOci(req.chart)) argv.push("--repo", req.chart.repository);
@@ -170,31 +172,49 @@ export function createHelmCli(options: HelmCliOptions): Helm {
     throw new HelmError(failure.code, failureMessage(failure.code, what, failure.line), result);
   }
 
+  const workDir = options.workDir ?? tmpdir();
+  // Files a killed worker left behind (values with secrets, deployer tokens) go first.
+  void removeLeftovers(workDir).then(
+    (removed) => removed.length && options.logger.info({ removed }, "removed run directories a stopped worker left behind"),
+    () => undefined,
+  );
+
+  /** A private directory for one run's files; helm runs as the staging's deployer when the control carries its kubeconfig. */
+  async function withRunDir<T>(control: HelmRunControl | undefined, run: (dir: RunDir, kubeconfig: string | undefined) => Promise<T>): Promise<T> {
+    const dir = await createRunDir(workDir);
+    try {
+      const kubeconfig = control?.kubeconfig ? await dir.write("kubeconfig", control.kubeconfig) : options.kubeconfig;
+      return await run(dir, kubeconfig);
+    } finally {
+      await dir.dispose();
+    }
+  }
+
   return {
     async upgradeInstall(req, control) {
       assertSafeArgs(req.release, req.namespace, req.chart);
       const secrets = req.secrets ?? [];
-      const values = await writeValuesFile(options.workDir ?? tmpdir(), req.values);
-      try {
-        const argv = upgradeArgv(req, values.path, options.kubeconfig);
-        return await invoke(`helm upgrade --install ${req.release}`, argv, req.timeoutSeconds, secrets, control);
-      } finally {
-        await values.dispose();
-      }
+      return withRunDir(control, async (dir, kubeconfig) => {
+        const valuesFile = await dir.write("values.yaml", valuesToYaml(req.values));
+        const argv = upgradeArgv(req, valuesFile, kubeconfig);
+        return invoke(`helm upgrade --install ${req.release}`, argv, req.timeoutSeconds, secrets, control);
+      });
     },
 
     async uninstall(release, namespace, timeoutSeconds, control) {
       assertSafeArgs(release, namespace);
-      const argv = uninstallArgv(release, namespace, timeoutSeconds, options.kubeconfig);
-      return await invoke(`helm uninstall ${release}`, argv, timeoutSeconds, [], control, (p) => {
-        return p.exitCode === 0 || (p.exitCode !== null && releaseNotFound.test(p.stderr));
+      return withRunDir(control, (_dir, kubeconfig) => {
+        const argv = uninstallArgv(release, namespace, timeoutSeconds, kubeconfig);
+        return invoke(`helm uninstall ${release}`, argv, timeoutSeconds, [], control, (p) => p.exitCode === 0 || (p.exitCode !== null && releaseNotFound.test(p.stderr)));
       });
     },
 
     async history(release, namespace, control) {
       assertSafeArgs(release, namespace);
-      const argv = ["history", release, "--namespace", namespace, "--output", "json", ...kubeconfigArgs(options.kubeconfig)];
-      const result = await invoke(`helm history ${release}`, argv, 60, [], control, (p) => p.exitCode === 0 || (p.exitCode !== null && releaseNotFound.test(p.stderr)));
+      const result = await withRunDir(control, (_dir, kubeconfig) => {
+        const argv = ["history", release, "--namespace", namespace, "--output", "json", ...kubeconfigArgs(kubeconfig)];
+        return invoke(`helm history ${release}`, argv, 60, [], control, (p) => p.exitCode === 0 || (p.exitCode !== null && releaseNotFound.test(p.stderr)));
+      });
       if (result.exitCode !== 0) return [];
       return parseHistory(result.stdout, release);
     },
@@ -202,8 +222,10 @@ export function createHelmCli(options: HelmCliOptions): Helm {
     async rollback(release, namespace, revision, timeoutSeconds, control) {
       assertSafeArgs(release, namespace);
       if (!Number.isInteger(revision) || revision < 1) throw new RangeError(`invalid revision ${revision}`);
-      const argv = ["rollback", release, String(revision), "--namespace", namespace, "--timeout", `${timeoutSeconds}s`, ...kubeconfigArgs(options.kubeconfig)];
-      return await invoke(`helm rollback ${release} ${revision}`, argv, timeoutSeconds, [], control);
+      return withRunDir(control, (_dir, kubeconfig) => {
+        const argv = ["rollback", release, String(revision), "--namespace", namespace, "--timeout", `${timeoutSeconds}s`, ...kubeconfigArgs(kubeconfig)];
+        return invoke(`helm rollback ${release} ${revision}`, argv, timeoutSeconds, [], control);
+      });
     },
   };
 }

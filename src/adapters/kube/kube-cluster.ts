@@ -1,15 +1,20 @@
 import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Namespace, type V1Pod } from "@kubernetes/client-node";
+import type { LimitRangeSpec, PodSecurityLevel } from "../../domain/sandbox.ts";
 import { NamespaceError } from "../../ports/cluster.ts";
 import type { Cluster, JobSnapshot, NamespaceState, PodSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ListPage, type ResilientInformer } from "./resilient-informer.ts";
 import { isControlledJob, rolloutJobSnapshots, trimJob } from "./job-snapshot.ts";
+import { defaultDeployerClusterRole, deployerRules } from "./rbac.ts";
+import { createStagingAccess } from "./staging-access.ts";
 import { podSnapshot, trimPod } from "./pod-snapshot.ts";
 import { trimWorkload, workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
 export interface KubeClusterOptions {
   kubeConfig: KubeConfig;
+  /** The ClusterRole helm's identity is bound to in each staging namespace (rbac.ts). */
+  deployerClusterRole?: string;
   logger?: Logger;
   /** Waits between informer restarts and watch reconnects (inject a short one in tests). */
   delay?: Delay;
@@ -21,13 +26,23 @@ const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet"];
 export const MANAGED_BY = "app.kubernetes.io/managed-by";
 /** The staging a namespace belongs to: Octostage deploys into and deletes only its own. */
 export const OWNER_ANNOTATION = "octostage.dev/staging-id";
+
+/** Pod Security admission enforces the level, and warns and audits at it (kubernetes.io/docs/concepts/security/pod-security-admission). */
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const mode of ["enforce", "warn", "audit"]) {
+    labels[`pod-security.kubernetes.io/${mode}`] = level;
+    labels[`pod-security.kubernetes.io/${mode}-version`] = "latest";
+  }
+  return labels;
+}
 const COLLECTION_PATHS: Record<WorkloadKind, string> = {
   Deployment: "/apis/apps/v1/deployments",
   StatefulSet: "/apis/apps/v1/statefulsets",
 };
 
 /** The Cluster port on a real Kubernetes API server through @kubernetes/client-node. */
-export function createKubeCluster(options: KubeClusterOptions): Cluster {
+export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensureDeployerRole(): Promise<"exists" | "created"> } {
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const batch = options.kubeConfig.makeApiClient(BatchV1Api);
@@ -148,6 +163,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     if (meta.deletionTimestamp && finalizers.length) holders.push(`namespace finalizers: ${finalizers.join(", ")}`);
     return {
       exists: true,
+      labels: { ...meta.labels },
       terminating: meta.deletionTimestamp !== undefined || ns.status?.phase === "Terminating",
       managed: meta.labels?.[MANAGED_BY] === "octostage",
       ownedBy: meta.annotations?.[OWNER_ANNOTATION] ?? null,
@@ -177,8 +193,9 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     }
   }
 
-  async function ensureNamespace(namespace: string, stagingId: string): Promise<void> {
-    const body = { metadata: { name: namespace, labels: { [MANAGED_BY]: "octostage" }, annotations: { [OWNER_ANNOTATION]: stagingId } } };
+  async function ensureNamespace(namespace: string, stagingId: string, podSecurity?: PodSecurityLevel): Promise<void> {
+    const security = podSecurity ? podSecurityLabels(podSecurity) : {};
+    const body = { metadata: { name: namespace, labels: { [MANAGED_BY]: "octostage", ...security }, annotations: { [OWNER_ANNOTATION]: stagingId } } };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await core.createNamespace({ body });
@@ -199,12 +216,14 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
           `namespace ${namespace} already exists and was not created by Octostage for this staging: Octostage never deploys into (or deletes) a namespace it does not own. Delete or rename it, or change namespaceTemplate.`,
         );
       }
-      if (state.ownedBy === null) {
-        // Made by an Octostage from before annotations: claim it for this staging.
+      const labels = state.labels;
+      const relabel = Object.entries(security).some(([k, v]) => labels[k] !== v);
+      if (state.ownedBy === null || relabel) {
+        // Made by an Octostage from before annotations (claim it), or its Pod Security level changed.
         try {
-          await core.patchNamespace({ name: namespace, body: { metadata: { annotations: { [OWNER_ANNOTATION]: stagingId } } } }, asMergePatch);
+          await core.patchNamespace({ name: namespace, body: { metadata: { labels: security, annotations: { [OWNER_ANNOTATION]: stagingId } } } }, asMergePatch);
         } catch (err) {
-          throw toKubeError(err, `annotate namespace ${namespace}`);
+          throw toKubeError(err, `label namespace ${namespace}`);
         }
       }
       return;
@@ -226,7 +245,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
       if (!hard && error.code === "not_found") return;
       // Removing a quota nobody set must not need RBAC on resourcequotas (most stagings have none).
       if (!hard && error.code === "forbidden") {
-        logger.warn({ namespace }, "no permission to delete ResourceQuota octostage-quota; skipped (grant resourcequotas to use namespaceQuota)");
+        logger.warn({ namespace }, "no permission to delete ResourceQuota octostage-quota; skipped (the worker ClusterRole grants resourcequotas: docs/operators/install.md)");
         return;
       }
       if (!hard || error.code !== "conflict") throw error;
@@ -238,5 +257,43 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster {
     }
   }
 
-  return { watchWorkloads, listWorkloads, listPodsAndJobs, scaleWorkload, ensureNamespace, namespaceState, ensureResourceQuota, deleteNamespace };
+  async function ensureLimitRange(namespace: string, spec: LimitRangeSpec | null): Promise<void> {
+    const name = "octostage-limits";
+    const action = `${spec ? "set" : "remove"} LimitRange ${namespace}/${name}`;
+    const body = spec ? { metadata: { name }, spec: { limits: [{ type: "Container", ...spec }] } } : undefined;
+    try {
+      if (!body) {
+        await core.deleteNamespacedLimitRange({ name, namespace });
+        return;
+      }
+      await core.createNamespacedLimitRange({ namespace, body });
+    } catch (err) {
+      const error = toKubeError(err, action);
+      if (!body && (error.code === "not_found" || error.code === "forbidden")) return;
+      if (!body || error.code !== "conflict") throw error;
+      try {
+        await core.replaceNamespacedLimitRange({ name, namespace, body: { ...body, metadata: { ...body.metadata, resourceVersion: (await core.readNamespacedLimitRange({ name, namespace })).metadata?.resourceVersion } } });
+      } catch (replaceErr) {
+        throw toKubeError(replaceErr, action);
+      }
+    }
+  }
+
+  const access = createStagingAccess({ kubeConfig: options.kubeConfig, deployerClusterRole: options.deployerClusterRole ?? defaultDeployerClusterRole });
+
+  return {
+    watchWorkloads,
+    listWorkloads,
+    listPodsAndJobs,
+    scaleWorkload,
+    ensureNamespace,
+    namespaceState,
+    ensureResourceQuota,
+    ensureLimitRange,
+    deleteNamespace,
+    ensureStagingIdentity: access.ensureIdentity,
+    stagingCredentials: access.credentials,
+    stagingWorkloads: access.workloads,
+    ensureDeployerRole: () => access.ensureDeployerRole(deployerRules),
+  };
 }

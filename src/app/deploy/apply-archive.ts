@@ -1,5 +1,5 @@
 import { announce } from "../announce.ts";
-import { workloadKey } from "./work.ts";
+import { stagingAccess, workloadKey } from "./work.ts";
 import type { Work } from "./work.ts";
 
 /** Archive: record the replica counts, scale every Deployment and StatefulSet to 0; volumes, Secrets and Services stay. */
@@ -16,7 +16,10 @@ export async function applyArchive(work: Work): Promise<void> {
   }
   // Recorded before scaling: a worker that dies between the two still knows what to restore.
   await deps.store.setArchivedReplicas(guard.lease, recorded);
-  for (const w of workloads) if (w.desiredReplicas > 0) await deps.cluster.scaleWorkload(w, 0);
+  const scaling = workloads.filter((w) => w.desiredReplicas > 0);
+  // Scaled as the staging's deployer: the worker has no rights on workloads.
+  const asDeployer = scaling.length ? deps.cluster.stagingWorkloads(await stagingAccess(work)) : undefined;
+  for (const w of scaling) await asDeployer?.scaleWorkload(w, 0);
   const finished = await deps.store.finishGeneration(guard.lease, {
     generation: s.generation,
     action: { state: "succeeded" },

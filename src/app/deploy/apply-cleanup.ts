@@ -1,6 +1,6 @@
 import { announce } from "../announce.ts";
 import { waitForNamespaceGone } from "./namespace.ts";
-import { helmControl } from "./work.ts";
+import { helmControl, stagingAccess } from "./work.ts";
 import type { Work } from "./work.ts";
 
 /**
@@ -17,6 +17,7 @@ export async function applyCleanup(work: Work): Promise<void> {
   let exitCode: number | null = null;
   let durationMs: number | undefined;
   if (ours) {
+    await stagingAccess(work);
     const result = await deps.helm.uninstall(s.name, s.namespace, s.desiredSpec.deployTimeoutSeconds, helmControl(work));
     output = [result.stdout, result.stderr].filter(Boolean).join("\n");
     exitCode = result.exitCode;

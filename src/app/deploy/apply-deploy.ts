@@ -1,12 +1,13 @@
 import { secretValues } from "../../domain/secrets.ts";
 import { HelmError } from "../../ports/helm.ts";
 import type { HelmReleaseRequest, HelmResult } from "../../ports/helm.ts";
-import type { WorkloadSnapshot } from "../../ports/cluster.ts";
+import { defaultSandbox } from "../../domain/sandbox.ts";
+import type { StagingCredentials, WorkloadSnapshot } from "../../ports/cluster.ts";
 import { announce } from "../announce.ts";
 import { evaluateHealth } from "../evaluate-health.ts";
 import { ensureNamespaceReady } from "./namespace.ts";
 import { recoverPendingRelease } from "./recover-release.ts";
-import { helmControl, workloadKey } from "./work.ts";
+import { helmControl, stagingAccess, workloadKey } from "./work.ts";
 import type { Work } from "./work.ts";
 
 /** helm upgrade --install; a release stuck in a pending state is recovered once, then tried again. */
@@ -24,13 +25,14 @@ async function upgrade(work: Work, req: HelmReleaseRequest): Promise<HelmResult>
  * After a restore's helm run the workloads run what the chart says (often 1 replica): the
  * counts recorded when the staging was archived win, whatever helm set.
  */
-async function restoreReplicas(work: Work, workloads: WorkloadSnapshot[]): Promise<WorkloadSnapshot[]> {
+async function restoreReplicas(work: Work, workloads: WorkloadSnapshot[], access: StagingCredentials): Promise<WorkloadSnapshot[]> {
   const recorded = work.staging.archivedReplicas ?? {};
   const out: WorkloadSnapshot[] = [];
+  const asDeployer = work.deps.cluster.stagingWorkloads(access);
   for (const w of workloads) {
     const want = recorded[workloadKey(w)];
     if (want !== undefined && w.desiredReplicas !== want) {
-      await work.deps.cluster.scaleWorkload(w, want);
+      await asDeployer.scaleWorkload(w, want);
       out.push({ ...w, desiredReplicas: want });
     } else out.push(w);
   }
@@ -50,12 +52,15 @@ export async function applyDeploy(work: Work): Promise<void> {
   await announce(deps, started.transition, "deploy started");
   const spec = s.desiredSpec;
   await ensureNamespaceReady(work, status);
-  // The quota must be in place before helm creates pods: it only limits what comes after it.
-  await deps.cluster.ensureResourceQuota(s.namespace, spec.namespaceQuota?.hard ?? null);
+  // The sandbox must be in place before helm creates pods: quotas and limits only bound what comes after them.
+  const sandbox = spec.sandbox ?? defaultSandbox;
+  await deps.cluster.ensureResourceQuota(s.namespace, spec.namespaceQuota?.hard ?? sandbox.resourceQuota);
+  await deps.cluster.ensureLimitRange(s.namespace, sandbox.limitRange);
+  const access = await stagingAccess(work);
   const secrets = secretValues(spec.values, spec.secretKeys);
   const result = await upgrade(work, { release: s.name, namespace: s.namespace, chart: spec.chart, values: spec.values, timeoutSeconds: spec.deployTimeoutSeconds, secrets });
   let workloads = await deps.cluster.listWorkloads(s.namespace);
-  if (s.archivedReplicas) workloads = await restoreReplicas(work, workloads);
+  if (s.archivedReplicas) workloads = await restoreReplicas(work, workloads, access);
   const finished = await deps.store.finishGeneration(guard.lease, {
     generation: s.generation,
     action: { state: "succeeded", exitCode: result.exitCode, durationMs: result.durationMs, output: [result.stdout, result.stderr].filter(Boolean).join("\n") },

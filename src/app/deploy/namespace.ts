@@ -1,3 +1,4 @@
+import { defaultSandbox } from "../../domain/sandbox.ts";
 import { NamespaceError } from "../../ports/cluster.ts";
 import { announce } from "../announce.ts";
 import { StagingError } from "./errors.ts";
@@ -14,7 +15,7 @@ export async function ensureNamespaceReady(work: Work, status: "deploying" | "re
   let said = false;
   for (;;) {
     try {
-      await deps.cluster.ensureNamespace(s.namespace, s.id);
+      await deps.cluster.ensureNamespace(s.namespace, s.id, (s.desiredSpec.sandbox ?? defaultSandbox).podSecurity);
       return;
     } catch (err) {
       if (!(err instanceof NamespaceError)) throw err;

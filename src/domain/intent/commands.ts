@@ -25,7 +25,7 @@ function forkGate(current: CurrentStaging): IntentDecision<CommandResult> | unde
   if (!current.headFromFork || current.approvedSha === current.headSha) return undefined;
   return refuse(
     "unapproved_fork_commit",
-    `This PR comes from a fork and its head ${shortSha(current.headSha)} is not approved${current.approvedSha ? ` (${shortSha(current.approvedSha)} was)` : ""}: a maintainer must review it and approve it with \`/octo deploy\`.`,
+    `This PR comes from a fork and its head \`${shortSha(current.headSha)}\` is not approved${current.approvedSha ? ` (\`${shortSha(current.approvedSha)}\` was)` : ""}: a maintainer must review it and approve it with \`/octo deploy\`.`,
   );
 }
 
@@ -80,12 +80,12 @@ export interface ApprovalRequest {
 export function decideApprove(current: CurrentStaging, actor: Actor, req: ApprovalRequest): IntentDecision<CommandResult> {
   const head = current.headSha;
   if (req.sha !== undefined && !head.startsWith(req.sha.toLowerCase())) {
-    return refuse("not_head", `${req.sha} is not the head of this PR (the head is ${shortSha(head)}); nothing was approved.`);
+    return refuse("not_head", `${req.sha} is not the head of this PR (the head is \`${shortSha(head)}\`); nothing was approved.`);
   }
   if (req.sha === undefined && req.seenAt && current.headChangedAt && current.headChangedAt.getTime() > req.seenAt.getTime()) {
     return refuse(
       "unseen_commit",
-      `A new commit (${shortSha(head)}) reached this PR after your comment, so it was not approved: review it, then comment \`/octo deploy\` again (or \`/octo deploy ${shortSha(head)}\`).`,
+      `A new commit (\`${shortSha(head)}\`) reached this PR after your comment, so it was not approved: review it, then comment \`/octo deploy\` again (or \`/octo deploy ${shortSha(head)}\`).`,
     );
   }
   return {

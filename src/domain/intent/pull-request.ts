@@ -96,9 +96,11 @@ export function decidePullRequestEvent(
   const head = headInputs(ev, current);
   const decision = decideTrigger(trigger, { ...ev, approvedSha: current?.approvedSha ?? null });
   if (!decision.deploy) {
+    // An archived staging stays archived (`/octo restore` asks for it back, through the fork gate).
+    const desiredState = current?.desiredState === "archived" ? "archived" : "held";
     return {
       change: true,
-      inputs: { ...head, desiredState: "held", skipReason: decision.reason },
+      inputs: { ...head, desiredState, skipReason: decision.reason },
       action: { ...action, kind: "hold", detail: { ...detail, hold: decision.hold } },
       bumpGeneration: false,
       result: "hold",

@@ -2,6 +2,12 @@
  * The one chart the double "installs", whatever chart reference it is given: a small web app
  * (Deployment + Service) and, with `persistence.enabled`, a database StatefulSet with a
  * volumeClaimTemplate. Objects carry the labels and annotations real helm 3 puts on them.
+ *
+ * The parts a hostile chart or override would use are modelled too: `securityContext` and
+ * `hostPath` go into the web pod as given (Pod Security admission judges them), and
+ * `lookup: {namespace, name}` is the template function `lookup "v1" "Secret" ns name`,
+ * run at render time with helm's own identity (see commands.ts `lookups`), its data copied into a
+ * ConfigMap `<release>-looked-up`.
  */
 export type Values = Record<string, any>;
 export type KubeObject = Record<string, any>;
@@ -45,8 +51,14 @@ function selector(release: string, component: string): Record<string, string> {
   return { "app.kubernetes.io/name": chartName, "app.kubernetes.io/instance": release, "app.kubernetes.io/component": component };
 }
 
-/** The rendered manifests, in helm's install order (Service before Deployment and StatefulSet). */
-export function renderChart(release: string, namespace: string, values: Values): KubeObject[] {
+/** What the chart's `lookup` calls would fetch: `lookup` in the values, if any. */
+export function lookupsOf(values: Values): { namespace: string; name: string } | undefined {
+  const l = values.lookup as { namespace?: unknown; name?: unknown } | undefined;
+  return typeof l?.namespace === "string" && typeof l.name === "string" ? { namespace: l.namespace, name: l.name } : undefined;
+}
+
+/** The rendered manifests, in helm's install order (ConfigMap, Service, then Deployment and StatefulSet). */
+export function renderChart(release: string, namespace: string, values: Values, lookedUp?: Record<string, string>): KubeObject[] {
   const web = `${release}-web`;
   const image = `${values.image?.repository ?? "example/web"}:${values.image?.tag ?? "latest"}`;
   const env = Object.entries((values.env ?? {}) as Record<string, unknown>).map(([name, value]) => ({ name, value: String(value) }));
@@ -66,11 +78,26 @@ export function renderChart(release: string, namespace: string, values: Values):
         selector: { matchLabels: selector(release, "web") },
         template: {
           metadata: { labels: selector(release, "web") },
-          spec: { containers: [{ name: "web", image, ports: [{ name: "http", containerPort: values.service?.port ?? 8080 }], env }] },
+          spec: {
+            containers: [
+              {
+                name: "web",
+                image,
+                ports: [{ name: "http", containerPort: values.service?.port ?? 8080 }],
+                env,
+                ...(values.securityContext ? { securityContext: values.securityContext } : {}),
+                ...(typeof values.hostPath === "string" ? { volumeMounts: [{ name: "host", mountPath: "/host" }] } : {}),
+              },
+            ],
+            ...(typeof values.hostPath === "string" ? { volumes: [{ name: "host", hostPath: { path: values.hostPath } }] } : {}),
+          },
         },
       },
     },
   ];
+  if (lookedUp) {
+    objects.unshift({ apiVersion: "v1", kind: "ConfigMap", metadata: metadata(`${release}-looked-up`, release, namespace, "lookup"), data: lookedUp });
+  }
   if (values.persistence?.enabled === true) {
     const db = `${release}-db`;
     objects.push({
@@ -99,6 +126,7 @@ export function renderChart(release: string, namespace: string, values: Values):
 
 export function objectPath(kind: string, namespace: string, name?: string): string {
   const base: Record<string, string> = {
+    ConfigMap: `/api/v1/namespaces/${namespace}/configmaps`,
     Service: `/api/v1/namespaces/${namespace}/services`,
     Deployment: `/apis/apps/v1/namespaces/${namespace}/deployments`,
     StatefulSet: `/apis/apps/v1/namespaces/${namespace}/statefulsets`,

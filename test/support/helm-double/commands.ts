@@ -8,7 +8,7 @@ import { stringify } from "yaml";
 import type { OutputFormat, ParsedArgs } from "./args.ts";
 import { flagSet, flagValue, intFlag, namespaceOf, outputFormat, parseGoDuration, UsageError } from "./args.ts";
 import type { KubeObject, Values } from "./chart.ts";
-import { chartName, objectPath, renderChart, schemaErrors } from "./chart.ts";
+import { chartName, lookupsOf, objectPath, renderChart, schemaErrors } from "./chart.ts";
 import type { KubeClient } from "./kube.ts";
 import { apiMessage, HelmFailure } from "./kube.ts";
 import type { ReleaseRecord, ReleaseStorage } from "./storage.ts";
@@ -118,6 +118,25 @@ function printRelease(io: Output, record: ReleaseRecord, format: OutputFormat, s
   if (record.info.notes) io.out(`NOTES:\n${record.info.notes}`);
 }
 
+/**
+ * The chart's `lookup` calls, made as helm makes them: with its kubeconfig's identity, at render
+ * time. A missing object is an empty result; any other error fails the render with helm's text
+ * (engine/lookup_func.go wraps it, the template engine adds "error calling lookup").
+ */
+async function lookups(kube: KubeClient, values: Values): Promise<Record<string, string> | undefined> {
+  const want = lookupsOf(values);
+  if (!want) return undefined;
+  const res = await kube.request("GET", objectPath("Secret", want.namespace, want.name));
+  if (res.status === 404) return {};
+  if (res.status >= 300) {
+    throw new HelmFailure(
+      `template: ${chartName}/templates/configmap.yaml:7:12: executing "${chartName}/templates/configmap.yaml" at <lookup "v1" "Secret" "${want.namespace}" "${want.name}">: error calling lookup: ${apiMessage(res)}`,
+    );
+  }
+  const data = ((res.body as { data?: Record<string, string> }).data ?? {});
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+}
+
 /** `upgrade --install`'s install branch: action.Install.RunWithContext (Replace when the last revision is uninstalled). */
 async function install(args: ParsedArgs, release: string, values: Values, rt: Runtime, replace: boolean): Promise<ReleaseRecord> {
   const namespace = namespaceOf(args);
@@ -134,7 +153,7 @@ async function install(args: ParsedArgs, release: string, values: Values, rt: Ru
   if (problems.length > 0) {
     throw new HelmFailure(`values don't meet the specifications of the schema(s) in the following chart(s):\n${chartName}:\n${problems.join("\n")}`);
   }
-  const manifests = renderChart(release, namespace, values);
+  const manifests = renderChart(release, namespace, values, await lookups(rt.kube, values));
   const record = newRecord(release, namespace, 1, "pending-install", "Initial install underway", values, manifestOf(manifests));
   if (flagSet(args, "create-namespace")) {
     const created = await rt.kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
@@ -185,7 +204,7 @@ async function upgradeRelease(args: ParsedArgs, release: string, values: Values,
   if (problems.length > 0) {
     throw new HelmFailure(`values don't meet the specifications of the schema(s) in the following chart(s):\n${chartName}:\n${problems.join("\n")}`);
   }
-  const manifests = renderChart(release, namespace, values);
+  const manifests = renderChart(release, namespace, values, await lookups(rt.kube, values));
   const record = newRecord(release, namespace, last.version + 1, "pending-upgrade", "Preparing upgrade", values, manifestOf(manifests), current.info.first_deployed);
   await storage.create(record, intFlag(args, "history-max", 10));
   try {

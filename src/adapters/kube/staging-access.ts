@@ -1,0 +1,149 @@
+/**
+ * The identity helm runs as in a staging namespace: the ServiceAccount octostage-deployer, bound
+ * there (RoleBinding) to the deployer ClusterRole, and for each run a short-lived token of it
+ * (TokenRequest) in a kubeconfig of its own. See rbac.ts.
+ */
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions } from "@kubernetes/client-node";
+import { stringify } from "yaml";
+import type { StagingCredentials, StagingWorkloads, WorkloadRef } from "../../ports/cluster.ts";
+import { toKubeError } from "./kube-error.ts";
+import { deployerName } from "./rbac.ts";
+import type { DocumentedRule } from "./rbac.ts";
+import { workloadSnapshot } from "./workload-snapshot.ts";
+
+/** Kubernetes refuses token lifetimes under 10 minutes. */
+const minTokenSeconds = 600;
+
+function isConflict(err: unknown): boolean {
+  return (err as { code?: unknown }).code === 409;
+}
+
+export interface StagingAccessOptions {
+  kubeConfig: KubeConfig;
+  /** The ClusterRole the deployer is bound to in each staging namespace. */
+  deployerClusterRole: string;
+}
+
+/** A kubeconfig for the deployer's token, pointing at the cluster the worker talks to (same server and CA). */
+export function deployerKubeconfig(kubeConfig: KubeConfig, namespace: string, token: string): string {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error("the worker's kubeconfig has no current cluster");
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      {
+        name: "staging",
+        cluster: {
+          server: cluster.server,
+          ...(cluster.caData ? { "certificate-authority-data": cluster.caData } : {}),
+          ...(cluster.caFile ? { "certificate-authority": cluster.caFile } : {}),
+          ...(cluster.skipTLSVerify ? { "insecure-skip-tls-verify": true } : {}),
+          ...(cluster.tlsServerName ? { "tls-server-name": cluster.tlsServerName } : {}),
+        },
+      },
+    ],
+    users: [{ name: deployerName, user: { token } }],
+    contexts: [{ name: "staging", context: { cluster: "staging", user: deployerName, namespace } }],
+    "current-context": "staging",
+  });
+}
+
+export function createStagingAccess(opts: StagingAccessOptions) {
+  const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+  const rbac = opts.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+
+  async function ensureIdentity(namespace: string): Promise<void> {
+    const labels = { "app.kubernetes.io/managed-by": "octostage" };
+    try {
+      await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: deployerName, labels } } });
+    } catch (err) {
+      if (!isConflict(err)) throw toKubeError(err, `create ServiceAccount ${namespace}/${deployerName}`);
+    }
+    const binding = {
+      metadata: { name: deployerName, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: opts.deployerClusterRole },
+      subjects: [{ kind: "ServiceAccount", name: deployerName, namespace }],
+    };
+    try {
+      await rbac.createNamespacedRoleBinding({ namespace, body: binding });
+      return;
+    } catch (err) {
+      if (!isConflict(err)) throw toKubeError(err, `create RoleBinding ${namespace}/${deployerName}`);
+    }
+    try {
+      const existing = await rbac.readNamespacedRoleBinding({ name: deployerName, namespace });
+      if (existing.roleRef.name === opts.deployerClusterRole && existing.subjects?.length === 1 && existing.subjects[0]?.name === deployerName) return;
+      // roleRef cannot change: a binding to another role is replaced.
+      await rbac.deleteNamespacedRoleBinding({ name: deployerName, namespace });
+      await rbac.createNamespacedRoleBinding({ namespace, body: binding });
+    } catch (err) {
+      throw toKubeError(err, `update RoleBinding ${namespace}/${deployerName}`);
+    }
+  }
+
+  async function credentials(namespace: string, ttlSeconds: number): Promise<StagingCredentials> {
+    const expirationSeconds = Math.max(minTokenSeconds, Math.ceil(ttlSeconds));
+    try {
+      const request = await core.createNamespacedServiceAccountToken({
+        name: deployerName,
+        namespace,
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [], expirationSeconds } },
+      });
+      const token = request.status?.token;
+      if (!token) throw new Error("the TokenRequest answer has no token");
+      return {
+        kubeconfig: deployerKubeconfig(opts.kubeConfig, namespace, token),
+        expiresAt: request.status?.expirationTimestamp ? new Date(request.status.expirationTimestamp) : new Date(Date.now() + expirationSeconds * 1000),
+      };
+    } catch (err) {
+      throw toKubeError(err, `request a token for ${namespace}/${deployerName}`);
+    }
+  }
+
+  /** Workloads of the staging's namespace, read and scaled as its deployer. */
+  function workloads(credentials: StagingCredentials): StagingWorkloads {
+    const kc = new KubeConfig();
+    kc.loadFromString(credentials.kubeconfig);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const asMergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    return {
+      async listWorkloads(namespace) {
+        try {
+          const [deployments, statefulSets] = await Promise.all([apps.listNamespacedDeployment({ namespace }), apps.listNamespacedStatefulSet({ namespace })]);
+          return [...deployments.items.map((d) => workloadSnapshot("Deployment", d)), ...statefulSets.items.map((s) => workloadSnapshot("StatefulSet", s))];
+        } catch (err) {
+          throw toKubeError(err, `list workloads in namespace ${namespace}`);
+        }
+      },
+      async scaleWorkload(ref: WorkloadRef, replicas: number) {
+        const request = { name: ref.name, namespace: ref.namespace, body: { spec: { replicas } } };
+        try {
+          if (ref.kind === "Deployment") await apps.patchNamespacedDeploymentScale(request, asMergePatch);
+          else await apps.patchNamespacedStatefulSetScale(request, asMergePatch);
+        } catch (err) {
+          throw toKubeError(err, `scale ${ref.kind} ${ref.namespace}/${ref.name} to ${replicas}`);
+        }
+      },
+    };
+  }
+
+  /** Creates the deployer ClusterRole when it is missing (a development cluster; the chart installs it). */
+  async function ensureDeployerRole(rules: readonly DocumentedRule[]): Promise<"exists" | "created"> {
+    try {
+      await rbac.readClusterRole({ name: opts.deployerClusterRole });
+      return "exists";
+    } catch (err) {
+      const error = toKubeError(err, `read ClusterRole ${opts.deployerClusterRole}`);
+      if (error.code !== "not_found") throw error;
+    }
+    try {
+      await rbac.createClusterRole({ body: { metadata: { name: opts.deployerClusterRole, labels: { "app.kubernetes.io/managed-by": "octostage" } }, rules: rules.map((r) => r.rule) } });
+      return "created";
+    } catch (err) {
+      throw toKubeError(err, `create ClusterRole ${opts.deployerClusterRole}`);
+    }
+  }
+
+  return { ensureIdentity, credentials, workloads, ensureDeployerRole };
+}
