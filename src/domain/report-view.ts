@@ -50,12 +50,37 @@ function short(sha: string): string {
   return sha.slice(0, 7);
 }
 
+/** GitHub refuses a check run's output.summary over 65,535 UTF-8 bytes ("exceeds a maximum bytesize"). */
+export const maxCheckSummaryBytes = 65_535;
+/** The most of a reason the sticky comment shows (GitHub refuses comments over 65,536 characters). */
+export const maxCommentReasonChars = 2_000;
+
+/** `text` cut to at most `maxBytes` UTF-8 bytes, at a character boundary, ending in "…" when cut. */
+export function clipUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, "utf8") <= maxBytes) return text;
+  const budget = maxBytes - Buffer.byteLength("…", "utf8");
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch, "utf8");
+    if (bytes + size > budget) break;
+    bytes += size;
+    end += ch.length;
+  }
+  return `${text.slice(0, end)}…`;
+}
+
 /** GitHub limits a deployment status description to 140 characters. */
 function clip(text: string, max = 140): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 export function checkView(v: StagingView): CheckView {
+  const view = checkViewOf(v);
+  return { ...view, summary: clipUtf8(view.summary, maxCheckSummaryBytes) };
+}
+
+function checkViewOf(v: StagingView): CheckView {
   const where = v.url ? `\n\n**URL:** ${v.url}` : "";
   const why = v.reason ? `\n\n**Reason:** ${v.reason}` : "";
   const base = `Staging \`${v.name}\` (namespace \`${v.namespace}\`) for ${short(v.sha)}.`;
@@ -111,7 +136,7 @@ function cell(text: string): string {
 
 export function commentBody(v: StagingView): string {
   const url = v.url && (v.status === "running" || v.status === "degraded" || v.status === "deploying") ? v.url : "—";
-  const reason = headHeld(v) ? (v.holdReason ?? "") : (v.reason ?? "");
+  const reason = clip(headHeld(v) ? (v.holdReason ?? "") : (v.reason ?? ""), maxCommentReasonChars);
   const notDeployed = headHeld(v) && v.deployedSha === null;
   const shown = v.deployedSha ?? v.sha;
   return [

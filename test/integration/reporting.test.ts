@@ -82,6 +82,27 @@ describe("reporting", () => {
     expect(github.violations).toEqual([]);
   });
 
+  it("a huge reason in multi-byte characters still reaches GitHub: the check run under 65,535 bytes, the comment under 65,536 characters", async () => {
+    const out = { staging: await pushed(db.store, 68, sha(68), { action: "opened" }) };
+    const deps = reporterDeps();
+    // 40,000 × "é🚀" is 240,000 UTF-8 bytes: too long by characters and by bytes.
+    const reason = `pods cannot be created: ${"é🚀".repeat(40_000)}`;
+    await setStatus({ ...deps, queue: recordingQueue() }, out.staging.id, "failed", reason, "test");
+    await reportStatus(deps, out.staging.id);
+    expect(github.violations).toEqual([]);
+    const check = github.checkRuns.find((c) => c.head_sha === sha(68))!;
+    expect(check.conclusion).toBe("failure");
+    const summary = check.output!.summary!;
+    expect(Buffer.byteLength(summary, "utf8")).toBeLessThanOrEqual(65_535);
+    // Cut between characters, never inside one (a lone surrogate would not survive UTF-8).
+    expect(summary).toMatch(/[é🚀]…$/u);
+    expect(Buffer.from(summary, "utf8").toString("utf8")).toBe(summary);
+    const comment = github.comments.find((c) => c.body.includes("web-pr-68"))!;
+    expect(comment.body.length).toBeLessThan(65_536);
+    expect(comment.body).toContain("pods cannot be created: é🚀");
+    expect((await db.store.getChannel(out.staging.id, "github"))!.reportedVersion).toBe((await db.store.get(out.staging.id))!.statusVersion);
+  });
+
   it("renews its lease before each GitHub write, and stops writing when another worker took it over", async () => {
     const out = { staging: await pushed(db.store, 69, sha(69), { action: "opened" }) };
     const base = reporterDeps();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { decideTrigger } from "../../src/domain/policy.ts";
-import { checkView, commentBody, deploymentView, statusLabel } from "../../src/domain/report-view.ts";
+import { checkView, clipUtf8, commentBody, deploymentView, statusLabel } from "../../src/domain/report-view.ts";
 import type { StagingView } from "../../src/domain/report-view.ts";
 import { stagingStatuses } from "../../src/domain/state-machine.ts";
 import type { StagingStatus } from "../../src/domain/state-machine.ts";
@@ -192,5 +192,20 @@ describe("a deployed PR that policy now holds (e.g. back to draft) and that got 
 
   test("when the held head is the deployed SHA, it is reported as running", () => {
     expect(checkView(view("running", { held: true, holdReason: "x", deployedSha: sha }))).toMatchObject({ conclusion: "success" });
+  });
+});
+
+describe("clipUtf8", () => {
+  test("keeps text that fits, and cuts longer text at a character boundary within the byte budget", () => {
+    expect(clipUtf8("héllo", 6)).toBe("héllo");
+    for (const text of ["a".repeat(50), "é".repeat(50), "🚀".repeat(50), "aé🚀".repeat(20)]) {
+      for (let max = 4; max < 40; max++) {
+        const out = clipUtf8(text, max);
+        expect(Buffer.byteLength(out, "utf8")).toBeLessThanOrEqual(max);
+        expect(out.endsWith("…")).toBe(true);
+        expect(text.startsWith(out.slice(0, -1))).toBe(true);
+        expect(Buffer.from(out, "utf8").toString("utf8")).toBe(out);
+      }
+    }
   });
 });

@@ -1,13 +1,13 @@
 import type { Logger } from "../../ports/logger.ts";
 import type { CheckRunInput, PullRequestRef } from "../../ports/code-host.ts";
+import { clipUtf8, maxCheckSummaryBytes } from "../../domain/report-view.ts";
 import { callGitHub, isNotFound } from "./errors.ts";
 import type { GitHubClient } from "./octokit.ts";
 
 export const CHECK_RUN_NAME = "Octostage";
-const MAX_SUMMARY = 65_535;
 
 function checkRunFields(input: CheckRunInput, now: Date) {
-  const output = { title: input.title, summary: input.summary.slice(0, MAX_SUMMARY) };
+  const output = { title: input.title, summary: clipUtf8(input.summary, maxCheckSummaryBytes) };
   const detailsUrl = input.detailsUrl === undefined ? {} : { details_url: input.detailsUrl };
   if (input.state.status !== "completed") return { status: input.state.status, output, ...detailsUrl };
   return {
