@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 
-export type WorkerMode = "in-process" | "separate" | "none";
+type WorkerMode = "in-process" | "separate" | "none";
 
 export interface BenchOptions {
   /** Webhooks per second, sent on the clock (open loop). */

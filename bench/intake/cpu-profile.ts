@@ -16,7 +16,7 @@ interface Profile {
   endTime: number;
 }
 
-export interface ProfileRow {
+interface ProfileRow {
   name: string;
   ms: number;
   share: number;

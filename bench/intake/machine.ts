@@ -170,7 +170,7 @@ export async function waitForIdle(maxPct: number, timeoutMs: number, log: (m: st
 }
 
 /** How busy the machine is before the run (% of all cores), sampled over `ms`. */
-export async function backgroundLoad(ms = 2000): Promise<number> {
+async function backgroundLoad(ms = 2000): Promise<number> {
   const before = machineTimes();
   await new Promise((r) => setTimeout(r, ms));
   const after = machineTimes();

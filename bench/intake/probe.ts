@@ -12,7 +12,7 @@ import type { PerformanceEntry } from "node:perf_hooks";
 import { Queue } from "bullmq";
 import pg from "pg";
 
-export interface ProbeRequest {
+interface ProbeRequest {
   id: string;
   /** Epoch milliseconds (fractional). */
   start: number;
@@ -25,7 +25,7 @@ export interface ProbeRequest {
   enqueues: number;
 }
 
-export interface ProbeSecond {
+interface ProbeSecond {
   /** Epoch milliseconds at the end of the second. */
   t: number;
   loopDelayP50: number;

@@ -76,7 +76,7 @@ export interface BenchSystem {
   cleanup(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const s = createServer();
     s.once("error", reject);

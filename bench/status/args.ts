@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 
-export type Scenario = "all" | "propagation" | "scale";
+type Scenario = "all" | "propagation" | "scale";
 
 export interface StatusBenchOptions {
   scenario: Scenario;

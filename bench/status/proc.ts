@@ -6,7 +6,7 @@ import pg from "pg";
 import { testDatabaseUrl } from "../../test/support/db.ts";
 
 /** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
-export function memoryMiB(pid: number): { rss: number; peak: number } {
+function memoryMiB(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
   return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };

@@ -68,7 +68,7 @@ function freePort(): Promise<number> {
 }
 
 /** Records when each item is pushed (the doubles record requests without a time). */
-export function stampPushes<T>(list: T[]): number[] {
+function stampPushes<T>(list: T[]): number[] {
   const times: number[] = [];
   const push = list.push.bind(list);
   list.push = (...items: T[]): number => {

@@ -1,4 +1,4 @@
-import type { ProjectConfig } from "../config/project.ts";
+import type { ProjectConfig } from "../domain/settings.ts";
 import type { Cluster } from "../ports/cluster.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { CodeHost } from "../ports/code-host.ts";

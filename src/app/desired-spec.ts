@@ -6,13 +6,13 @@ import type { StagingInputs } from "../domain/intent/inputs.ts";
 import type { OverrideRecord } from "../ports/store.ts";
 
 /** The project defaults with a staging's override edits applied (Octopod's app and deployment overrides). */
-export function settingsWithOverrides(settings: RepoSettings, edits: readonly OverrideRecord[]): RepoSettings {
+function settingsWithOverrides(settings: RepoSettings, edits: readonly OverrideRecord[]): RepoSettings {
   const cfg = effectiveConfig(settings, edits);
   return { ...settings, values: cfg.values, chart: cfg.chart, deployTimeoutSeconds: cfg.deployTimeoutSeconds };
 }
 
 /** What a staging should run: defaults + its overrides + the PR head (image tag, host). */
-export function desiredSpecFor(settings: RepoSettings, edits: readonly OverrideRecord[], head: PullRequestHead, name: string): DesiredSpec {
+function desiredSpecFor(settings: RepoSettings, edits: readonly OverrideRecord[], head: PullRequestHead, name: string): DesiredSpec {
   const spec = buildDesiredSpec(settingsWithOverrides(settings, edits), head, name);
   const profile = effectiveConfig(settings, edits).namespaceQuota;
   const hard = profile ? namespaceQuotaProfiles[profile as keyof typeof namespaceQuotaProfiles] : undefined;

@@ -15,7 +15,7 @@ export interface WorkloadObserver {
 }
 
 /** Namespaces evaluated at the same time. */
-export const EVALUATION_CONCURRENCY = 8;
+const EVALUATION_CONCURRENCY = 8;
 
 /**
  * One watch per workload kind for the whole cluster (never a loop per staging). Each event

@@ -9,9 +9,9 @@ import type { PullRequestSyncOptions } from "./sync-pull-requests.ts";
 type Deps = Pick<AppDeps, "store" | "queue" | "clock" | "logger" | "project" | "codeHost">;
 
 /** Delivery ids are kept this long for idempotency: longer than GitHub's redelivery window. */
-export const deliveryRetentionMs = 30 * 24 * 3600 * 1000;
+const deliveryRetentionMs = 30 * 24 * 3600 * 1000;
 /** A recorded command without a reply after this long has lost its job (or its worker): enqueue it again. */
-export const commandRequeueAfterMs = 30_000;
+const commandRequeueAfterMs = 30_000;
 
 export interface ReconcileOptions {
   /**

@@ -23,7 +23,7 @@ const githubState = z.object({
 });
 type GitHubState = z.infer<typeof githubState>;
 
-export function stagingView(s: StagingRecord): StagingView {
+function stagingView(s: StagingRecord): StagingView {
   return {
     name: s.name,
     namespace: s.namespace,

@@ -1,12 +1,10 @@
 import { githubActor } from "../domain/actor.ts";
 import { decidePullRequestEvent } from "../domain/intent/pull-request.ts";
-import type { PullRequestAction, PullRequestFacts, PullRequestOutcome } from "../domain/intent/pull-request.ts";
+import type { PullRequestFacts, PullRequestOutcome } from "../domain/intent/pull-request.ts";
 import { stagingIdentity } from "../domain/spec.ts";
 import type { AppDeps } from "./deps.ts";
 import { changeAndEnqueue } from "./change-staging.ts";
 import { pullRequestSpec } from "./desired-spec.ts";
-
-export type PullRequestEventAction = PullRequestAction;
 
 /** The facts of a `pull_request` webhook that Octostage acts on (parsed at the edge). */
 export interface PullRequestEvent extends PullRequestFacts {

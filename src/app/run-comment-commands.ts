@@ -3,7 +3,8 @@ import { commandLimits, helpText, parseComment } from "../domain/command-grammar
 import type { OctoCommand, ParsedLine } from "../domain/command-grammar.ts";
 import type { CommandResult } from "../domain/intent/commands.ts";
 import { shortSha } from "../domain/intent/inputs.ts";
-import { chartRepositoryAllowed, describeEffectiveConfig, effectiveConfig, isSecretKey } from "../domain/overrides.ts";
+import { describeEffectiveConfig } from "../domain/overrides-describe.ts";
+import { chartRepositoryAllowed, effectiveConfig, isSecretKey } from "../domain/overrides.ts";
 import { redactText } from "../domain/redact.ts";
 import { statusLabel } from "../domain/report-view.ts";
 import { secretValues } from "../domain/secrets.ts";
@@ -27,7 +28,7 @@ const readOnly = new Set<OctoCommand["name"]>(["help", "status", "config"]);
 const writers: readonly RepoPermission[] = ["admin", "maintain", "write"];
 
 /** GitHub refuses comments over 65,536 characters; replies are split well below it. */
-export const maxReplyChars = 60_000;
+const maxReplyChars = 60_000;
 
 function code(text: string): string {
   return `\`${text.replace(/`/g, "'")}\``;
@@ -139,7 +140,7 @@ async function execute(ctx: Context, command: OctoCommand): Promise<string> {
  * Splits a reply into comments under GitHub's limit, between lines (a table that continues in
  * the next comment gets its header again); a single line that is still too long is cut with a note.
  */
-export function splitReply(reply: string, max = maxReplyChars): string[] {
+function splitReply(reply: string, max = maxReplyChars): string[] {
   const parts: string[] = [];
   let current: string[] = [];
   let size = 0;

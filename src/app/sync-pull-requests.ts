@@ -14,7 +14,7 @@ export interface PullRequestSyncOptions {
   batch: number;
 }
 
-export const defaultPullRequestSync: PullRequestSyncOptions = { everyMs: 10 * 60_000, batch: 10 };
+const defaultPullRequestSync: PullRequestSyncOptions = { everyMs: 10 * 60_000, batch: 10 };
 
 /**
  * Webhooks are hints: a lost `closed` or `synchronize` would leave a staging running for ever,

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isDnsLabel, stagingName } from "../domain/naming.ts";
-import type { RepoSettings } from "../domain/settings.ts";
+import type { ProjectConfig, RepoSettings } from "../domain/settings.ts";
 import { renderTemplate, unknownVariables } from "../domain/template.ts";
 import type { TemplateVariable } from "../domain/template.ts";
 import { defaultSandbox, quantityPattern } from "../domain/sandbox.ts";
@@ -111,11 +111,7 @@ const projectSchema = z
   })
   .strict();
 
-export interface ProjectConfig {
-  repositories: RepoSettings[];
-  /** Settings of a repository by owner/name (case-insensitive), or undefined when not configured. */
-  forRepo(fullName: string): RepoSettings | undefined;
-}
+export type { ProjectConfig } from "../domain/settings.ts";
 
 function checkRepo(r: RepoSettings, i: number): string[] {
   const problems: string[] = [];

@@ -21,10 +21,9 @@ import type { ArgToken } from "./command-tokens.ts";
 import { deploymentOverrideKeys, secretKeyRefusal, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
 
 export { commandLimits } from "./command-limits.ts";
-export type { CommandLimits } from "./command-limits.ts";
 
 export type CommandName = "help" | "status" | "config" | "override" | "unset" | "redeploy" | "deploy" | "archive" | "restore" | "delete";
-export type OverrideScope = "app" | "deployment";
+import type { OverrideScope } from "./overrides-validation.ts";
 export type OctoCommand =
   | { name: "help" | "status" | "config" | "redeploy" | "archive" | "restore" | "delete" }
   /** `sha`: approve exactly this commit (a full SHA or at least its first 7 characters). */

@@ -7,13 +7,15 @@
  *   PR-comment parser on top of this: everyone who can read the PR would see the value.
  * - *deployment* overrides change how the chart is deployed: a fixed set of keys, below.
  */
-import type { OverrideScope } from "./command-grammar.ts";
 import { clipInput, commandLimits } from "./command-limits.ts";
 import { closestWord } from "./command-suggest.ts";
 import { parseValuePath } from "./values.ts";
 
+/** App overrides are Helm values; deployment overrides a fixed set of keys (chart, timeout, quota). */
+export type OverrideScope = "app" | "deployment";
+
 export type DeploymentKey = "chart.version" | "chart.repository" | "deployTimeoutSeconds" | "namespaceQuota";
-export const namespaceQuotas = ["small", "medium", "large"] as const;
+const namespaceQuotas = ["small", "medium", "large"] as const;
 export type NamespaceQuota = (typeof namespaceQuotas)[number];
 
 /** What each quota profile allows a staging's namespace (a Kubernetes ResourceQuota's `spec.hard`). */
@@ -39,7 +41,7 @@ const hyphenRange = new RegExp(`^${versionPart}\\s+-\\s+${versionPart}$`);
  * or a constraint (^1.2, ~1.2.3, >=1.0 <2, 1.x, 1.2 - 1.4, ^1 || ^2). Never a flag: nothing
  * starting with "-" gets through.
  */
-export function isChartVersion(value: string): boolean {
+function isChartVersion(value: string): boolean {
   if (value.length === 0 || value.length > 64 || /[\p{Cc}]/u.test(value)) return false;
   return value.split(/\s*\|\|\s*/).every((set) => {
     const trimmed = set.trim();

@@ -4,7 +4,7 @@
  * staging is deployed (chart version and repository, deploy timeout, namespace quota).
  * effectiveConfig is the one place that turns defaults + edits into what gets deployed.
  */
-import type { OverrideScope } from "./command-grammar.ts";
+import type { OverrideScope } from "./overrides-validation.ts";
 import { deploymentOverride, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
 import type { DeploymentKey } from "./overrides-validation.ts";
 import type { ChartSource, RepoSettings } from "./settings.ts";
@@ -12,9 +12,7 @@ import { defaultValuePolicy, valuePolicyRefusal } from "./value-policy.ts";
 import { flattenValues, getValueAt, parseValuePath, setValueAt, unsetValueAt } from "./values.ts";
 import type { PathSegment, Values } from "./values.ts";
 
-export { deploymentOverrideKeys, isSecretKey, namespaceQuotaProfiles, namespaceQuotas, secretKeyRefusal, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
-export type { DeploymentKey, DeploymentOverrideKey, NamespaceQuota } from "./overrides-validation.ts";
-export { describeEffectiveConfig } from "./overrides-describe.ts";
+export { deploymentOverrideKeys, isSecretKey, namespaceQuotaProfiles, secretKeyRefusal, validateOverride, validateOverrideKey } from "./overrides-validation.ts";
 export { flattenValues } from "./values.ts";
 
 export interface OverrideEdit {
@@ -85,7 +83,7 @@ interface ParsedRepository {
  * fragment, `..` or `.` segments (also percent-encoded), backslashes, spaces or control
  * characters, percent-escapes at all (a repository has no need of them).
  */
-export function parseChartRepository(raw: string): ParsedRepository | undefined {
+function parseChartRepository(raw: string): ParsedRepository | undefined {
   if (/[\s\\%\p{Cc}]/u.test(raw) || raw.length > 512) return undefined;
   let url: URL;
   try {

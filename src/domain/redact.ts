@@ -14,7 +14,7 @@
 export const REDACTED = "[REDACTED]";
 
 /** Shorter known values are not redacted: "1" or "true" under a secret key would erase half the text. */
-export const minSecretLength = 4;
+const minSecretLength = 4;
 
 /** Keys whose assigned value is a secret, as a word of their own or after `_`, `-` (DB_PASSWORD). */
 const secretKey = "(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client[_-]?secret|token|access[_-]?token|api[_-]?key|private[_-]?key|secret[_-]?access[_-]?key)";
@@ -116,7 +116,7 @@ function redactKnown(text: string, nodes: Node[]): string {
 }
 
 /** Secrets worth looking for: deduplicated, long enough, longest first. */
-export function usableSecrets(secrets: readonly string[]): string[] {
+function usableSecrets(secrets: readonly string[]): string[] {
   return [...new Set(secrets.filter((s) => s.length >= minSecretLength))].sort((a, b) => b.length - a.length);
 }
 

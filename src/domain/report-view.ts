@@ -22,7 +22,7 @@ function headHeld(v: StagingView): boolean {
   return v.held && v.deployedSha !== v.sha;
 }
 
-export type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "skipped";
+type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "skipped";
 export type CheckView =
   | { status: "queued" | "in_progress"; title: string; summary: string }
   | { status: "completed"; conclusion: CheckConclusion; title: string; summary: string };
@@ -53,7 +53,7 @@ function short(sha: string): string {
 /** GitHub refuses a check run's output.summary over 65,535 UTF-8 bytes ("exceeds a maximum bytesize"). */
 export const maxCheckSummaryBytes = 65_535;
 /** The most of a reason the sticky comment shows (GitHub refuses comments over 65,536 characters). */
-export const maxCommentReasonChars = 2_000;
+const maxCommentReasonChars = 2_000;
 
 /** `text` cut to at most `maxBytes` UTF-8 bytes, at a character boundary, ending in "…" when cut. */
 export function clipUtf8(text: string, maxBytes: number): string {

@@ -9,7 +9,7 @@ import { flattenValues, getValueAt, parseValuePath } from "./values.ts";
 import type { PathSegment, Values } from "./values.ts";
 
 /** `db.password`, `auth.*`, `env[*].value`: a dotted path where `*` (or `[*]`) matches any one segment. */
-export function secretKeyPattern(pattern: string): (path: readonly PathSegment[]) => boolean {
+function secretKeyPattern(pattern: string): (path: readonly PathSegment[]) => boolean {
   const parts = pattern.replace(/\[\*\]/g, ".*").replace(/\[(\d+)\]/g, ".$1").split(".");
   return (path) =>
     path.length === parts.length && parts.every((p, i) => p === "*" || p === String(path[i]));

@@ -48,3 +48,10 @@ export interface RepoSettings {
   /** The sandbox of each staging namespace (see sandbox.ts); the default sandbox when absent. */
   sandbox?: Sandbox;
 }
+
+/** The project config: every repository Octostage serves, with its settings. */
+export interface ProjectConfig {
+  repositories: RepoSettings[];
+  /** Settings of a repository by owner/name (case-insensitive), or undefined when not configured. */
+  forRepo(fullName: string): RepoSettings | undefined;
+}

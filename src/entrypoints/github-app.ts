@@ -5,7 +5,7 @@ import { errorSummary } from "../app/change-staging.ts";
 import { commentCommands } from "./issue-comment-payload.ts";
 import { toPullRequestEvent } from "./pull-request-payload.ts";
 
-export const pullRequestEvents = [
+const pullRequestEvents = [
   "pull_request.opened",
   "pull_request.reopened",
   "pull_request.synchronize",

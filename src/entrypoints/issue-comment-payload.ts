@@ -3,7 +3,7 @@ import { hasCommandLine } from "../domain/command-lines.ts";
 import type { NewCommand } from "../ports/store.ts";
 
 /** The subset of GitHub's `issue_comment` payload Octostage reads, checked at the edge. */
-export const issueCommentPayload = z.object({
+const issueCommentPayload = z.object({
   action: z.literal("created"),
   installation: z.object({ id: z.number().int() }),
   repository: z.object({ name: z.string(), owner: z.object({ login: z.string() }) }),

@@ -4,7 +4,7 @@ import type { PullRequestEvent } from "../app/request-pull-request-staging.ts";
 /** The subset of GitHub's `pull_request` payload Octostage reads, checked at the edge. */
 const repoRef = z.object({ full_name: z.string() });
 
-export const pullRequestPayload = z.object({
+const pullRequestPayload = z.object({
   action: z.enum(["opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "labeled", "unlabeled", "closed"]),
   installation: z.object({ id: z.number().int() }),
   repository: z.object({ name: z.string(), owner: z.object({ login: z.string() }), full_name: z.string() }),

@@ -5,7 +5,7 @@ import type { Logger } from "../ports/logger.ts";
 import type { Middleware } from "./http-server.ts";
 
 /** The part of Probot that dispatches a verified event to the app's handlers. */
-export interface WebhookReceiver {
+interface WebhookReceiver {
   receive(event: { id: string; name: string; payload: unknown }): Promise<void>;
 }
 

@@ -27,7 +27,7 @@ export interface WorkerOptions {
   pullRequestSync?: ReconcileOptions["pullRequestSync"];
 }
 
-export const DEFAULT_HEALTH_SWEEP_EVERY_MS = 5 * 60_000;
+const DEFAULT_HEALTH_SWEEP_EVERY_MS = 5 * 60_000;
 
 export interface RunningWorker {
   observer: WorkloadObserver;

@@ -29,7 +29,7 @@ export interface CommentInput {
   body: string;
 }
 
-export type DeploymentState = "in_progress" | "success" | "failure" | "error" | "inactive" | "queued" | "pending";
+type DeploymentState = "in_progress" | "success" | "failure" | "error" | "inactive" | "queued" | "pending";
 
 export interface DeploymentInput {
   sha: string;
@@ -66,7 +66,7 @@ export interface CodeHost extends CodeHostReads {
 }
 
 /** A pull request as GitHub says it is now. */
-export interface PullRequestState {
+interface PullRequestState {
   state: "open" | "closed";
   merged: boolean;
   draft: boolean;
@@ -82,7 +82,7 @@ export type PullRequestAnswer =
   | { notModified: true }
   | { notModified: false; etag: string | null; pullRequest: PullRequestState };
 
-export interface CodeHostReads {
+interface CodeHostReads {
   /**
    * The pull request as GitHub has it, asked conditionally with the ETag of the last answer.
    * A failure throws GitHubError: it never means "closed".

@@ -4,9 +4,9 @@ import type { ActionKind, CurrentStaging, IntentDecision, OverrideChange, Stagin
 import type { DesiredSpec } from "../domain/spec.ts";
 import type { StagingStatus } from "../domain/state-machine.ts";
 
-export type { ActionKind, DesiredState, OverrideChange, StagingInputs } from "../domain/intent/inputs.ts";
-export type ActionSource = ActorSource;
-export type ActionState = "queued" | "running" | "succeeded" | "failed" | "superseded" | "skipped";
+export type { OverrideChange } from "../domain/intent/inputs.ts";
+type ActionSource = ActorSource;
+type ActionState = "queued" | "running" | "succeeded" | "failed" | "superseded" | "skipped";
 
 export interface StagingRecord extends CurrentStaging {
   id: string;
@@ -50,7 +50,7 @@ export interface ActionRecord {
   createdAt: Date;
 }
 
-export interface TransitionRecord {
+interface TransitionRecord {
   from: StagingStatus;
   to: StagingStatus;
   reason: string | null;
@@ -78,7 +78,7 @@ export interface StagingSnapshot {
   overrides: OverrideRecord[];
 }
 
-export interface NewStaging {
+interface NewStaging {
   name: string;
   namespace: string;
   installationId: number;
@@ -121,7 +121,7 @@ export type TransitionOutcome =
   | { applied: true; staging: StagingRecord; changed: boolean }
   | { applied: false; staging: StagingRecord; refused?: string; stale?: boolean };
 
-export interface ActionResult {
+interface ActionResult {
   state: ActionState;
   exitCode?: number | null;
   durationMs?: number;
@@ -194,7 +194,7 @@ export interface AuditEntry {
   durationMs?: number;
 }
 
-export type ReportChannelName = "github";
+type ReportChannelName = "github";
 
 export interface ReportChannelRecord {
   stagingId: string;
@@ -207,7 +207,7 @@ export interface ReportChannelRecord {
   notBefore: Date | null;
 }
 
-export interface ChannelUpdate {
+interface ChannelUpdate {
   reportedVersion?: number;
   reportedAt?: Date;
   state?: unknown;
@@ -238,7 +238,7 @@ export interface CommandRecord extends NewCommand {
   createdAt: Date;
 }
 
-export interface WorkItems {
+interface WorkItems {
   /** Intent ahead of what was done, no live deploy lease, not waiting for a retry time. */
   deploy: { id: string; generation: number }[];
   /** Status ahead of what a channel shows, not paused by an error or Retry-After; oldest first. */

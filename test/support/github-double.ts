@@ -39,17 +39,4 @@
  * non-SHA deployment ref gets a made-up sha), required_contexts/auto_merge, case-insensitive names, the search
  * and GraphQL rate limits, abuse detection by itself (secondary limits only when a test asks for them).
  */
-export {
-  generateTestPrivateKey,
-  startGitHubDouble,
-  type AppPermissions,
-  type DeploymentState,
-  type GitHubDouble,
-  type GitHubDoubleOptions,
-  type OpenPullRequestOptions,
-  type PullRequestChanges,
-  type RateLimitSetting,
-  type RecordedGitHubRequest,
-  type RepoPermission,
-  type SecondaryRateLimitOptions,
-} from "./github-double/server.ts";
+export { generateTestPrivateKey, startGitHubDouble, type GitHubDouble } from "./github-double/server.ts";

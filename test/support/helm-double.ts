@@ -12,7 +12,6 @@ import { withLock, writeScript } from "./helm-double/script.ts";
 import type { ReleaseStatus } from "./helm-double/storage.ts";
 import { decodeRelease } from "./helm-double/storage.ts";
 
-export type { ReleaseStatus } from "./helm-double/storage.ts";
 
 export interface HelmCall {
   argv: string[];
@@ -118,7 +117,7 @@ export const helmFailures = {
 } satisfies Record<string, ScriptedFailure>;
 
 export type HelmFailurePreset = keyof typeof helmFailures;
-export type HelmCommand = "upgrade" | "rollback" | "uninstall" | "status" | "history" | "version" | "*";
+type HelmCommand = "upgrade" | "rollback" | "uninstall" | "status" | "history" | "version" | "*";
 
 export interface HelmDouble {
   /** The executable to run as helm. */
@@ -148,7 +147,7 @@ export interface HelmDouble {
   cleanup(): void;
 }
 
-export const helmDoubleBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "helm-double", "helm");
+const helmDoubleBin = path.join(path.dirname(fileURLToPath(import.meta.url)), "helm-double", "helm");
 
 export function createHelmDouble(dir?: string): HelmDouble {
   const ownDir = dir === undefined;

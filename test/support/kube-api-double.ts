@@ -79,11 +79,8 @@ import { ApiState } from "./kube-api-double/state.ts";
 import type { KubeKind, ResourceType } from "./kube-api-double/types.ts";
 import { ApiError, clone, REASONS, statusBody, typeOfKind } from "./kube-api-double/types.ts";
 
-export type { KubeKind } from "./kube-api-double/types.ts";
-export type { Denial, UserInfo } from "./kube-api-double/rbac.ts";
-export type { PodSecurityDenial } from "./kube-api-double/state.ts";
 
-export interface RecordedKubeRequest { method: string; path: string; query: Record<string, string>; contentType?: string; body?: unknown }
+interface RecordedKubeRequest { method: string; path: string; query: Record<string, string>; contentType?: string; body?: unknown }
 export interface KubeApiDouble {
   url: string;
   kubeconfigPath: string;

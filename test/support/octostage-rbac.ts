@@ -5,7 +5,7 @@
 import { defaultDeployerClusterRole, deployerRules, workerRules } from "../../src/adapters/kube/rbac.ts";
 import type { KubeApiDouble } from "./kube-api-double.ts";
 
-export const workerUser = "system:serviceaccount:octostage:octostage";
+const workerUser = "system:serviceaccount:octostage:octostage";
 /** The private key in Octostage's own Secret (octostage/octostage-secrets), to look for where it must not be. */
 export const plantedPrivateKey = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-planted\n-----END PRIVATE KEY-----";
 

@@ -9,7 +9,7 @@ import path from "node:path";
  
 type Schema = Record<string, any>;
 
-export interface MatchedOperation {
+interface MatchedOperation {
   operationId: string;
   template: string;
   pathParams: Record<string, string>;
@@ -17,7 +17,7 @@ export interface MatchedOperation {
   docsUrl?: string;
 }
 
-export interface RequestCheck {
+interface RequestCheck {
   operation?: MatchedOperation;
   /** 0 when the request is valid, else the status GitHub would answer (400, 404 or 422). */
   status: number;

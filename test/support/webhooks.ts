@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 const examples = require("@octokit/webhooks-examples") as { name: string; examples: any[] }[];
 
 /** A deep copy of the first real example of `event` with `action` (and matching `pick`). */
-export function webhookExample(event: string, action: string, pick: (p: any) => boolean = () => true): any {
+function webhookExample(event: string, action: string, pick: (p: any) => boolean = () => true): any {
   const group = examples.find((e) => e.name === event);
   const found = group?.examples.find((p) => p.action === action && pick(p));
   if (!found) throw new Error(`no @octokit/webhooks-examples payload for ${event}.${action}`);

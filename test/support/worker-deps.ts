@@ -46,7 +46,7 @@ export const testTiming: Timing = {
 const unexpected = () => Promise.reject(new Error("unexpected GitHub call"));
 
 /** Reporting is not under test here: any call is a test bug. */
-export const noCodeHost: CodeHost = {
+const noCodeHost: CodeHost = {
   getPermission: unexpected,
   addReaction: unexpected,
   postComment: unexpected,

@@ -2,7 +2,6 @@ import { describe, expect, test } from "vitest";
 import {
   chartRepositoryAllowed,
   deploymentOverrideKeys,
-  describeEffectiveConfig,
   effectiveConfig,
   flattenValues,
   isSecretKey,
@@ -12,6 +11,7 @@ import {
   validateOverrideKey,
 } from "../../src/domain/overrides.ts";
 import type { EffectiveConfig, OverrideEdit } from "../../src/domain/overrides.ts";
+import { describeEffectiveConfig } from "../../src/domain/overrides-describe.ts";
 import type { RepoSettings } from "../../src/domain/settings.ts";
 
 /** A deep-frozen copy: any mutation of an input throws in strict mode. */

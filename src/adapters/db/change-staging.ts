@@ -23,11 +23,11 @@ export function json(value: unknown): Prisma.InputJsonValue {
   return value as Prisma.InputJsonValue;
 }
 
-export function isUniqueViolation(err: unknown): boolean {
+function isUniqueViolation(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "P2002";
 }
 
-export async function lockStaging(tx: Tx, target: ChangeRequest<unknown>["target"]): Promise<Staging | undefined> {
+async function lockStaging(tx: Tx, target: ChangeRequest<unknown>["target"]): Promise<Staging | undefined> {
   const rows =
     "id" in target
       ? await tx.$queryRaw<Staging[]>`SELECT * FROM "Staging" WHERE "id" = ${target.id}::uuid FOR UPDATE`

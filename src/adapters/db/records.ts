@@ -8,7 +8,7 @@ import type { ActionRecord, CommandRecord, ReportChannelRecord, StagingRecord } 
 
 const chartSchema = z.object({ repository: z.string(), name: z.string(), version: z.string().optional() });
 
-export const desiredSpecSchema = z.object({
+const desiredSpecSchema = z.object({
   sha: z.string(),
   ref: z.string(),
   imageTag: z.string(),

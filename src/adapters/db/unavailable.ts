@@ -22,7 +22,7 @@ function messagesOf(err: unknown, depth = 0): string[] {
   return [...(typeof e.message === "string" ? [e.message] : []), ...messagesOf(e.cause, depth + 1)];
 }
 
-export function isUnavailable(err: unknown): boolean {
+function isUnavailable(err: unknown): boolean {
   if (err instanceof StoreUnavailableError) return true;
   const codes = codesOf(err);
   if (codes.some((c) => prismaCodes.has(c) || errnoCodes.has(c) || sqlStates.test(c))) return true;

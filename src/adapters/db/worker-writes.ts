@@ -60,7 +60,7 @@ async function lockRow(tx: Tx, id: string): Promise<Staging> {
 }
 
 /** A status move on a locked row, through the state machine; the row after it and the outcome. */
-export async function transitionLocked(tx: Tx, clock: Clock, row: Staging, input: TransitionInput): Promise<[Staging, TransitionOutcome]> {
+async function transitionLocked(tx: Tx, clock: Clock, row: Staging, input: TransitionInput): Promise<[Staging, TransitionOutcome]> {
   const current = toStaging(row);
   if (input.expectedStatusVersion !== undefined && current.statusVersion !== input.expectedStatusVersion) {
     return [row, { applied: false, staging: current, stale: true }];

@@ -4,7 +4,7 @@ import { clipUtf8, maxCheckSummaryBytes } from "../../domain/report-view.ts";
 import { callGitHub, isNotFound } from "./errors.ts";
 import type { GitHubClient } from "./octokit.ts";
 
-export const CHECK_RUN_NAME = "Octostage";
+const CHECK_RUN_NAME = "Octostage";
 
 function checkRunFields(input: CheckRunInput, now: Date) {
   const output = { title: input.title, summary: clipUtf8(input.summary, maxCheckSummaryBytes) };

@@ -4,7 +4,6 @@ import { GitHubError } from "../../ports/code-host.ts";
 import type { GitHubErrorCode } from "../../ports/code-host.ts";
 
 export { GitHubError };
-export type { GitHubErrorCode, GitHubErrorDetails } from "../../ports/code-host.ts";
 
 interface HttpErrorLike {
   status: number;

@@ -10,7 +10,7 @@ interface FailureRule {
  * error output, so its messages are the interface. Rules are tried in order; the first rule
  * that matches any line wins. Examples are real helm 3 messages.
  */
-export const helmFailureRules: readonly FailureRule[] = [
+const helmFailureRules: readonly FailureRule[] = [
   // Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress
   // (pkg/action/upgrade.go errPending: the last revision is pending-install, -upgrade or -rollback)
   { code: "release_pending", pattern: /another operation \(install\/upgrade\/rollback\) is in progress/i },

@@ -80,7 +80,7 @@ const inheritedNames = new Set([
 const inheritedPrefixes = ["HELM_"];
 
 /** PATH, HOME, KUBECONFIG, HELM_* and a few more from `parent`, then `extra` on top. */
-export function minimalEnv(
+function minimalEnv(
   extra: Readonly<Record<string, string>>,
   parent: Readonly<Record<string, string | undefined>>,
 ): Record<string, string> {

@@ -30,7 +30,7 @@ export interface HelmCliOptions {
 }
 
 /** `upgrade --install` argv, exactly as helm receives it. */
-export function upgradeArgv(req: HelmReleaseRequest, valuesFile: string, kubeconfig?: string): string[] {
+function upgradeArgv(req: HelmReleaseRequest, valuesFile: string, kubeconfig?: string): string[] {
   const argv = ["upgrade", "--install", req.release, chartArg(req.chart)];
   // No --create-namespace: Octostage creates the namespace (the deployer may not).
   argv.push("--namespace", req.namespace, "--values", valuesFile);
@@ -42,7 +42,7 @@ export function upgradeArgv(req: HelmReleaseRequest, valuesFile: string, kubecon
 }
 
 /** `uninstall` argv. No --ignore-not-found (helm >= 3.13 only): "release: not found" is treated as success. */
-export function uninstallArgv(release: string, namespace: string, timeoutSeconds: number, kubeconfig?: string): string[] {
+function uninstallArgv(release: string, namespace: string, timeoutSeconds: number, kubeconfig?: string): string[] {
   const argv = ["uninstall", release, "--namespace", namespace, "--timeout", `${timeoutSeconds}s`];
   if (kubeconfig !== undefined) argv.push("--kubeconfig", kubeconfig);
   return argv;

@@ -23,12 +23,12 @@ export interface KubeClusterOptions {
 }
 
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet"];
-export const MANAGED_BY = "app.kubernetes.io/managed-by";
+const MANAGED_BY = "app.kubernetes.io/managed-by";
 /** The staging a namespace belongs to: Octostage deploys into and deletes only its own. */
-export const OWNER_ANNOTATION = "octostage.dev/staging-id";
+const OWNER_ANNOTATION = "octostage.dev/staging-id";
 
 /** Pod Security admission enforces the level, and warns and audits at it (kubernetes.io/docs/concepts/security/pod-security-admission). */
-export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const mode of ["enforce", "warn", "audit"]) {
     labels[`pod-security.kubernetes.io/${mode}`] = level;

@@ -13,7 +13,7 @@
  *   act inside its own namespace: a `lookup` of another namespace's Secret is refused.
  */
 
-export interface PolicyRule {
+interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];

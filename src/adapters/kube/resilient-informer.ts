@@ -9,7 +9,7 @@ export interface ListPage {
   limit?: number;
   _continue?: string;
 }
-export type InformerEventType = "add" | "update" | "delete";
+type InformerEventType = "add" | "update" | "delete";
 
 export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** Names the informer in logs, e.g. "deployments". */

@@ -25,7 +25,7 @@ export interface StagingAccessOptions {
 }
 
 /** A kubeconfig for the deployer's token, pointing at the cluster the worker talks to (same server and CA). */
-export function deployerKubeconfig(kubeConfig: KubeConfig, namespace: string, token: string): string {
+function deployerKubeconfig(kubeConfig: KubeConfig, namespace: string, token: string): string {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("the worker's kubeconfig has no current cluster");
   return stringify({

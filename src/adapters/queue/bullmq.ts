@@ -8,7 +8,7 @@ import { statusChangeIntervalMs } from "../../domain/report-pacing.ts";
 import type { Logger } from "../../ports/logger.ts";
 import type { WorkQueue } from "../../ports/queue.ts";
 
-export const queueNames = { deploy: "deploy", report: "report", reconcile: "reconcile", commands: "commands" } as const;
+const queueNames = { deploy: "deploy", report: "report", reconcile: "reconcile", commands: "commands" } as const;
 
 const stagingJob = z.object({ stagingId: z.uuid(), generation: z.number().int().optional(), version: z.number().int().optional() });
 const commandJob = z.object({ commandId: z.uuid() });
@@ -33,7 +33,7 @@ function errorMeta(err: unknown): { message: string; code?: string } {
  * try per command): intent is in Postgres already, the reconciler re-enqueues. Workers' blocking
  * connections retry for ever, as BullMQ requires.
  */
-export function redisConnection(url: string, role: "producer" | "worker", logger: Logger): Redis {
+function redisConnection(url: string, role: "producer" | "worker", logger: Logger): Redis {
   const options: RedisOptions =
     role === "producer"
       ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, enableReadyCheck: true }

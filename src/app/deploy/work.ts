@@ -5,7 +5,7 @@ import type { StagingRecord } from "../../ports/store.ts";
 import type { AppDeps } from "../deps.ts";
 import type { LeaseGuard } from "./lease-guard.ts";
 
-export type WorkDeps = Pick<AppDeps, "store" | "queue" | "helm" | "cluster" | "clock" | "logger" | "timing" | "sleep">;
+type WorkDeps = Pick<AppDeps, "store" | "queue" | "helm" | "cluster" | "clock" | "logger" | "timing" | "sleep">;
 
 /** One generation of one staging, worked on under its deploy lease. */
 export interface Work {

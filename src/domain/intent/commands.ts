@@ -7,7 +7,7 @@ import type { Actor } from "../actor.ts";
 import type { CurrentStaging, IntentDecision, OverrideChange, OverrideScope } from "./inputs.ts";
 import { noChange, shortSha } from "./inputs.ts";
 
-export type RefusalCode = "not_archived" | "not_deployed" | "unapproved_fork_commit" | "unseen_commit" | "not_head" | "deleted" | "invalid_override";
+type RefusalCode = "not_archived" | "not_deployed" | "unapproved_fork_commit" | "unseen_commit" | "not_head" | "deleted" | "invalid_override";
 
 export type CommandResult =
   | { ok: true; done: "archived" | "already_archived" | "restoring" | "redeploying" | "approved" | "deleting" | "already_deleted" | "overrides_saved"; sha?: string }

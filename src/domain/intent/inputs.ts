@@ -45,7 +45,7 @@ export interface OverrideChange {
   value?: unknown;
 }
 
-export interface IntentAction {
+interface IntentAction {
   kind: ActionKind;
   actor: Actor;
   detail?: Record<string, unknown>;

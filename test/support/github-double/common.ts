@@ -9,11 +9,11 @@ export interface Reply {
   violation?: string;
 }
 
-export const DOCS = "https://docs.github.com/rest";
+const DOCS = "https://docs.github.com/rest";
 export const RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api";
 export const SECONDARY_RATE_LIMIT_DOCS = `${RATE_LIMIT_DOCS}#about-secondary-rate-limits`;
 
-export const MESSAGES: Record<number, string> = {
+const MESSAGES: Record<number, string> = {
   401: "Bad credentials",
   403: "Resource not accessible by integration",
   404: "Not Found",

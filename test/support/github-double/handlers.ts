@@ -41,7 +41,7 @@ export interface HandlerState {
 }
 
 /** GitHub's limits on text fields, in characters (code points) unless said otherwise. */
-export const LIMITS = { commentBody: 65_536, checkRunOutputBytes: 65_535, deploymentStatusDescription: 140 };
+const LIMITS = { commentBody: 65_536, checkRunOutputBytes: 65_535, deploymentStatusDescription: 140 };
 
 const LEGACY_PERMISSION: Record<RepoPermission, string> = {
   admin: "admin", maintain: "write", write: "write", triage: "read", read: "read", none: "none",

@@ -13,12 +13,8 @@ import {
 } from "./limits.ts";
 import { Repositories, type OpenPullRequestOptions, type PullRequestChanges } from "./repositories.ts";
 
-export type { AppPermissions } from "./access.ts";
-export type { RepoPermission } from "./handlers.ts";
-export type { RateLimitSetting, SecondaryRateLimitOptions } from "./limits.ts";
-export type { OpenPullRequestOptions, PullRequestChanges } from "./repositories.ts";
 
-export interface RecordedGitHubRequest {
+interface RecordedGitHubRequest {
   method: string;
   /** Without the /api/v3 prefix and the query string. */
   path: string;
@@ -33,7 +29,7 @@ export interface GitHubDoubleOptions {
   rateLimit?: number;
 }
 
-export interface DeploymentState {
+interface DeploymentState {
   id: number;
   sha: string;
   /** State of the newest status, null when the deployment has none. */

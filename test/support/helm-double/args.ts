@@ -1,6 +1,6 @@
 /** Command-line parsing the way helm's cobra/pflag does it, for the flags the double knows. */
 
-export const commands = ["upgrade", "rollback", "uninstall", "status", "history", "version"] as const;
+const commands = ["upgrade", "rollback", "uninstall", "status", "history", "version"] as const;
 export type Command = (typeof commands)[number];
 /** Commands that change a release (and so take the double's per-release overlap marker). */
 export const mutatingCommands: readonly Command[] = ["upgrade", "rollback", "uninstall"];

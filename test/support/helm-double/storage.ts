@@ -28,7 +28,7 @@ export function isPending(status: ReleaseStatus): boolean {
   return status === "pending-install" || status === "pending-upgrade" || status === "pending-rollback";
 }
 
-export interface ReleaseInfo {
+interface ReleaseInfo {
   first_deployed: string;
   last_deployed: string;
   /** "" until uninstalled (helm's zero time marshals as ""). */
@@ -38,7 +38,7 @@ export interface ReleaseInfo {
   notes?: string;
 }
 
-export interface ChartRecord {
+interface ChartRecord {
   metadata: { name: string; version: string; description: string; apiVersion: string; appVersion: string; type: string };
   lock: null;
   templates: { name: string; data: string }[];
@@ -63,7 +63,7 @@ export const errPending = "another operation (install/upgrade/rollback) is in pr
 /** driver.ErrReleaseNotFound. */
 export const errReleaseNotFound = "release: not found";
 
-export function chartRecord(): ChartRecord {
+function chartRecord(): ChartRecord {
   return {
     metadata: { name: chartName, version: chartVersion, description: "A small web app", apiVersion: "v2", appVersion: chartAppVersion, type: "application" },
     lock: null,
@@ -115,7 +115,7 @@ export function objectsOf(manifest: string | undefined): KubeObject[] {
 }
 
 /** The Secret's `data.release`: base64 of the base64(gzip(JSON)) text helm's encodeRelease makes. */
-export function encodeRelease(record: ReleaseRecord): string {
+function encodeRelease(record: ReleaseRecord): string {
   const encoded = gzipSync(JSON.stringify(record)).toString("base64");
   return Buffer.from(encoded).toString("base64");
 }
@@ -127,7 +127,7 @@ export function decodeRelease(data: string): ReleaseRecord {
   return JSON.parse(json.toString("utf8")) as ReleaseRecord;
 }
 
-export function secretName(release: string, version: number): string {
+function secretName(release: string, version: number): string {
   return `sh.helm.release.v1.${release}.v${version}`;
 }
 

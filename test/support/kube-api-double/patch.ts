@@ -12,7 +12,7 @@ export function mergePatch(target: unknown, patch: unknown): any {
   return out;
 }
 
-export function jsonPatch(doc: any, ops: unknown): any {
+function jsonPatch(doc: any, ops: unknown): any {
   if (!Array.isArray(ops)) throw badRequest("json patch must be an array of operations");
   const invalid = (op: any): ApiError => new ApiError(422, "Invalid", `json patch ${String(op?.op)} operation failed at ${String(op?.path)}`);
   const pointer = (p: unknown): string[] => {

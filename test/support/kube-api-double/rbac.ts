@@ -26,10 +26,10 @@ export interface Attributes {
   name: string;
 }
 export interface Denial { user: string; groups: string[]; verb: string; apiGroup: string; resource: string; namespace: string; name: string; path?: string; message: string }
-export interface PolicyRule { verbs?: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
+interface PolicyRule { verbs?: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
 
-export const ADMIN_TOKEN = "kube-api-double-token";
-export const ADMIN_USER: UserInfo = { name: "kubernetes-admin", groups: ["system:masters", "system:authenticated"] };
+const ADMIN_TOKEN = "kube-api-double-token";
+const ADMIN_USER: UserInfo = { name: "kubernetes-admin", groups: ["system:masters", "system:authenticated"] };
 export const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:unauthenticated"] };
 const PUBLIC_PATHS = new Set(["/version", "/version/", "/healthz", "/livez", "/readyz"]);
 const DISCOVERY_PATH = /^\/(api|apis|openapi|version)(\/.*)?$/;
@@ -74,7 +74,7 @@ export class Tokens {
   }
 }
 
-export const serviceAccountUser = (namespace: string, name: string): string => `system:serviceaccount:${namespace}:${name}`;
+const serviceAccountUser = (namespace: string, name: string): string => `system:serviceaccount:${namespace}:${name}`;
 
 /** RequestInfoFactory: verb, API group, namespace, resource, subresource and name of a request. */
 export function requestAttributes(user: UserInfo, method: string, path: string, query: Record<string, string>): Attributes {
@@ -102,7 +102,7 @@ export function requestAttributes(user: UserInfo, method: string, path: string, 
 
 const has = (list: string[] | undefined, value: string): boolean => (list ?? []).includes(value);
 
-export function ruleAllows(a: Pick<Attributes, "verb" | "resourceRequest" | "path" | "apiGroup" | "resource" | "subresource" | "name">, rule: PolicyRule): boolean {
+function ruleAllows(a: Pick<Attributes, "verb" | "resourceRequest" | "path" | "apiGroup" | "resource" | "subresource" | "name">, rule: PolicyRule): boolean {
   if (!has(rule.verbs, "*") && !has(rule.verbs, a.verb)) return false;
   if (!a.resourceRequest) {
     return (rule.nonResourceURLs ?? []).some((u) => u === "*" || u === a.path || (u.endsWith("*") && a.path.startsWith(u.slice(0, -1))));
@@ -127,7 +127,7 @@ function appliesTo(user: UserInfo, subject: any, bindingNamespace: string): bool
 }
 
 /** The rules a user holds in a namespace ("" = cluster-wide only), and errors for bindings to missing roles. */
-export function rulesFor(state: ApiState, user: UserInfo, namespace: string): { rules: PolicyRule[]; errors: string[] } {
+function rulesFor(state: ApiState, user: UserInfo, namespace: string): { rules: PolicyRule[]; errors: string[] } {
   const rules: PolicyRule[] = [];
   const errors: string[] = [];
   const roleRules = (kind: "Role" | "ClusterRole", name: string, ns: string | undefined): void => {
@@ -255,7 +255,7 @@ function compactString(r: PolicyRule): string {
 }
 
 /** ConfirmNoEscalation: undefined when the user holds every permission in `wanted` in `namespace`, else the refusal text. */
-export function escalationRefusal(state: ApiState, user: UserInfo, namespace: string, wanted: PolicyRule[]): string | undefined {
+function escalationRefusal(state: ApiState, user: UserInfo, namespace: string, wanted: PolicyRule[]): string | undefined {
   const { rules: owned, errors } = rulesFor(state, user, namespace);
   const missing = wanted.flatMap(breakdown).filter((w) => !owned.some((o) => covers(o, w)));
   if (missing.length === 0) return undefined;

@@ -36,7 +36,7 @@ export const apiVersionOf = (t: ResourceType): string => (t.group ? `${t.group}/
 /** "deployments.apps", "secrets": how the API server names a resource in its messages. */
 export const qualified = (t: ResourceType): string => (t.group ? `${t.plural}.${t.group}` : t.plural);
 /** "Deployment.apps", "Pod": how the API server names a kind in validation messages. */
-export const qualifiedKind = (t: ResourceType): string => (t.group ? `${t.kind}.${t.group}` : t.kind);
+const qualifiedKind = (t: ResourceType): string => (t.group ? `${t.kind}.${t.group}` : t.kind);
 export const keyOf = (kind: string, ns: string | undefined, name: string): string => `${kind}/${ns ?? ""}/${name}`;
 export const clone = <T>(value: T): T => structuredClone(value);
 export const isObject = (v: unknown): v is Record<string, any> => typeof v === "object" && v !== null && !Array.isArray(v);
