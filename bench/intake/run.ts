@@ -1,7 +1,7 @@
 // Intake benchmark: signed pull_request.synchronize webhooks at a steady rate (open loop)
 // against the running Octostage server process, with real PostgreSQL and Redis.
 // `npm run bench:intake -- --rate 100 --seconds 30`; bench/README.md explains the numbers.
-import { execFileSync } from "node:child_process";
+import { describeSource } from "../source.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseOptions } from "./args.ts";
@@ -167,17 +167,6 @@ function readServerLogs(paths: string[]): IntakeResults["serverLog"] {
   return { warnings, errors, samples: [...samples], paths };
 }
 
-/** Which code ran: $BENCH_SOURCE (bench/snapshot.sh sets it), else the git commit and uncommitted changes. */
-function describeSource(): string {
-  if (process.env.BENCH_SOURCE) return process.env.BENCH_SOURCE;
-  try {
-    const git = (...args: string[]): string => execFileSync("git", ["-C", root, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = git("status", "--porcelain", "--", "src", "prisma").split("\n").filter(Boolean).length;
-    return `commit ${git("rev-parse", "--short", "HEAD")}${dirty ? ` + ${dirty} uncommitted files in src/ and prisma/` : ""}`;
-  } catch {
-    return "unknown (not a git checkout)";
-  }
-}
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));

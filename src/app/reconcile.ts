@@ -53,7 +53,7 @@ export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloa
   const now = nowDate.getTime();
   const work = await deps.store.listWork(nowDate, { commandsOlderThan: new Date(now - commandRequeueAfterMs) });
   for (const s of work.deploy) {
-    await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true });
+    await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true, recoveryOf: s.lastLease });
     summary.deploysEnqueued++;
   }
   for (const s of work.report) {

@@ -88,7 +88,8 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
       concurrency: opts.concurrency,
       logger: deps.logger,
       ...(opts.reportConcurrency ? { reportConcurrency: opts.reportConcurrency } : {}),
-      reconcileLockMs: Math.max(60_000, opts.reconcileEveryMs * 4),
+      // Renewed while a reconcile runs: a worker killed mid-run holds up the others this long at most.
+      reconcileLockMs: Math.max(10_000, opts.reconcileEveryMs * 2),
     },
     {
       deploy: (stagingId, log) =>

@@ -240,7 +240,8 @@ export interface CommandRecord extends NewCommand {
 
 interface WorkItems {
   /** Intent ahead of what was done, no live deploy lease, not waiting for a retry time. */
-  deploy: { id: string; generation: number }[];
+  /** `lastLease`: the fencing token of the staging's last deploy lease (expired), if any. */
+  deploy: { id: string; generation: number; lastLease: number | null }[];
   /** Status ahead of what a channel shows, not paused by an error or Retry-After; oldest first. */
   report: { id: string; statusVersion: number; reportedAt: Date | null }[];
   /** Commands recorded a while ago and not replied to (their job may have been lost). */

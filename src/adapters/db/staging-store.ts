@@ -185,8 +185,8 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
 
     async listWork(now, opts = {}) {
       const limit = opts.limit ?? 500;
-      const deploy = await db.$queryRaw<Pick<Staging, "id" | "generation">[]>`
-        SELECT s."id", s."generation" FROM "Staging" s
+      const deploy = await db.$queryRaw<(Pick<Staging, "id" | "generation"> & { lastLease: bigint | null })[]>`
+        SELECT s."id", s."generation", (SELECT l."token" FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'deploy') AS "lastLease" FROM "Staging" s
         WHERE s."generation" > s."observedGeneration" AND s."desiredState" <> 'held'
           AND NOT (s."desiredState" = 'deleted' AND s."status" = 'deleted')
           AND (s."retryAt" IS NULL OR s."retryAt" <= ${now})
@@ -206,7 +206,7 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
         take: limit,
         select: { id: true },
       });
-      return { deploy: deploy.map((d) => ({ id: d.id, generation: d.generation })), report, commands };
+      return { deploy: deploy.map((d) => ({ id: d.id, generation: d.generation, lastLease: d.lastLease === null ? null : Number(d.lastLease) })), report, commands };
     },
 
     async pruneDeliveries(before) {

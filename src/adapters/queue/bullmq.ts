@@ -98,9 +98,10 @@ export function createQueues(opts: QueueOptions): BullQueues {
     // One job per staging at a time, plus at most one waiting: a burst of pushes coalesces, and
     // the worker always reads the latest spec anyway. A recovery job (from the reconciler, for
     // work with no live lease) has a key of its own: the job it would merge with may be the
-    // active job of a worker that died, which BullMQ only notices after its lock expires.
+    // active job of a worker that died, which BullMQ only notices after its lock expires; and one
+    // per lost run (the last lease's token), since an earlier recovery's job may be a dead one too.
     async enqueueDeploy(stagingId, generation, options = {}) {
-      const id = options.recovery ? `recover-${stagingId}` : `deploy-${stagingId}`;
+      const id = options.recovery ? `recover-${stagingId}-${options.recoveryOf ?? 0}` : `deploy-${stagingId}`;
       await withTimeout(
         "enqueue deploy",
         timeoutMs,
@@ -153,6 +154,7 @@ export function createQueues(opts: QueueOptions): BullQueues {
 }
 
 const releaseLock = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+const renewLock = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 
 export interface JobHandlers {
   deploy(stagingId: string, log: Logger): Promise<{ permanentError?: string }>;
@@ -189,17 +191,23 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
     // staging's check run (the first write of each) is queued before the comments.
     { ...common, concurrency: opts.reportConcurrency ?? opts.concurrency },
   );
-  // One reconcile at a time across all processes: a Redis lock with an expiry, released by its holder only.
+  // One reconcile at a time across all processes: a Redis lock with a short expiry, renewed while
+  // the run lasts and released by its holder only, so a worker killed mid-run holds it briefly.
   const lockClient = redisConnection(opts.redisUrl, "producer", opts.logger);
   const lockKey = `${opts.prefix}:reconcile:lock`;
+  const lockMs = opts.reconcileLockMs ?? 10_000;
   const reconcile = new Worker(
     queueNames.reconcile,
     async (job) => {
       const token = randomUUID();
-      if ((await lockClient.set(lockKey, token, "PX", opts.reconcileLockMs ?? 60_000, "NX")) !== "OK") return;
+      if ((await lockClient.set(lockKey, token, "PX", lockMs, "NX")) !== "OK") return;
+      const renew = setInterval(() => {
+        lockClient.eval(renewLock, 1, lockKey, token, String(lockMs)).catch(() => undefined);
+      }, Math.max(100, Math.floor(lockMs / 3)));
       try {
         await handlers.reconcile(childLog(job));
       } finally {
+        clearInterval(renew);
         await lockClient.eval(releaseLock, 1, lockKey, token);
       }
     },

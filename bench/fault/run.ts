@@ -1,0 +1,172 @@
+// Fault injection benchmark: the scenarios of test/fault/ (worker kill -9 during helm, Redis
+// restart + FLUSHALL, PostgreSQL restart, Kubernetes API 500s and dropped watches, GitHub 502s
+// and secondary rate limits) run N times against one system: a server and two workers as
+// separate processes, a private PostgreSQL and Redis, the doubles in this process.
+// `npm run bench:fault -- [--runs 3] [--with-bugs]`; bench/README.md ("Fault injection") explains the numbers.
+import { describeSource } from "../source.ts";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { startFaultSystem } from "../../test/fault/fault-system.ts";
+import type { FaultSystem } from "../../test/fault/fault-system.ts";
+import { baseline, githubFaults, killDuringReconcile, killDuringRecovery, kubeFaults, postgresOutage, redisFlush, redisRestart, workerKill } from "../../test/fault/scenarios.ts";
+import type { KillBugResult, ScenarioResult } from "../../test/fault/scenarios.ts";
+import { ms, summarize } from "../intake/stats.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const log = (message: string): void => void process.stderr.write(`[bench:fault] ${message}\n`);
+
+interface Options {
+  runs: number;
+  /** Also run the two reproductions of known bugs (a worker killed during a reconcile run / during a recovery deploy). */
+  withBugs: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const opts: Options = { runs: 3, withBugs: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--runs") opts.runs = Number(argv[++i]);
+    else if (a === "--with-bugs") opts.withBugs = true;
+    else if (a === "--help") {
+      console.log("npm run bench:fault -- [--runs N] [--with-bugs]");
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  if (!Number.isInteger(opts.runs) || opts.runs < 1) throw new Error("--runs must be a positive integer");
+  return opts;
+}
+
+
+async function describeMachine(sys: FaultSystem): Promise<Record<string, string | number>> {
+  const [row] = await sys.query<{ server_version: string }>("SHOW server_version");
+  const info = await sys.redis.info("server");
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: row?.server_version.split(" ")[0] ?? "unknown",
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown",
+  };
+}
+
+interface Row {
+  scenario: string;
+  run: number;
+  result?: ScenarioResult;
+  error?: string;
+}
+
+/** A number each result of `scenario` carries under `key` (and `pick` within it). */
+function numbers(rows: Row[], scenario: string, pick: (r: Record<string, unknown>) => unknown[]): number[] {
+  return rows.filter((r) => r.scenario === scenario && r.result).flatMap((r) => pick(r.result as unknown as Record<string, unknown>).filter((x): x is number => typeof x === "number" && Number.isFinite(x)));
+}
+
+const stat = (values: number[]): string => {
+  const s = summarize(values);
+  return `p50 ${ms(s.p50)} ms, max ${ms(s.max)} ms (n = ${s.count})`;
+};
+
+const killName = "worker kill -9 during helm";
+const redisRestartName = "Redis restart (2 pushes + /octo override during the outage)";
+const redisFlushName = "Redis FLUSHALL during a deploy";
+const postgresName = "PostgreSQL restart (a push during the outage, redelivered)";
+
+/** Intents not applied: a PR whose last pushed SHA is not deployed, an override not in helm's values. */
+const lostIntents = (problems: string[]): number => problems.filter((p) => /deployedSha|override /.test(p)).length;
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  log("starting a private PostgreSQL and Redis, the doubles, a server and two workers");
+  const sys = await startFaultSystem();
+  const rows: Row[] = [];
+  const bugs: { scenario: string; run: number; result?: KillBugResult; error?: string }[] = [];
+  let machine: Record<string, string | number> | undefined;
+  try {
+    machine = await describeMachine(sys);
+    const b = await baseline(sys);
+    if (b.problems.length) throw new Error(`baseline did not converge: ${b.problems.join("; ")}`);
+    log(`baseline: 3 stagings running after ${b.convergeMs[0]} ms`);
+    const scenarios: [string, () => Promise<ScenarioResult>][] = [
+      [killName, () => workerKill(sys, 1)],
+      [redisRestartName, () => redisRestart(sys)],
+      [redisFlushName, () => redisFlush(sys)],
+      [postgresName, () => postgresOutage(sys, 1)],
+      ["Kubernetes API 500s + dropped watches", () => kubeFaults(sys)],
+      ["GitHub 502s + secondary rate limits", () => githubFaults(sys)],
+    ];
+    for (let run = 1; run <= opts.runs; run++) {
+      for (const [name, scenario] of scenarios) {
+        const t = Date.now();
+        try {
+          const result = await scenario();
+          rows.push({ scenario: name, run, result });
+          log(`run ${run}: ${name}: converge ${result.convergeMs.map((x) => `${x} ms`).join(", ")}, ${result.problems.length} problems (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+        } catch (err) {
+          rows.push({ scenario: name, run, error: (err as Error).message });
+          log(`run ${run}: ${name}: ERROR ${(err as Error).message}`);
+        }
+      }
+      if (opts.withBugs) {
+        for (const [name, bug] of [
+          ["kill -9 during a reconcile run (bug)", () => killDuringReconcile(sys, 2, 90_000, true)],
+          ["kill -9 during a recovery deploy (bug)", () => killDuringRecovery(sys, 3, 150_000, true)],
+        ] as const) {
+          try {
+            const result = await bug();
+            bugs.push({ scenario: name, run, result });
+            log(`run ${run}: ${name}: converged after ${result.convergedAfterMs ?? "(not within the window)"} ms`);
+          } catch (err) {
+            bugs.push({ scenario: name, run, error: (err as Error).message });
+            log(`run ${run}: ${name}: ERROR ${(err as Error).message}`);
+          }
+        }
+        // Leave everything converged (and reported) for the next run.
+        await sys.waitConverged(120_000);
+      }
+    }
+  } finally {
+    await sys.stop();
+  }
+
+  const lines: string[] = [];
+  lines.push(`Fault injection, ${opts.runs} run(s), ${startedAt.toISOString()}, ${describeSource()}`);
+  if (machine) lines.push(`Machine: ${machine.nproc} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres}, Redis ${machine.redis}`);
+  lines.push("");
+  lines.push("| Scenario | runs | faults injected | intents sent | intents lost | helm overlaps | converge after fault p50 ms | max ms | errors |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const [name] of new Map(rows.map((r) => [r.scenario, true]))) {
+    const mine = rows.filter((r) => r.scenario === name);
+    const ok = mine.flatMap((r) => (r.result ? [r.result] : []));
+    const converge = summarize(ok.flatMap((r) => r.convergeMs));
+    const sum = (f: (r: ScenarioResult) => number): number => ok.reduce((a, r) => a + f(r), 0);
+    lines.push(
+      `| ${name} | ${mine.length} | ${sum((r) => r.faults)} | ${sum((r) => r.intents)} | ${sum((r) => lostIntents(r.problems))} | ${Math.max(0, ...ok.map((r) => r.overlaps))} | ${ms(converge.p50)} | ${ms(converge.max)} | ${mine.length - ok.length} |`,
+    );
+  }
+  const deliveryMs = (key: string) => (r: Record<string, unknown>) => {
+    const d = r[key];
+    return (Array.isArray(d) ? d : [d]).map((x) => (x as { ms?: number } | undefined)?.ms);
+  };
+  lines.push("");
+  lines.push(`- Recovery after a worker kill -9 (kill → staging running the pushed SHA, deployed by the other worker): ${stat(numbers(rows, killName, (r) => [r.recoveryMs]))}; kill → GitHub shows it: ${stat(numbers(rows, killName, (r) => [r.reportedMs]))}; the killed worker's helm gone after ${stat(numbers(rows, killName, (r) => [r.helmGoneMs]))}`);
+  lines.push(`- Webhooks while Redis was down: answered in ${stat(numbers(rows, redisRestartName, deliveryMs("duringOutage")))}; Redis back → pushes applied ${stat(numbers(rows, redisRestartName, (r) => [r.pushesAppliedMs]))}, /octo override applied ${stat(numbers(rows, redisRestartName, (r) => [r.overrideAppliedMs]))}`);
+  lines.push(`- FLUSHALL → reconcile schedule back in Redis: ${stat(numbers(rows, redisFlushName, (r) => [r.scheduleBackMs]))}`);
+  lines.push(
+    `- Webhook while PostgreSQL was down: answered (503) in ${stat(numbers(rows, postgresName, deliveryMs("duringOutage")))}; workers that logged "pausing the workers": ${numbers(rows, postgresName, (r) => [(r.paused as unknown[]).filter(Boolean).length]).join(", ")} of 2`,
+  );
+  for (const b of bugs) {
+    lines.push(`${b.scenario}, run ${b.run}: ${b.error ? `error: ${b.error}` : b.result?.convergedAfterMs === undefined ? `not converged within ${b.result?.windowMs} ms` : `converged ${b.result.convergedAfterMs} ms after the kill`}; ${JSON.stringify(b.result?.leftBehind ?? {})}`);
+  }
+  const unconverged = rows.flatMap((r) => (r.result?.problems.length ? r.result.problems.map((p) => `run ${r.run}, ${r.scenario}: ${p}`) : []));
+  if (unconverged.length) lines.push("", "Not converged:", ...unconverged.map((p) => `- ${p}`));
+  console.log(lines.join("\n"));
+
+  const out = join(root, "bench", "fault", `results-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(out, `${JSON.stringify({ benchmark: "fault", date: startedAt.toISOString(), source: describeSource(), machine, options: opts, rows, bugs }, null, 2)}\n`);
+  log(`results written to ${out}`);
+}
+
+await main();
