@@ -163,3 +163,135 @@ describe("people's requests, decided on the staging as it is now", () => {
     expect(decideOverrides(staging({ desiredState: "archived" }), systemActor, "app", changes)).toMatchObject({ bumpGeneration: false });
   });
 });
+
+describe("people's requests: what exactly is recorded and answered", () => {
+  test("archive, restore, redeploy, approve and delete record the action with its command and answer with what happens", () => {
+    expect(decideArchive(staging(), dev)).toEqual({
+      change: true,
+      inputs: { desiredState: "archived" },
+      action: { kind: "archive", actor: dev, detail: { command: "archive" } },
+      bumpGeneration: true,
+      result: { ok: true, done: "archived" },
+    });
+    expect(decideArchive(staging({ desiredState: "deleted" }), dev)).toEqual({
+      change: false,
+      reason: "`web-pr-1` was deleted; `/octo deploy` recreates it.",
+      result: { ok: false, code: "deleted", message: "`web-pr-1` was deleted; `/octo deploy` recreates it." },
+    });
+    expect(decideRestore(staging({ desiredState: "archived" }), dev)).toEqual({
+      change: true,
+      inputs: { desiredState: "active", skipReason: null },
+      action: { kind: "restore", actor: dev, detail: { command: "restore", sha: sha("a") } },
+      bumpGeneration: true,
+      result: { ok: true, done: "restoring", sha: sha("a") },
+    });
+    expect(decideRedeploy(staging(), dev)).toEqual({
+      change: true,
+      inputs: {},
+      action: { kind: "deploy", actor: dev, detail: { command: "redeploy", sha: sha("a") } },
+      bumpGeneration: true,
+      result: { ok: true, done: "redeploying", sha: sha("a") },
+    });
+    expect(decideApprove(staging({ desiredState: "held" }), dev, { seenAt: null })).toEqual({
+      change: true,
+      inputs: { desiredState: "active", approvedSha: sha("a"), approvedBy: "dev", skipReason: null },
+      action: { kind: "deploy", actor: dev, detail: { command: "deploy", approvedSha: sha("a") } },
+      bumpGeneration: true,
+      result: { ok: true, done: "approved", sha: sha("a") },
+    });
+    expect(decideDelete(staging(), dev)).toEqual({
+      change: true,
+      inputs: { desiredState: "deleted" },
+      action: { kind: "cleanup", actor: dev, detail: { command: "delete" } },
+      bumpGeneration: true,
+      result: { ok: true, done: "deleting" },
+    });
+    expect(decideDelete(staging({ desiredState: "active", status: "deleted" }), dev)).toMatchObject({ change: true });
+  });
+
+  test("refusals say what to do, in the words the docs quote", () => {
+    const message = (d: { result: { ok: boolean } }) => (d.result as { message?: string }).message;
+    expect(message(decideRestore(staging(), dev))).toBe("`web-pr-1` is not archived (active).");
+    expect(message(decideRestore(staging({ desiredState: "held" }), dev))).toBe("`web-pr-1` is not archived (held back by policy: use `/octo deploy`).");
+    expect(message(decideRedeploy(staging({ desiredState: "archived" }), dev))).toBe("`web-pr-1` is not deployed (archived): `/octo restore` brings it back.");
+    expect(message(decideRestore(staging({ desiredState: "archived", headFromFork: true, approvedSha: sha("9") }), dev))).toBe(
+      "This PR comes from a fork and its head `aaaaaaa` is not approved (`9999999` was): a maintainer must review it and approve it with `/octo deploy`.",
+    );
+    expect(message(decideRedeploy(staging({ headFromFork: true }), dev))).toBe(
+      "This PR comes from a fork and its head `aaaaaaa` is not approved: a maintainer must review it and approve it with `/octo deploy`.",
+    );
+    const s = staging({ headFromFork: true, headSha: "0123456789abcdef0123456789abcdef01234567", headChangedAt: t(10) });
+    expect(message(decideApprove(s, dev, { seenAt: t(9) }))).toBe(
+      "A new commit (`0123456`) reached this PR after your comment, so it was not approved: review it, then comment `/octo deploy` again (or `/octo deploy 0123456`).",
+    );
+    expect(message(decideApprove(s, dev, { seenAt: t(11), sha: "fedcba9" }))).toBe("fedcba9 is not the head of this PR (the head is `0123456`); nothing was approved.");
+  });
+
+  test("an exact commit is matched from its start: a suffix, an inner part or another case of nothing approves nothing", () => {
+    const head = "0123456789abcdef0123456789abcdef01234567";
+    const s = staging({ headFromFork: true, headSha: head, desiredState: "held" });
+    expect(decideApprove(s, dev, { seenAt: null, sha: head.slice(-7) })).toMatchObject({ change: false, result: { code: "not_head" } });
+    expect(decideApprove(s, dev, { seenAt: null, sha: head.slice(5, 12) })).toMatchObject({ change: false, result: { code: "not_head" } });
+    expect(decideApprove(s, dev, { seenAt: null, sha: "0123456789ABCDEF" })).toMatchObject({ change: true, inputs: { approvedSha: head } });
+  });
+
+  test("overrides: a problem with the values refuses them and changes nothing; the audit says set or unset, and which keys", () => {
+    const set = { scope: "app" as const, key: "a", op: "set" as const, value: 1 };
+    const unset = { scope: "app" as const, key: "b", op: "unset" as const };
+    expect(decideOverrides(staging(), dev, "app", [set], "env[3] leaves a hole")).toEqual({
+      change: false,
+      reason: "env[3] leaves a hole. Nothing was changed.",
+      result: { ok: false, code: "invalid_override", message: "env[3] leaves a hole. Nothing was changed." },
+    });
+    expect(decideOverrides(staging(), dev, "app", [unset, set])).toMatchObject({
+      action: { kind: "override", actor: dev, detail: { command: "override", scope: "app", changes: [{ key: "b", op: "unset" }, { key: "a", op: "set" }] } },
+      result: { ok: true, done: "overrides_saved" },
+    });
+    expect(decideOverrides(staging(), dev, "deployment", [unset])).toMatchObject({ action: { detail: { command: "unset", scope: "deployment" } } });
+  });
+});
+
+describe("pull_request events: the action recorded", () => {
+  test("each event is recorded as what it does to the staging, with the event and the SHA", () => {
+    const kinds = { opened: "deploy", reopened: "restore", synchronize: "update", ready_for_review: "deploy", labeled: "deploy" } as const;
+    for (const [action, kind] of Object.entries(kinds)) {
+      const d = decidePullRequestEvent(open, staging({ headSha: sha("b") }), event({ action: action as PullRequestFacts["action"], headSha: sha("c") }), dev);
+      expect(d).toMatchObject({ change: true, action: { kind, actor: dev, detail: { event: action, sha: sha("c") } } });
+    }
+    const drafts = { drafts: false, labels: ["stage"] };
+    expect(decidePullRequestEvent(drafts, staging(), event({ action: "unlabeled" }), dev)).toMatchObject({ action: { kind: "hold", detail: { event: "unlabeled", hold: "labels" } } });
+    expect(decidePullRequestEvent(open, staging(), event({ action: "converted_to_draft", draft: true }), dev)).toMatchObject({ action: { kind: "hold", detail: { event: "converted_to_draft" } } });
+    expect(decidePullRequestEvent(open, staging(), event({ action: "closed", state: "closed" }), dev)).toMatchObject({
+      change: true,
+      inputs: { desiredState: "archived", skipReason: null },
+      action: { kind: "archive", detail: { event: "closed" } },
+      bumpGeneration: true,
+      result: "archive",
+    });
+  });
+
+  test("a closed PR whose staging was deleted stays deleted; events for an unknown or closed PR change nothing, saying why", () => {
+    expect(decidePullRequestEvent(open, staging({ desiredState: "deleted" }), event({ action: "closed", state: "closed" }), dev)).toMatchObject({
+      change: true,
+      action: { kind: "hold" },
+      bumpGeneration: false,
+      result: "kept_deleted",
+    });
+    expect(decidePullRequestEvent(open, null, event({ action: "closed", state: "closed" }), dev)).toEqual({ change: false, reason: "no staging for this pull request", result: "unknown_staging" });
+    expect(decidePullRequestEvent(open, staging(), event({ action: "labeled", state: "closed" }), dev)).toEqual({ change: false, reason: "the pull request is closed", result: "closed" });
+    const deleted = decidePullRequestEvent(open, staging({ desiredState: "deleted" }), event({ headSha: sha("d") }), dev);
+    expect(deleted).toMatchObject({ change: true, bumpGeneration: false, result: "kept_deleted", inputs: { headSha: sha("d"), skipReason: "Deleted with `/octo delete`; `/octo deploy` recreates it." }, action: { kind: "hold" } });
+    const stale = decidePullRequestEvent(open, staging({ prUpdatedAt: t(6) }), event({ updatedAt: t(5) }), dev);
+    expect(stale).toEqual({ change: false, reason: `older than the state recorded (GitHub updated_at ${t(5).toISOString()} < ${t(6).toISOString()})`, result: "stale" });
+  });
+
+  test("the head changes only with a new SHA: a label keeps headChangedAt", () => {
+    const same = decidePullRequestEvent(open, staging({ headSha: sha("b"), headChangedAt: t(1) }), event({ action: "labeled", headSha: sha("b"), updatedAt: t(7) }), dev);
+    expect(same.change && same.inputs).not.toHaveProperty("headChangedAt");
+    expect(same.change && same.inputs).toMatchObject({ prUpdatedAt: t(7) });
+    const moved = decidePullRequestEvent(open, staging({ headSha: sha("b"), headChangedAt: t(1) }), event({ headSha: sha("c"), updatedAt: t(7) }), dev);
+    expect(moved.change && moved.inputs).toMatchObject({ headChangedAt: t(7), headSha: sha("c") });
+    const first = decidePullRequestEvent(open, null, event({ action: "opened", updatedAt: t(7) }), dev);
+    expect(first.change && first.inputs).toMatchObject({ headChangedAt: t(7) });
+  });
+});
