@@ -57,7 +57,9 @@ export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloa
     summary.deploysEnqueued++;
   }
   for (const s of work.report) {
-    await deps.queue.enqueueReport(s.id, s.statusVersion, reportDelayMs(nowDate, s.reportedAt, false));
+    // A new status (not only a new reason) since the last report is shown promptly.
+    const statusChanged = s.reportedAt === null || s.statusChangedAt > s.reportedAt;
+    await deps.queue.enqueueReport(s.id, s.statusVersion, reportDelayMs(nowDate, s.reportedAt, statusChanged), { recoveryOf: s.lastLease });
     summary.reportsEnqueued++;
   }
   for (const c of work.commands) {

@@ -165,6 +165,11 @@ export async function reportStatus(deps: Deps, stagingId: string): Promise<Repor
   for (;;) {
     const lease = await deps.store.acquireLease(stagingId, "report", deps.workerId, deps.timing.reportLeaseMs);
     if (!lease) return "busy";
+    // Renewed while the report runs (its writes may wait their turn in Octokit's throttle), so the
+    // lease can be short: a worker that dies holds up the staging's reports that long at most.
+    const heartbeat = setInterval(() => {
+      deps.store.renewLease(lease, deps.timing.reportLeaseMs).catch(() => undefined);
+    }, Math.max(100, Math.floor(deps.timing.reportLeaseMs / 3)));
     try {
       for (;;) {
         const s = await deps.store.get(stagingId);
@@ -193,6 +198,7 @@ export async function reportStatus(deps: Deps, stagingId: string): Promise<Repor
         }
       }
     } finally {
+      clearInterval(heartbeat);
       await deps.store.releaseLease(lease).catch(() => undefined);
     }
     const after = await deps.store.get(stagingId);

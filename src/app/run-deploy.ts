@@ -110,7 +110,7 @@ async function handOver(work: Work): Promise<void> {
   } catch (err) {
     work.log.warn({ err: errorSummary(err) }, "could not record the hand-over");
   }
-  await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true, recoveryOf: guard.lease.token }).catch(() => undefined);
+  await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true }).catch(() => undefined);
 }
 
 export async function runDeploy(deps: Deps, stagingId: string, shutdown?: AbortSignal): Promise<DeployOutcome> {
@@ -156,7 +156,7 @@ export async function runDeploy(deps: Deps, stagingId: string, shutdown?: AbortS
           }
           if (next) {
             const delayMs = Math.max(0, next.getTime() - deps.clock.now().getTime());
-            await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true, recoveryOf: work.guard.lease.token, delayMs }).catch(() => undefined); // the reconciler also finds it at retryAt
+            await deps.queue.enqueueDeploy(s.id, s.generation, { recovery: true, delayMs }).catch(() => undefined); // the reconciler also finds it at retryAt
             return { outcome: "retrying", retryAt: next };
           }
           if (permanent) return { outcome: "permanent_failure", error: err as Error };

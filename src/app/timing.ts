@@ -13,7 +13,7 @@ export interface Timing {
    */
   leaseSafetyMs: number;
   helmKillGraceMs: number;
-  /** Report lease. */
+  /** Report lease (renewed every third of it while a report runs). */
   reportLeaseMs: number;
   /** How long a cleanup waits for its namespace to disappear before calling it stuck. */
   namespaceGoneTimeoutMs: number;
@@ -35,7 +35,7 @@ export const defaultTiming: Timing = Object.freeze({
   heartbeatMs: 2_000,
   leaseSafetyMs: 3_500,
   helmKillGraceMs: 2_000,
-  reportLeaseMs: 60_000,
+  reportLeaseMs: 15_000,
   namespaceGoneTimeoutMs: 180_000,
   namespaceTerminatingWaitMs: 120_000,
   namespacePollMs: 1_000,

@@ -11,13 +11,15 @@ export interface WorkQueue {
    * Asks a worker to make the staging match its latest desired spec. `recovery` comes from the
    * reconciler for work with no live lease (and from a retry after `delayMs`, or a hand-over): it
    * is not merged with a job that may belong to a worker that died. `recoveryOf` names the run it
-   * recovers (the fencing token of the last deploy lease): recoveries of different runs are never
-   * merged either, since the job of an earlier recovery may belong to a worker that died too.
+   * recovers (the fencing token of a deploy lease left to expire: its holder died), so recoveries
+   * of different runs are never merged either, since an earlier recovery's job may be a dead one too.
    */
   enqueueDeploy(stagingId: string, generation: number, options?: { recovery?: boolean; recoveryOf?: number | null; delayMs?: number }): Promise<void>;
   /**
    * Asks a worker to bring GitHub (and later Slack) up to date with the staging's status,
-   * after `delayMs` (pacing). While one is waiting, more requests coalesce into it.
+   * after `delayMs` (pacing). While one is waiting, more requests coalesce into it. `recoveryOf`:
+   * the token of a report lease left to expire (its holder died): that worker's job may still
+   * look active, so this one is not merged with it.
    */
-  enqueueReport(stagingId: string, statusVersion: number, delayMs?: number): Promise<void>;
+  enqueueReport(stagingId: string, statusVersion: number, delayMs?: number, options?: { recoveryOf?: number | null }): Promise<void>;
 }

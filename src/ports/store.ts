@@ -240,10 +240,13 @@ export interface CommandRecord extends NewCommand {
 
 interface WorkItems {
   /** Intent ahead of what was done, no live deploy lease, not waiting for a retry time. */
-  /** `lastLease`: the fencing token of the staging's last deploy lease (expired), if any. */
+  /**
+   * `lastLease`: the fencing token of a lease left to expire (a released lease is deleted, so one
+   * still there means its holder died or lost it), if any.
+   */
   deploy: { id: string; generation: number; lastLease: number | null }[];
   /** Status ahead of what a channel shows, not paused by an error or Retry-After; oldest first. */
-  report: { id: string; statusVersion: number; reportedAt: Date | null }[];
+  report: { id: string; statusVersion: number; statusChangedAt: Date; reportedAt: Date | null; lastLease: number | null }[];
   /** Commands recorded a while ago and not replied to (their job may have been lost). */
   commands: { id: string }[];
 }

@@ -28,6 +28,7 @@ export interface ScenarioResult {
 }
 
 const prNumbers = [1, 2, 3];
+let overrideRuns = 0;
 const convergeTimeoutMs = 60_000;
 
 const tagOf = (c: HelmCall): unknown => (c.values[0] as { image?: { tag?: unknown } } | undefined)?.image?.tag;
@@ -261,7 +262,7 @@ export async function redisRestart(sys: FaultSystem): Promise<RedisRestartResult
   const before = sys.sent.count;
   const marks = sys.workers.map((w) => w.mark());
   const overridePr = 1;
-  const overrideValue = 3 + (sys.sent.count % 5); // a new value each run
+  const overrideValue = 10 + ++overrideRuns; // a new value each run: helm must not have it already
   const commentsBefore = sys.github.comments.length;
 
   await sys.services.redis.stop();

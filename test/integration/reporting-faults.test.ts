@@ -92,6 +92,42 @@ describe("reporting as commits pile up", () => {
   });
 });
 
+describe("what the reconciler finds to report", () => {
+  it("is paced like the rest: a new status promptly, a reason-only change 30 s after the last report", async () => {
+    // The store stamps status changes with the same clock as the reporter.
+    const d = { ...deps(), store: db.storeWith({ clock }) };
+    const s = await pushed(db.store, 74, sha(741), { action: "opened" });
+    now = new Date(now.getTime() + 60_000);
+    await setStatus({ ...d, queue: recordingQueue() }, s.id, "deploying", "Deployment/web 0/2 ready", "test");
+    await reportStatus(d, s.id);
+    const reportedAt = now;
+    // A new reason only, 5 s later: the reconciler waits for the 30 s pacing.
+    now = new Date(now.getTime() + 5_000);
+    await setStatus({ ...d, queue: recordingQueue() }, s.id, "deploying", "Deployment/web 1/2 ready", "test");
+    let queue = recordingQueue();
+    await reconcile({ ...d, queue }, undefined, { pullRequestSync: false, healthSweep: false });
+    expect(queue.reports.find((r) => r.stagingId === s.id)?.delay).toBe(reportedAt.getTime() + 30_000 - now.getTime());
+    // A new status: prompt.
+    now = new Date(now.getTime() + 1_000);
+    await setStatus({ ...d, queue: recordingQueue() }, s.id, "running", null, "test");
+    queue = recordingQueue();
+    await reconcile({ ...d, queue }, undefined, { pullRequestSync: false, healthSweep: false });
+    expect(queue.reports.find((r) => r.stagingId === s.id)?.delay).toBe(0);
+  });
+
+  it("a report lease left to expire (its worker died) is named, so its report job is not merged with the dead one", async () => {
+    const s = await pushed(db.store, 75, sha(751), { action: "opened" });
+    const dead = (await db.store.acquireLease(s.id, "report", "dead-worker", 1))!;
+    await new Promise((r) => setTimeout(r, 20)); // database time: the lease expires
+    const found = (await db.store.listWork(now)).report.find((r) => r.id === s.id);
+    expect(found).toMatchObject({ lastLease: dead.token });
+    // A released lease leaves nothing behind.
+    const live = (await db.store.acquireLease(s.id, "report", "w", 60_000))!;
+    await db.store.releaseLease(live);
+    expect((await db.store.listWork(now)).report.find((r) => r.id === s.id)).toMatchObject({ lastLease: null });
+  });
+});
+
 describe("reporting when GitHub fails", () => {
   it("a permanent refusal (the app lost its checks permission) stops the retries, says so, and is tried again at the next status change", async () => {
     const d = deps();

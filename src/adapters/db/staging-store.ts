@@ -192,8 +192,8 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
           AND (s."retryAt" IS NULL OR s."retryAt" <= ${now})
           AND NOT EXISTS (SELECT 1 FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'deploy' AND l."expiresAt" > now())
         ORDER BY s."updatedAt" LIMIT ${limit}`;
-      const report = await db.$queryRaw<{ id: string; statusVersion: number; reportedAt: Date | null }[]>`
-        SELECT s."id", s."statusVersion", c."reportedAt" FROM "Staging" s
+      const report = await db.$queryRaw<{ id: string; statusVersion: number; statusChangedAt: Date; reportedAt: Date | null; lastLease: bigint | null }[]>`
+        SELECT s."id", s."statusVersion", s."statusChangedAt", c."reportedAt", (SELECT l."token" FROM "Lease" l WHERE l."stagingId" = s."id" AND l."kind" = 'report') AS "lastLease" FROM "Staging" s
         JOIN "ReportChannel" c ON c."stagingId" = s."id"
         WHERE s."statusVersion" > c."reportedVersion"
           AND (c."notBefore" IS NULL OR c."notBefore" <= ${now})
@@ -206,7 +206,12 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
         take: limit,
         select: { id: true },
       });
-      return { deploy: deploy.map((d) => ({ id: d.id, generation: d.generation, lastLease: d.lastLease === null ? null : Number(d.lastLease) })), report, commands };
+      const token = (t: bigint | null) => (t === null ? null : Number(t));
+      return {
+        deploy: deploy.map((d) => ({ id: d.id, generation: d.generation, lastLease: token(d.lastLease) })),
+        report: report.map((r) => ({ id: r.id, statusVersion: r.statusVersion, statusChangedAt: r.statusChangedAt, reportedAt: r.reportedAt, lastLease: token(r.lastLease) })),
+        commands,
+      };
     },
 
     async pruneDeliveries(before) {

@@ -108,14 +108,17 @@ export function createQueues(opts: QueueOptions): BullQueues {
         deploy.add("deploy", { stagingId, generation }, { ...(options.delayMs ? { delay: options.delayMs } : {}), deduplication: { id, ...(options.recovery ? {} : { keepLastIfActive: true }) } }),
       );
     },
-    async enqueueReport(stagingId, version, delayMs = 0) {
+    async enqueueReport(stagingId, version, delayMs = 0, options = {}) {
       // A prompt report (a new status) replaces a waiting slow one (a reason-only change paced
       // to 30 s) instead of queueing behind it; a slow one never replaces a prompt one.
       const prompt = delayMs <= statusChangeIntervalMs;
       await withTimeout(
         "enqueue report",
         timeoutMs,
-        report.add("report", { stagingId, version }, { delay: delayMs, deduplication: { id: `report-${stagingId}`, keepLastIfActive: true, ...(prompt ? { replace: true } : {}) } }),
+        report.add("report", { stagingId, version }, {
+          delay: delayMs,
+          deduplication: { id: options.recoveryOf == null ? `report-${stagingId}` : `report-${stagingId}-recover-${options.recoveryOf}`, keepLastIfActive: true, ...(prompt ? { replace: true } : {}) },
+        }),
       );
     },
   };
