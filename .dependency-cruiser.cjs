@@ -61,6 +61,13 @@ module.exports = {
       to: { path: "^(node:)?child_process$" },
     },
     {
+      name: "cli-is-a-client",
+      comment: "The octo CLI talks to the HTTP API only: no server code (it starts fast and loads no Prisma).",
+      severity: "error",
+      from: { path: "^src/cli/" },
+      to: { pathNot: ["^src/cli/", "^node:", "node_modules/commander/"] },
+    },
+    {
       name: "only-main-wires",
       comment: "Composition roots are imported by nothing in src.",
       severity: "error",

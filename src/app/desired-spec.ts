@@ -1,7 +1,7 @@
 import { effectiveConfig, namespaceQuotaProfiles } from "../domain/overrides.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import { buildDesiredSpec } from "../domain/spec.ts";
-import type { DesiredSpec, PullRequestHead } from "../domain/spec.ts";
+import type { DesiredSpec, StagingHead } from "../domain/spec.ts";
 import type { StagingInputs } from "../domain/intent/inputs.ts";
 import type { OverrideRecord } from "../ports/store.ts";
 
@@ -12,7 +12,7 @@ function settingsWithOverrides(settings: RepoSettings, edits: readonly OverrideR
 }
 
 /** What a staging should run: defaults + its overrides + the PR head (image tag, host). */
-function desiredSpecFor(settings: RepoSettings, edits: readonly OverrideRecord[], head: PullRequestHead, name: string): DesiredSpec {
+function desiredSpecFor(settings: RepoSettings, edits: readonly OverrideRecord[], head: StagingHead, name: string): DesiredSpec {
   const spec = buildDesiredSpec(settingsWithOverrides(settings, edits), head, name);
   const profile = effectiveConfig(settings, edits).namespaceQuota;
   const hard = profile ? namespaceQuotaProfiles[profile as keyof typeof namespaceQuotaProfiles] : undefined;
@@ -21,8 +21,16 @@ function desiredSpecFor(settings: RepoSettings, edits: readonly OverrideRecord[]
   return { ...spec, namespaceQuota: { profile: profile!, hard: { ...hard } }, ...(spec.sandbox ? { sandbox: { ...spec.sandbox, resourceQuota: { ...hard } } } : {}) };
 }
 
-/** The `spec` function of a change request for a PR staging: derived from the inputs the change leaves. */
-export function pullRequestSpec(settings: RepoSettings, owner: string, repo: string, prNumber: number) {
+/**
+ * The `spec` function of a change request: derived from the inputs the change leaves. A PR's
+ * staging (`prNumber`) or a named one (null: its explicit image tag, if any, wins).
+ */
+export function pullRequestSpec(settings: RepoSettings, owner: string, repo: string, prNumber: number | null) {
   return (inputs: StagingInputs, overrides: readonly OverrideRecord[], name: string): DesiredSpec =>
-    desiredSpecFor(settings, overrides, { owner, repo, number: prNumber, sha: inputs.headSha, ref: inputs.headRef }, name);
+    desiredSpecFor(settings, overrides, { owner, repo, number: prNumber, sha: inputs.headSha, ref: inputs.headRef, imageTag: inputs.imageTag }, name);
+}
+
+/** The spec function for an existing staging, whatever its origin. */
+export function stagingSpec(settings: RepoSettings, s: { repoOwner: string; repoName: string; prNumber: number | null }) {
+  return pullRequestSpec(settings, s.repoOwner, s.repoName, s.prNumber);
 }

@@ -138,6 +138,8 @@ async function reportDeployment(p: Pass, view: StagingView): Promise<string | un
  * the same (a no-op label, a repeated reason) costs no API call.
  */
 async function reportOnce(deps: Deps, lease: Lease, s: StagingRecord): Promise<void> {
+  // Only a pull request's staging has a GitHub channel (check run, comment, Deployment on the PR).
+  if (s.prNumber === null) throw new Error(`staging ${s.name} has no pull request to report to`);
   const channel = await deps.store.getChannel(s.id, "github");
   const parsed = githubState.safeParse(channel?.state ?? {});
   // A state that no longer parses is rebuilt: the comment is found again by its marker.

@@ -78,6 +78,9 @@ function resultReply(s: StagingRecord, r: CommandResult, extra = ""): string {
     case "already_deleted":
       return `🗑️ ${code(s.name)} is already deleted. \`/octo deploy\` recreates it.`;
     case "overrides_saved":
+    case "created":
+    case "updated":
+    case "unchanged":
       return extra;
   }
 }

@@ -29,6 +29,7 @@ export async function syncPullRequests(deps: Deps, options: PullRequestSyncOptio
   let changed = 0;
   let checked = 0;
   for (const s of due) {
+    if (s.prNumber === null) continue; // listed for pull requests only
     const settings = deps.project.forRepo(`${s.repoOwner}/${s.repoName}`);
     const pr = { installationId: s.installationId, owner: s.repoOwner, repo: s.repoName, number: s.prNumber };
     let answer;

@@ -24,12 +24,16 @@ export interface DesiredSpec {
   sandbox?: Sandbox;
 }
 
-export interface PullRequestHead {
+/** What a staging deploys: a pull request's head, or a named staging's commit (and explicit tag). */
+export interface StagingHead {
   owner: string;
   repo: string;
-  number: number;
+  /** The pull request; null for a named staging (`{pr}` renders empty). */
+  number: number | null;
   sha: string;
   ref: string;
+  /** An explicit image tag (named stagings): used instead of imageTagTemplate. */
+  imageTag?: string | null;
 }
 
 export interface StagingIdentity {
@@ -52,17 +56,26 @@ export function stagingIdentity(settings: RepoSettings, prNumber: number): Stagi
   return { name, namespace };
 }
 
-/** The desired spec for a PR head: base values + image tag + host. Overrides come on top later. */
-export function buildDesiredSpec(settings: RepoSettings, head: PullRequestHead, name: string): DesiredSpec {
+/** A named staging's identity: its name as given (validated by origin.ts), its namespace from namespaceTemplate (`{pr}` empty). */
+export function namedIdentity(settings: RepoSettings, name: string): StagingIdentity {
+  const namespace = renderTemplate(settings.namespaceTemplate, { name, pr: "" });
+  if (!isDnsLabel(namespace)) {
+    throw new Error(`namespace "${namespace}" from namespaceTemplate is not a DNS label (RFC 1123, ≤ 63 chars)`);
+  }
+  return { name, namespace };
+}
+
+/** The desired spec for a head: base values + image tag + host. Overrides come on top later. */
+export function buildDesiredSpec(settings: RepoSettings, head: StagingHead, name: string): DesiredSpec {
   const vars = {
     name,
-    pr: String(head.number),
+    pr: head.number === null ? "" : String(head.number),
     owner: head.owner,
     repo: head.repo,
     sha: head.sha,
     shortSha: head.sha.slice(0, 7),
   };
-  const imageTag = renderTemplate(settings.imageTagTemplate, vars);
+  const imageTag = head.imageTag ?? renderTemplate(settings.imageTagTemplate, vars);
   const host = renderTemplate(settings.hostTemplate, vars);
   const url = renderTemplate(settings.urlTemplate, { ...vars, host });
   let values = setAt(settings.values, settings.imageTagKey, imageTag);

@@ -4,6 +4,8 @@ import type { AppDeps } from "../app/deps.ts";
 import { errorSummary } from "../app/change-staging.ts";
 import { commentCommands } from "./issue-comment-payload.ts";
 import { toPullRequestEvent } from "./pull-request-payload.ts";
+import { toPushEvent } from "./push-payload.ts";
+import { followPush } from "../app/stagings/follow-push.ts";
 
 const pullRequestEvents = [
   "pull_request.opened",
@@ -29,6 +31,15 @@ export function githubApp(deps: Deps) {
       const event = toPullRequestEvent(context.id, context.payload);
       const out = await requestPullRequestStaging({ ...deps, logger: log }, event);
       log.info({ repo: `${event.owner}/${event.repo}`, pr: event.number, ...out }, "pull request event handled");
+    });
+
+    // A push to a branch that named stagings follow (`octo create --follow`) updates them.
+    app.on("push", async (context) => {
+      const log = deps.logger.child({ deliveryId: context.id, event: "push" });
+      const push = toPushEvent(context.id, context.payload);
+      if (!push) return;
+      const out = await followPush({ ...deps, logger: log }, push);
+      if (out.updated.length || out.unchanged.length) log.info({ repo: `${push.owner}/${push.repo}`, branch: push.branch, sha: push.sha, ...out }, "push to a followed branch handled");
     });
 
     // `/octo` commands: recorded in Postgres (keyed by the comment, with the delivery id) before

@@ -1,4 +1,6 @@
+#!/usr/bin/env node
 // `npm start`: server and worker in one process (OCTOSTAGE_ROLE=server|worker to split them).
+// With arguments, a server-side command instead (`octostage token create NAME --role admin`).
 import { existsSync, statSync } from "node:fs";
 import { ConfigError } from "../config/errors.ts";
 import { parseEnv } from "../config/env.ts";
@@ -8,6 +10,13 @@ if (existsSync(".env")) {
   const mode = statSync(".env").mode & 0o777;
   if (mode & 0o077) console.error(`warning: .env (mode ${mode.toString(8)}) is readable by other users and may hold Octostage's private key: run \`chmod 600 .env\``);
   process.loadEnvFile(".env");
+}
+
+if (process.argv.length > 2) {
+  // `octostage token create NAME --role admin` and the other server-side commands.
+  const { runAdminCommand } = await import("./admin-cli.ts");
+  const env = parseEnv(process.env);
+  process.exit(await runAdminCommand(process.argv.slice(2), env.DATABASE_URL));
 }
 
 try {

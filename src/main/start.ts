@@ -9,6 +9,7 @@ import type { ProbotOctokit } from "probot";
 import { applyMigrations } from "../adapters/db/migrate.ts";
 import { createDb } from "../adapters/db/prisma.ts";
 import { createStagingStore } from "../adapters/db/staging-store.ts";
+import { createTokenStore } from "../adapters/db/token-store.ts";
 import { createGitHubCodeHost } from "../adapters/github/code-host.ts";
 import { createProbotOctokitClass } from "../adapters/github/octokit.ts";
 import { createHelmCli } from "../adapters/helm/helm-cli.ts";
@@ -25,6 +26,7 @@ import { ConfigError } from "../config/errors.ts";
 import type { Env } from "../config/env.ts";
 import { loadProjectConfig } from "../config/project.ts";
 import { githubApp } from "../entrypoints/github-app.ts";
+import { createApi } from "../entrypoints/http-api/api.ts";
 import { startHttpServer } from "../entrypoints/http-server.ts";
 import type { Middleware } from "../entrypoints/http-server.ts";
 import { setupPages } from "../entrypoints/setup-pages.ts";
@@ -43,6 +45,8 @@ export interface StartOptions {
   timing?: Timing;
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream;
+  /** How often an API event stream looks for a new status (default 1 s). */
+  apiEventPollMs?: number;
 }
 
 export interface Octostage {
@@ -139,6 +143,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const intakeDeps = { store, queue: queues.workQueue, project, logger, clock: systemClock };
+  const codeHost = createGitHubCodeHost({ getOctokit: (id) => (id === undefined ? probot.auth() : probot.auth(id)), logger });
   // Only workers talk to the cluster and run helm; a server-only process needs neither.
   const cluster = env.OCTOSTAGE_ROLE === "server" ? undefined : createKubeCluster({ kubeConfig: kubeConfigFor(env), logger, deployerClusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE });
   const deps: AppDeps | undefined =
@@ -149,7 +154,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
           // KUBECONFIG reaches helm through its environment (it may list several files).
           helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger, killGraceMs: (opts.timing ?? defaultTiming).helmKillGraceMs }),
           cluster,
-          codeHost: createGitHubCodeHost({ getOctokit: (id) => probot.auth(id), logger }),
+          codeHost,
           workerId,
           timing: opts.timing ?? defaultTiming,
           sleep,
@@ -158,7 +163,16 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   let url: string | undefined;
   if (serve) {
     await probot.load(githubApp(intakeDeps));
+    const api = await createApi({
+      deps: { ...intakeDeps, codeHost },
+      tokens: { tokens: createTokenStore(db), clock: systemClock },
+      logger,
+      trustedProxies: env.TRUSTED_PROXIES,
+      ...(opts.apiEventPollMs ? { eventPollMs: opts.apiEventPollMs } : {}),
+    });
+    closers.push(() => api.close());
     const handlers: Middleware[] = [
+      (req, res, next) => ((req.url ?? "").startsWith("/api/v1/") || req.url === "/api/v1" ? api.handle(req, res) : next()),
       webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES }),
     ];
     const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });

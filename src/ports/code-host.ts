@@ -95,6 +95,10 @@ interface CodeHostReads {
   ensureComment(pr: PullRequestRef, marker: string, body: string): Promise<{ id: number }>;
   /** Adds an `inactive` status to an older Deployment of the staging's environment. */
   deactivateDeployment(pr: PullRequestRef, deploymentId: number, environment: string): Promise<void>;
+  /** The installation of the app on a repository; null when the app is not installed there. */
+  findInstallation(owner: string, repo: string): Promise<number | null>;
+  /** The commit a branch, tag or SHA (prefix) names in the repository; null when it names none. */
+  resolveRef(installationId: number, owner: string, repo: string, ref: string): Promise<string | null>;
 }
 
 export type GitHubErrorCode = "not_found" | "forbidden" | "rate_limited" | "unauthorized" | "validation" | "transient";

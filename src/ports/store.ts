@@ -2,6 +2,7 @@
 import type { Actor, ActorSource } from "../domain/actor.ts";
 import type { ActionKind, CurrentStaging, IntentDecision, OverrideChange, StagingInputs } from "../domain/intent/inputs.ts";
 import type { DesiredSpec } from "../domain/spec.ts";
+import type { StagingOrigin } from "../domain/origin.ts";
 import type { StagingStatus } from "../domain/state-machine.ts";
 
 export type { OverrideChange } from "../domain/intent/inputs.ts";
@@ -12,8 +13,15 @@ export interface StagingRecord extends CurrentStaging {
   id: string;
   repoOwner: string;
   repoName: string;
-  prNumber: number;
+  /** A pull request's staging, or one created by name (API, CLI) with a ref or an image tag. */
+  origin: StagingOrigin;
+  /** The pull request, for origin "pull_request"; null for a named staging. */
+  prNumber: number | null;
   installationId: number;
+  /** A named staging deployed from this image tag rather than its commit's. */
+  imageTag: string | null;
+  /** A named staging that tracks its branch (headRef): a push to it updates the staging. */
+  follow: boolean;
   desiredSpec: DesiredSpec;
   reason: string | null;
   statusChangedAt: Date;
@@ -35,6 +43,7 @@ export interface StagingRecord extends CurrentStaging {
 
 export interface ActionRecord {
   id: string;
+  stagingId: string;
   kind: ActionKind;
   actor: string;
   actorName: string | null;
@@ -84,6 +93,12 @@ interface NewStaging {
   installationId: number;
 }
 
+/** A staging created by name (API, `octo`): its repository comes with it. */
+interface NewNamedStaging extends NewStaging {
+  repoOwner: string;
+  repoName: string;
+}
+
 /**
  * One change of intent, applied in ONE transaction: the staging row is locked, `decide` sees it
  * as it is now, and the desired spec is derived by `spec` from the inputs and overrides the
@@ -91,7 +106,7 @@ interface NewStaging {
  * quick: they run while the row is locked.
  */
 export interface ChangeRequest<R> {
-  target: { id: string } | { key: StagingKey; create?: NewStaging };
+  target: { id: string } | { key: StagingKey; create?: NewStaging } | { name: string; create?: NewNamedStaging };
   /** A webhook delivery id: a second change with the same id changes nothing. */
   deliveryId?: string;
   event: string;
@@ -251,12 +266,28 @@ interface WorkItems {
   commands: { id: string }[];
 }
 
+interface StagingFilter {
+  repo?: { owner: string; name: string };
+  status?: StagingStatus;
+  includeDeleted?: boolean;
+  after?: string;
+  limit: number;
+}
+
 export interface StagingStore {
   /** One change of intent in one transaction (see ChangeRequest). */
   changeStaging<R>(req: ChangeRequest<R>): Promise<ChangeOutcome<R>>;
   get(id: string): Promise<StagingRecord | null>;
   find(key: StagingKey): Promise<StagingRecord | null>;
   findByNamespace(namespace: string): Promise<StagingRecord | null>;
+  findByName(name: string): Promise<StagingRecord | null>;
+  /** Stagings by name, after the cursor `after` (a name), at most `limit`; deleted ones only with `includeDeleted`. */
+  listStagings(filter: StagingFilter): Promise<StagingRecord[]>;
+  /** Named stagings that follow `ref` of the repository (a push to it updates them). */
+  listFollowing(repoOwner: string, repoName: string, ref: string): Promise<StagingRecord[]>;
+  /** Removes the staging's record and history; the cluster is not touched. */
+  forget(id: string): Promise<void>;
+  getAction(id: string): Promise<ActionRecord | null>;
   /** Stagings whose workloads Octostage watches (not archived, held or deleted). */
   listObserved(): Promise<StagingRecord[]>;
   /** Observed stagings in a rollout (deploying or restoring): the ones a deploy timeout can fail. */

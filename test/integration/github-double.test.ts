@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createProbotOctokitClass } from "../../src/adapters/github/octokit.ts";
 import { generateTestPrivateKey, startGitHubDouble, type GitHubDouble } from "../support/github-double.ts";
 import { createOpenApiValidator } from "../support/openapi-validator.ts";
+import { manifestPermissions } from "../support/github-double/access.ts";
 
 const privateKey = generateTestPrivateKey();
 const repo = { owner: "acme", repo: "shop" };
@@ -429,6 +430,11 @@ describe("GitHub double: installations and app permissions", () => {
   });
 
   it("flags a request that app.yml's own permissions would not allow, and tokens limited to fewer permissions", async () => {
+    // An app registered without contents permission.
+    await double.close();
+    const { contents: _granted, ...withoutContents } = manifestPermissions();
+    double = await startGitHubDouble({ manifestPermissions: withoutContents });
+    bot = await newProbot().auth(42);
     double.setBranch("acme", "shop", "main", sha);
     await expect(bot.rest.repos.getCommit({ ...repo, ref: "main" })).rejects.toMatchObject({ status: 403 });
     expect(double.violations).toEqual([expect.stringMatching(/repos\/get-commit.*needs contents=read, which app\.yml does not grant/)]);

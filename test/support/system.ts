@@ -48,6 +48,8 @@ export interface TestSystemOptions {
    * with exactly the chart's worker ClusterRole (see octostage-rbac.ts).
    */
   rbac?: boolean;
+  /** How often an API event stream looks for a new status (default 1 s). */
+  apiEventPollMs?: number;
 }
 
 export async function startTestSystem(repositories: unknown[] = [e2eRepository], extraEnv: Record<string, string> = {}, options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -81,6 +83,7 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
   const app = await startOctostage({
     env,
     octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }),
+    ...(options.apiEventPollMs ? { apiEventPollMs: options.apiEventPollMs } : {}),
     ...(logs ? { logDestination: { write: (line: string) => void logs.push(line) } } : {}),
   });
   return {

@@ -115,3 +115,30 @@ export function issueCommentPayload(s: CommentShape): any {
   Object.assign(p.sender, { login: s.login, type: s.userType ?? "User" });
   return p;
 }
+
+export interface PushShape {
+  owner: string;
+  repo: string;
+  installationId: number;
+  /** refs/heads/<branch> (or refs/tags/...). */
+  ref: string;
+  before: string;
+  after: string;
+  /** GitHub's repository.pushed_at (default: now). */
+  pushedAt?: Date;
+  sender?: string;
+}
+
+/** A real `push` payload rewritten as a push to the test repository. */
+export function pushPayload(s: PushShape): any {
+  const group = examples.find((e) => e.name === "push");
+  const p = structuredClone(group!.examples.find((x) => x.ref?.startsWith("refs/heads/") && !x.deleted));
+  const full = `${s.owner}/${s.repo}`;
+  Object.assign(p, { ref: s.ref, before: s.before, after: s.after, deleted: false, created: false });
+  p.installation = { id: s.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+  Object.assign(p.repository, { name: s.repo, full_name: full, pushed_at: Math.floor((s.pushedAt ?? new Date()).getTime() / 1000) });
+  p.repository.owner.login = s.owner;
+  if (p.head_commit) p.head_commit.id = s.after;
+  if (s.sender) p.sender.login = s.sender;
+  return p;
+}

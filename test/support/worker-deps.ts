@@ -56,6 +56,8 @@ const noCodeHost: CodeHost = {
   getPullRequest: unexpected,
   ensureComment: unexpected,
   deactivateDeployment: unexpected,
+  findInstallation: unexpected,
+  resolveRef: unexpected,
 };
 
 export function workerDeps(db: TestDb, kube: KubeApiDouble, helm: HelmDouble, workerId = "worker-1", overrides: Partial<AppDeps> = {}): AppDeps & { queue: RecordingQueue } {

@@ -28,6 +28,8 @@ function staging(over: Partial<CurrentStaging> = {}): CurrentStaging {
     approvedSha: null,
     approvedBy: null,
     skipReason: null,
+    imageTag: null,
+    follow: false,
     ...over,
   };
 }

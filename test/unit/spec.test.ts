@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { isDnsLabel } from "../../src/domain/naming.ts";
 import type { RepoSettings } from "../../src/domain/settings.ts";
 import { buildDesiredSpec, stagingIdentity } from "../../src/domain/spec.ts";
-import type { PullRequestHead } from "../../src/domain/spec.ts";
+import type { StagingHead } from "../../src/domain/spec.ts";
 
 function settings(over: Partial<RepoSettings> = {}): RepoSettings {
   return {
@@ -23,7 +23,7 @@ function settings(over: Partial<RepoSettings> = {}): RepoSettings {
 }
 
 const sha = "0123456789abcdef0123456789abcdef01234567";
-const head: PullRequestHead = { owner: "acme", repo: "web", number: 42, sha, ref: "feature/login" };
+const head: StagingHead = { owner: "acme", repo: "web", number: 42, sha, ref: "feature/login" };
 
 describe("stagingIdentity", () => {
   test("names the staging and its namespace from the templates", () => {

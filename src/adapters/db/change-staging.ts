@@ -31,7 +31,9 @@ async function lockStaging(tx: Tx, target: ChangeRequest<unknown>["target"]): Pr
   const rows =
     "id" in target
       ? await tx.$queryRaw<Staging[]>`SELECT * FROM "Staging" WHERE "id" = ${target.id}::uuid FOR UPDATE`
-      : await tx.$queryRaw<Staging[]>`
+      : "name" in target
+        ? await tx.$queryRaw<Staging[]>`SELECT * FROM "Staging" WHERE "name" = ${target.name} FOR UPDATE`
+        : await tx.$queryRaw<Staging[]>`
           SELECT * FROM "Staging"
           WHERE "repoOwner" = ${target.key.repoOwner} AND "repoName" = ${target.key.repoName} AND "prNumber" = ${target.key.prNumber}
           FOR UPDATE`;
@@ -62,6 +64,8 @@ function inputsOf(s: StagingRecord): StagingInputs {
     approvedSha: s.approvedSha,
     approvedBy: s.approvedBy,
     skipReason: s.skipReason,
+    imageTag: s.imageTag,
+    follow: s.follow,
   };
 }
 
@@ -73,6 +77,8 @@ const emptyInputs: Omit<StagingInputs, "headSha" | "headRef"> = {
   approvedSha: null,
   approvedBy: null,
   skipReason: null,
+  imageTag: null,
+  follow: false,
 };
 
 export interface ChangeHooks {
@@ -102,13 +108,13 @@ async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
     const inputs: StagingInputs = { ...base, ...decision.inputs };
     if (!current) {
       if ("id" in req.target || !req.target.create) throw new Error(`staging ${JSON.stringify(req.target)} does not exist`);
-      if (!inputs.headSha) throw new Error("a new staging needs a head commit");
+      if (!inputs.headSha && !inputs.imageTag) throw new Error("a new staging needs a head commit or an image tag");
     }
     // The overrides the change leaves behind: an edit replaces the earlier one of its key.
     const edits: OverrideRecord[] = (decision.overrides ?? []).map((o) => ({ ...o, actor: action.actor.id, source: action.actor.source, at: now }));
     const edited = new Set(edits.map((e) => `${e.scope}\u0000${e.key}`));
     const after = [...overrides.filter((o) => !edited.has(`${o.scope}\u0000${o.key}`)), ...edits];
-    const name = current?.name ?? ("key" in req.target ? (req.target.create?.name ?? "") : "");
+    const name = current?.name ?? ("id" in req.target ? "" : (req.target.create?.name ?? ""));
     const spec = req.spec(inputs, after, name);
 
     const data = {
@@ -121,6 +127,8 @@ async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
       approvedSha: inputs.approvedSha,
       approvedBy: inputs.approvedBy,
       skipReason: inputs.skipReason,
+      imageTag: inputs.imageTag,
+      follow: inputs.follow,
       desiredSpec: json(spec),
       url: spec.url,
     };
@@ -132,23 +140,29 @@ async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
         // New intent starts afresh: no backoff left over from failures of an older generation.
         data: { ...data, statusVersion: { increment: 1 }, ...(decision.bumpGeneration ? { generation: { increment: 1 }, retryAt: null, attempts: 0 } : {}) },
       });
-    } else {
-      const target = req.target as { key: { repoOwner: string; repoName: string; prNumber: number }; create: { name: string; namespace: string; installationId: number } };
+    } else if (!("id" in req.target) && req.target.create) {
+      // A PR's staging is reported on the PR (its GitHub channel); a named staging has no PR.
+      const origin =
+        "key" in req.target
+          ? { origin: "pull_request", ...req.target.key, channels: { create: [{ channel: "github" }] } }
+          : { origin: "named", repoOwner: req.target.create.repoOwner, repoName: req.target.create.repoName, prNumber: null };
+      const { create } = req.target;
       staging = await tx.staging.create({
         data: {
-          ...target.key,
-          name: target.create.name,
-          namespace: target.create.namespace,
-          installationId: BigInt(target.create.installationId),
+          ...origin,
+          name: create.name,
+          namespace: create.namespace,
+          installationId: BigInt(create.installationId),
           ...data,
           generation: 1,
           // A staging held from the start has nothing for the worker to do yet.
           observedGeneration: decision.bumpGeneration ? 0 : 1,
           statusChangedAt: now,
-          channels: { create: [{ channel: "github" }] },
         },
       });
       created = true;
+    } else {
+      throw new Error(`staging ${JSON.stringify(req.target)} does not exist`);
     }
     for (const e of edits) {
       const fields = { op: e.op, value: e.op === "set" ? json(e.value ?? null) : Prisma.DbNull, actor: e.actor, source: e.source, updatedAt: now };

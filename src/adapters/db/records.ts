@@ -47,8 +47,11 @@ export function toStaging(row: Staging): StagingRecord {
     name: row.name,
     repoOwner: row.repoOwner,
     repoName: row.repoName,
+    origin: row.origin === "named" ? "named" : "pull_request",
     prNumber: row.prNumber,
     installationId: Number(row.installationId),
+    imageTag: row.imageTag,
+    follow: row.follow,
     namespace: row.namespace,
     desiredState: parse(desiredStateSchema, row.desiredState, `Staging ${row.id} desiredState`),
     desiredSpec: parse(desiredSpecSchema, row.desiredSpec, `Staging ${row.id} desiredSpec`),
@@ -85,6 +88,7 @@ const sources = ["github", "api", "slack", "jira", "system"] as const;
 export function toAction(row: Action): ActionRecord {
   return {
     id: row.id,
+    stagingId: row.stagingId,
     kind: parse(z.enum(actionKinds), row.kind, `Action ${row.id} kind`),
     actor: row.actor,
     actorName: row.actorName,

@@ -51,6 +51,40 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
       return row ? toStaging(row) : null;
     },
 
+    async findByName(name) {
+      const row = await db.staging.findUnique({ where: { name } });
+      return row ? toStaging(row) : null;
+    },
+
+    async listStagings(filter) {
+      const rows = await db.staging.findMany({
+        where: {
+          ...(filter.repo ? { repoOwner: { equals: filter.repo.owner, mode: "insensitive" }, repoName: { equals: filter.repo.name, mode: "insensitive" } } : {}),
+          ...(filter.status ? { status: filter.status } : filter.includeDeleted ? {} : { status: { not: "deleted" } }),
+          ...(filter.after ? { name: { gt: filter.after } } : {}),
+        },
+        orderBy: { name: "asc" },
+        take: filter.limit,
+      });
+      return rows.map(toStaging);
+    },
+
+    async listFollowing(repoOwner, repoName, ref) {
+      const rows = await db.staging.findMany({
+        where: { origin: "named", follow: true, headRef: ref, repoOwner: { equals: repoOwner, mode: "insensitive" }, repoName: { equals: repoName, mode: "insensitive" }, desiredState: { not: "deleted" } },
+      });
+      return rows.map(toStaging);
+    },
+
+    async forget(id) {
+      await db.staging.deleteMany({ where: { id } });
+    },
+
+    async getAction(id) {
+      const row = await db.action.findUnique({ where: { id } });
+      return row ? toAction(row) : null;
+    },
+
     async findByNamespace(namespace) {
       const row = await db.staging.findFirst({ where: { namespace, status: { not: "deleted" } } });
       return row ? toStaging(row) : null;
@@ -68,7 +102,7 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
 
     async listPullRequestsToCheck(before, limit) {
       const rows = await db.staging.findMany({
-        where: { desiredState: { in: ["active", "held"] }, OR: [{ prCheckedAt: null }, { prCheckedAt: { lt: before } }] },
+        where: { origin: "pull_request", desiredState: { in: ["active", "held"] }, OR: [{ prCheckedAt: null }, { prCheckedAt: { lt: before } }] },
         orderBy: [{ prCheckedAt: { sort: "asc", nulls: "first" } }, { id: "asc" }],
         take: limit,
       });

@@ -16,6 +16,13 @@ import { toStaging } from "./records.ts";
 
 const maxOutputChars = 16_000;
 
+/** helm's output as kept: its last `maxOutputChars` characters, with a note saying how much was cut. */
+function keptOutput(output: string | undefined): string | null {
+  if (output === undefined) return null;
+  if (output.length <= maxOutputChars) return output;
+  return `[… ${output.length - maxOutputChars} earlier characters cut: only the last ${maxOutputChars} are kept]\n${output.slice(-maxOutputChars)}`;
+}
+
 export async function acquireLease(db: Db, stagingId: string, kind: LeaseKind, owner: string, ttlMs: number): Promise<Lease | null> {
   // A new token whenever the lease changes hands, even back to the same owner: each run is fenced on its own.
   const rows = await db.$queryRaw<{ token: bigint }[]>`
@@ -139,7 +146,7 @@ export function finishGeneration(ctx: WriteContext, lease: Lease, finish: Genera
         state: r.state,
         exitCode: r.exitCode ?? null,
         durationMs: r.durationMs ?? null,
-        output: r.output?.slice(-maxOutputChars) ?? null,
+        output: keptOutput(r.output),
         error: r.error?.slice(0, 4000) ?? null,
         finishedAt: now,
       },
@@ -171,7 +178,7 @@ export function audit(ctx: WriteContext, lease: Lease, entry: AuditEntry): Promi
         generation: row.generation,
         state: entry.state,
         ...(entry.detail === undefined ? {} : { detail: json(entry.detail) }),
-        output: entry.output?.slice(-maxOutputChars) ?? null,
+        output: keptOutput(entry.output),
         error: entry.error?.slice(0, 4000) ?? null,
         exitCode: entry.exitCode ?? null,
         durationMs: entry.durationMs ?? null,

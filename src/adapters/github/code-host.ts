@@ -5,7 +5,8 @@ import { ensureCheckRun } from "./check-runs.ts";
 import { addReaction, ensureComment, getPermission, postComment } from "./comment-commands.ts";
 import { deactivateDeployment, ensureDeployment } from "./deployments.ts";
 import { getPullRequest } from "./pull-requests.ts";
-import { callGitHub } from "./errors.ts";
+import { GitHubError } from "../../ports/code-host.ts";
+import { callGitHub, isNotFound } from "./errors.ts";
 import type { GetGitHubClient } from "./octokit.ts";
 import { ensureStatusComment } from "./status-comment.ts";
 
@@ -59,6 +60,27 @@ export function createGitHubCodeHost(deps: GitHubCodeHostDeps): CodeHost {
     deactivateDeployment: async (pr, id, environment) => {
       const { octokit, log } = await context(pr);
       await deactivateDeployment(octokit, pr, id, environment, log);
+    },
+    findInstallation: async (owner, repo) => {
+      const app = await callGitHub("auth", () => deps.getOctokit());
+      try {
+        const { data } = await callGitHub("apps.getRepoInstallation", () => app.rest.apps.getRepoInstallation({ owner, repo }));
+        return data.id;
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+    resolveRef: async (installationId, owner, repo, ref) => {
+      const octokit = await callGitHub("auth", () => deps.getOctokit(installationId));
+      try {
+        const { data } = await callGitHub("repos.getCommit", () => octokit.rest.repos.getCommit({ owner, repo, ref, per_page: 1 }));
+        return data.sha;
+      } catch (err) {
+        // GitHub answers 422 "No commit found for SHA" and 404 for an unknown ref.
+        if (isNotFound(err) || (err instanceof GitHubError && err.code === "validation")) return null;
+        throw err;
+      }
     },
   };
 }

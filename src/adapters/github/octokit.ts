@@ -3,7 +3,8 @@ import { ProbotOctokit } from "probot";
 /** The part of Probot's Octokit the adapter uses (app.auth(installationId) returns one). */
 export type GitHubClient = Pick<InstanceType<typeof ProbotOctokit>, "rest" | "paginate">;
 
-export type GetGitHubClient = (installationId: number) => Promise<GitHubClient>;
+/** An installation's client; without an id, the app's own (authenticated with its JWT). */
+export type GetGitHubClient = (installationId?: number) => Promise<GitHubClient>;
 
 export interface OctokitClassOptions {
   /** Probot's throttling (spaces writes 1 s apart, comments 3 s). Off in tests. */

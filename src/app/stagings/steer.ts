@@ -5,7 +5,7 @@ import type { RepoSettings } from "../../domain/settings.ts";
 import type { OverrideRecord } from "../../ports/store.ts";
 import type { AppDeps } from "../deps.ts";
 import { changeAndEnqueue } from "../change-staging.ts";
-import { pullRequestSpec } from "../desired-spec.ts";
+import { stagingSpec } from "../desired-spec.ts";
 
 export type SteerDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock">;
 
@@ -42,7 +42,7 @@ export async function steerStaging(
       if (!decision.change || !req.detail) return decision;
       return { ...decision, action: { ...decision.action, detail: { ...req.detail, ...decision.action.detail } } };
     },
-    spec: pullRequestSpec(settings, staging.repoOwner, staging.repoName, staging.prNumber),
+    spec: stagingSpec(settings, staging),
   });
   if (out.outcome === "duplicate") throw new Error("a steering change has no delivery id and cannot be a duplicate");
   return out.result;

@@ -7,13 +7,26 @@ import type { Actor } from "../actor.ts";
 import type { CurrentStaging, IntentDecision, OverrideChange, OverrideScope } from "./inputs.ts";
 import { noChange, shortSha } from "./inputs.ts";
 
-type RefusalCode = "not_archived" | "not_deployed" | "unapproved_fork_commit" | "unseen_commit" | "not_head" | "deleted" | "invalid_override";
+export type RefusalCode =
+  | "not_archived"
+  | "not_deployed"
+  | "unapproved_fork_commit"
+  | "unseen_commit"
+  | "not_head"
+  | "deleted"
+  | "invalid_override"
+  | "exists"
+  | "pull_request";
 
 export type CommandResult =
-  | { ok: true; done: "archived" | "already_archived" | "restoring" | "redeploying" | "approved" | "deleting" | "already_deleted" | "overrides_saved"; sha?: string }
+  | {
+      ok: true;
+      done: "archived" | "already_archived" | "restoring" | "redeploying" | "approved" | "deleting" | "already_deleted" | "overrides_saved" | "created" | "updated" | "unchanged";
+      sha?: string;
+    }
   | { ok: false; code: RefusalCode; message: string };
 
-function refuse(code: RefusalCode, message: string): IntentDecision<CommandResult> {
+export function refuse(code: RefusalCode, message: string): IntentDecision<CommandResult> {
   return noChange(message, { ok: false, code, message });
 }
 

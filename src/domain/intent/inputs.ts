@@ -25,6 +25,10 @@ export interface StagingInputs {
   approvedBy: string | null;
   /** Why the staging is not deployed (held by policy, deleted on purpose). */
   skipReason: string | null;
+  /** A named staging's explicit image tag (instead of the one its commit's template gives); null for PRs. */
+  imageTag: string | null;
+  /** A named staging that tracks its branch: a push to headRef updates it. */
+  follow: boolean;
 }
 
 /** What a decision sees of the staging: its inputs and where it stands. */

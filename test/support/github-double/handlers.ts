@@ -34,6 +34,8 @@ export interface HandlerState {
   permissions: Map<string, RepoPermission>;
   repositories: Repositories;
   installation(id: number): Installation;
+  /** Which installation of the app covers a repository (full name, lowercase). */
+  repoInstallations: Map<string, number>;
   tokens: Map<string, IssuedToken>;
   nextId(): number;
   manifestCodes: Map<string, { manifest: Record<string, unknown>; issuedAt: number }>;
@@ -126,6 +128,21 @@ export function createHandlers(s: HandlerState): Record<string, (c: Ctx) => Repl
       };
       s.createdApps.push({ ...created, manifest: entry.manifest });
       return { status: 201, body: created };
+    },
+    "apps/get-repo-installation": (c) => {
+      const id = s.repoInstallations.get(`${c.p.owner}/${c.p.repo}`.toLowerCase());
+      if (id === undefined || s.installation(id).uninstalled) return error(404, undefined, c.docs);
+      const account = userShape(s.url, s.apiUrl, c.p.owner!, userId(c.p.owner!), "User");
+      return {
+        status: 200,
+        body: {
+          id, account, repository_selection: "selected", access_tokens_url: `${s.apiUrl}/app/installations/${id}/access_tokens`,
+          repositories_url: `${s.apiUrl}/installation/repositories`, html_url: `${s.url}/organizations/${c.p.owner}/settings/installations/${id}`,
+          app_id: s.app.id, app_slug: s.app.slug, target_id: account.id, target_type: "Organization",
+          permissions: s.installation(id).permissions, events: ["pull_request", "issue_comment", "push"],
+          created_at: now(), updated_at: now(), single_file_name: null,
+        },
+      };
     },
     "apps/create-installation-access-token": (c) => {
       const installation = s.installation(Number(c.p.installation_id));

@@ -27,6 +27,8 @@ interface RecordedGitHubRequest {
 export interface GitHubDoubleOptions {
   /** Primary rate limit of each installation (and of the app's JWT and a user's token) per hour; default 5000. */
   rateLimit?: number;
+  /** The app's permissions as registered (default: app.yml's default_permissions). */
+  manifestPermissions?: AppPermissions;
 }
 
 interface DeploymentState {
@@ -67,6 +69,8 @@ export interface GitHubDouble {
   reopenPullRequest(owner: string, repo: string, number: number): any;
   /** Points a branch at a commit; open PRs whose head is that branch of that repository move with it. */
   setBranch(owner: string, repo: string, branch: string, sha: string): void;
+  /** Installs the app on a repository (GET /repos/{owner}/{repo}/installation answers 404 until then). */
+  installOn(owner: string, repo: string, installationId: number): void;
   setTag(owner: string, repo: string, tag: string, sha: string): void;
   /** Removes the app from the installation: no new tokens (404), issued ones answer 401. */
   uninstall(installationId: number): void;
@@ -121,7 +125,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   const apiUrl = `${url}/api/v3`;
   let fixedNow: Date | undefined;
   const now = (): Date => (fixedNow ? new Date(fixedNow) : new Date());
-  const manifest = manifestPermissions();
+  const manifest = options.manifestPermissions ?? manifestPermissions();
   const installations = new Map<number, Installation>();
   const installation = (id: number): Installation => {
     let found = installations.get(id);
@@ -132,6 +136,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     return found;
   };
   const tokens = new Map<string, IssuedToken>();
+  const repoInstallations = new Map<string, number>();
   const failures: { method: string; pattern: RegExp; status: number; left: number }[] = [];
   const secondary: SecondaryRule[] = [];
   const limits = new PrimaryRateLimits(() => now().getTime());
@@ -169,6 +174,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     closePullRequest: (owner, repo, number, o = {}) => repositories.closePull(owner, repo, number, o.merged ?? false),
     reopenPullRequest: (owner, repo, number) => repositories.reopenPull(owner, repo, number),
     setBranch: (owner, repo, branch, sha) => repositories.setBranch(owner, repo, branch, sha),
+    installOn: (owner, repo, installationId) => void repoInstallations.set(`${owner}/${repo}`.toLowerCase(), installationId),
     setTag: (owner, repo, tag, sha) => repositories.setTag(owner, repo, tag, sha),
     uninstall: (id) => void (installation(id).uninstalled = true),
     setAppPermissions: (id, changes) => {
@@ -191,7 +197,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
 
   const manifestCodes = new Map<string, { manifest: Record<string, unknown>; issuedAt: number }>();
   const handlers = createHandlers({
-    url, apiUrl, now, app, bot, permissions, repositories, installation, tokens, nextId: () => ++lastId, manifestCodes, createdApps: double.createdApps,
+    url, apiUrl, now, app, bot, permissions, repositories, installation, repoInstallations, tokens, nextId: () => ++lastId, manifestCodes, createdApps: double.createdApps,
     checkRuns: double.checkRuns, comments: double.comments, deployments: double.deployments,
     deploymentStatuses: double.deploymentStatuses, reactions: double.reactions,
   });

@@ -1,0 +1,263 @@
+/**
+ * The one application core every surface calls (the HTTP API and `octo` today; PR comments for
+ * what they share; Slack, Jira and the dashboard next): list, get, create, update, archive,
+ * restore, redeploy, delete, forget, the audit log and the log of one run. Each takes a caller
+ * (an actor and a role) and checks the role first; each change is one transaction
+ * (steer.ts / changeAndEnqueue). Results are values, never exceptions, with a stable code.
+ */
+import type { CommandResult } from "../../domain/intent/commands.ts";
+import type { OverrideChange } from "../../domain/intent/inputs.ts";
+import { decideCreate, decideUpdate } from "../../domain/intent/named.ts";
+import type { NamedHead } from "../../domain/intent/named.ts";
+import { gitRefProblem, imageTagProblem, namedStagingNameProblem } from "../../domain/origin.ts";
+import { effectiveConfig } from "../../domain/overrides.ts";
+import type { EffectiveConfig } from "../../domain/overrides.ts";
+import { roleRefusal } from "../../domain/roles.ts";
+import type { Caller, UseCase } from "../../domain/roles.ts";
+import type { RepoSettings } from "../../domain/settings.ts";
+import { namedIdentity } from "../../domain/spec.ts";
+import type { StagingStatus } from "../../domain/state-machine.ts";
+import { GitHubError } from "../../ports/code-host.ts";
+import type { ActionRecord, OverrideRecord, StagingRecord } from "../../ports/store.ts";
+import { changeAndEnqueue } from "../change-staging.ts";
+import type { AppDeps } from "../deps.ts";
+import { pullRequestSpec } from "../desired-spec.ts";
+import { archiveStaging } from "./archive-staging.ts";
+import { deleteStaging } from "./delete-staging.ts";
+import { overridesProblem } from "./override-rules.ts";
+import { redeployStaging } from "./redeploy-staging.ts";
+import { restoreStaging } from "./restore-staging.ts";
+import { steerStaging } from "./steer.ts";
+
+export type CoreDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock" | "codeHost">;
+
+export type CoreErrorCode = "not_found" | "forbidden" | "invalid" | "conflict" | "unavailable";
+export type CoreResult<T> = { ok: true; value: T } | { ok: false; code: CoreErrorCode; message: string };
+
+const fail = (code: CoreErrorCode, message: string): { ok: false; code: CoreErrorCode; message: string } => ({ ok: false, code, message });
+
+/** The refusal for a caller whose role is too low for `useCase`, or undefined. */
+export function requireRole(caller: Caller, useCase: UseCase): string | undefined {
+  return roleRefusal(caller, useCase);
+}
+
+function allowed(caller: Caller, useCase: UseCase): CoreResult<never> | undefined {
+  const refusal = roleRefusal(caller, useCase);
+  return refusal ? fail("forbidden", refusal) : undefined;
+}
+
+/** A refused decision as a core error: a wrong override is invalid input, anything else a conflict with the staging's state. */
+function fromCommand(r: Extract<CommandResult, { ok: false }>): CoreResult<never> {
+  return fail(r.code === "invalid_override" ? "invalid" : "conflict", r.message);
+}
+
+/** A staging as the API shows it. */
+export interface StagingDetails {
+  staging: StagingRecord;
+  /** Only with `get`: the effective configuration and where each value comes from. */
+  config?: EffectiveConfig;
+  overrides?: OverrideRecord[];
+}
+
+export interface ListQuery {
+  repo?: string;
+  status?: StagingStatus;
+  /** Deleted stagings too. */
+  all?: boolean;
+  /** The name after which to continue (a cursor). */
+  after?: string;
+  limit: number;
+}
+
+export async function listStagings(deps: CoreDeps, caller: Caller, q: ListQuery): Promise<CoreResult<{ items: StagingRecord[]; next: string | null }>> {
+  const refused = allowed(caller, "list");
+  if (refused) return refused;
+  let repo: { owner: string; name: string } | undefined;
+  if (q.repo !== undefined) {
+    const [owner, name, extra] = q.repo.split("/");
+    if (!owner || !name || extra !== undefined) return fail("invalid", `repo must be owner/name, not "${q.repo}"`);
+    repo = { owner, name };
+  }
+  const items = await deps.store.listStagings({ ...(repo ? { repo } : {}), ...(q.status ? { status: q.status } : {}), includeDeleted: q.all === true, ...(q.after ? { after: q.after } : {}), limit: q.limit + 1 });
+  const page = items.slice(0, q.limit);
+  return { ok: true, value: { items: page, next: items.length > q.limit ? (page.at(-1)?.name ?? null) : null } };
+}
+
+async function byName(deps: CoreDeps, name: string): Promise<CoreResult<StagingRecord>> {
+  const staging = await deps.store.findByName(name);
+  return staging ? { ok: true, value: staging } : fail("not_found", `no staging named "${name}"`);
+}
+
+function settingsOf(deps: CoreDeps, s: StagingRecord): RepoSettings | undefined {
+  return deps.project.forRepo(`${s.repoOwner}/${s.repoName}`);
+}
+
+export async function getStaging(deps: CoreDeps, caller: Caller, name: string): Promise<CoreResult<StagingDetails>> {
+  const refused = allowed(caller, "get");
+  if (refused) return refused;
+  const found = await byName(deps, name);
+  if (!found.ok) return found;
+  const overrides = await deps.store.listOverrides(found.value.id);
+  const settings = settingsOf(deps, found.value);
+  return { ok: true, value: { staging: found.value, overrides, ...(settings ? { config: effectiveConfig(settings, overrides) } : {}) } };
+}
+
+export interface NamedInput {
+  /** A branch, tag or commit SHA of the repository. */
+  ref?: string;
+  /** An explicit image tag; null on update removes it. */
+  tag?: string | null;
+  follow?: boolean;
+  changes?: OverrideChange[];
+}
+
+export interface CreateInput extends NamedInput {
+  name: string;
+  /** owner/name, as in the project config. */
+  repo: string;
+}
+
+/** Checks the ref and tag, and resolves the ref to a commit through the repository's installation. */
+async function resolveHead(deps: CoreDeps, installationId: number, owner: string, repo: string, input: NamedInput): Promise<CoreResult<NamedHead>> {
+  const head: NamedHead = {};
+  if (input.tag !== undefined && input.tag !== null) {
+    const problem = imageTagProblem(input.tag);
+    if (problem) return fail("invalid", problem);
+  }
+  if (input.tag !== undefined) head.imageTag = input.tag;
+  if (input.follow !== undefined) head.follow = input.follow;
+  if (input.ref !== undefined) {
+    const problem = gitRefProblem(input.ref);
+    if (problem) return fail("invalid", problem);
+    let sha: string | null;
+    try {
+      sha = await deps.codeHost.resolveRef(installationId, owner, repo, input.ref);
+    } catch (err) {
+      return fail("unavailable", `could not ask GitHub about ${input.ref} in ${owner}/${repo}: ${err instanceof GitHubError ? err.code : (err as Error).message}`);
+    }
+    if (!sha) return fail("invalid", `${owner}/${repo} has no branch, tag or commit "${input.ref}"`);
+    head.commit = { sha, ref: input.ref };
+  }
+  return { ok: true, value: head };
+}
+
+export async function createStaging(deps: CoreDeps, caller: Caller, input: CreateInput): Promise<CoreResult<StagingRecord>> {
+  const refused = allowed(caller, "create");
+  if (refused) return refused;
+  const nameProblem = namedStagingNameProblem(input.name);
+  if (nameProblem) return fail("invalid", nameProblem);
+  const settings = deps.project.forRepo(input.repo);
+  if (!settings) return fail("invalid", `${input.repo} is not a repository of the project config: ${deps.project.repositories.map((r) => r.repo).join(", ")}`);
+  if (input.ref === undefined && (input.tag === undefined || input.tag === null)) return fail("invalid", "give a git ref (branch, tag or SHA) or an image tag");
+  if (input.follow && input.ref === undefined) return fail("invalid", "--follow needs a branch (--ref) to follow");
+  const [owner, repo] = settings.repo.split("/") as [string, string];
+  let identity;
+  try {
+    identity = namedIdentity(settings, input.name);
+  } catch (err) {
+    return fail("invalid", (err as Error).message);
+  }
+  if (await deps.store.findByName(input.name)) return fail("conflict", `a staging named "${input.name}" already exists`);
+  let installationId: number | null;
+  try {
+    installationId = await deps.codeHost.findInstallation(owner, repo);
+  } catch (err) {
+    return fail("unavailable", `could not ask GitHub for the app's installation on ${settings.repo}: ${err instanceof GitHubError ? err.code : (err as Error).message}`);
+  }
+  if (installationId === null) return fail("invalid", `the GitHub App is not installed on ${settings.repo}: install it there first`);
+  const head = await resolveHead(deps, installationId, owner, repo, input);
+  if (!head.ok) return head;
+  const changes = input.changes ?? [];
+  const problem = overridesProblem(settings, [], changes);
+  const out = await changeAndEnqueue(deps, {
+    target: { name: input.name, create: { ...identity, installationId, repoOwner: owner, repoName: repo } },
+    event: "api.create",
+    decide: (current) => decideCreate(current?.staging ?? null, caller.actor, head.value, changes, problem),
+    spec: pullRequestSpec(settings, owner, repo, null),
+  });
+  if (out.outcome === "duplicate") throw new Error("a create has no delivery id");
+  if (!out.result.ok) return fromCommand(out.result);
+  if (out.outcome !== "changed") return fail("conflict", out.reason);
+  return { ok: true, value: out.staging };
+}
+
+export interface UpdateOptions {
+  /** Create the staging when there is none (with `repo`): CI's `octo update NAME --tag SHA --create`. */
+  create?: { repo: string };
+}
+
+export async function updateStaging(deps: CoreDeps, caller: Caller, name: string, input: NamedInput, options: UpdateOptions = {}): Promise<CoreResult<{ staging: StagingRecord; created: boolean; changed: boolean }>> {
+  const refused = allowed(caller, "update");
+  if (refused) return refused;
+  const found = await deps.store.findByName(name);
+  if (!found) {
+    if (!options.create) return fail("not_found", `no staging named "${name}"`);
+    const created = await createStaging(deps, caller, { ...input, name, repo: options.create.repo });
+    return created.ok ? { ok: true, value: { staging: created.value, created: true, changed: true } } : created;
+  }
+  const settings = settingsOf(deps, found);
+  if (!settings) return fail("conflict", `${found.repoOwner}/${found.repoName} is no longer in the project config`);
+  if (input.follow && input.ref === undefined && !found.headRef) return fail("invalid", "--follow needs a branch (--ref) to follow");
+  const head = await resolveHead(deps, found.installationId, found.repoOwner, found.repoName, input);
+  if (!head.ok) return head;
+  const changes = input.changes ?? [];
+  let changed = false;
+  const out = await steerStaging(deps, { stagingId: found.id, actor: caller.actor, event: "api.update" }, (current, overrides) => {
+    const decision = decideUpdate({ ...current, origin: found.origin }, caller.actor, head.value, changes, overridesProblem(settings, overrides, changes));
+    changed = decision.change;
+    return decision;
+  });
+  if (!out.ok) return fromCommand(out);
+  const staging = await deps.store.get(found.id);
+  if (!staging) return fail("not_found", `no staging named "${name}"`);
+  return { ok: true, value: { staging, created: false, changed } };
+}
+
+type Steer = typeof archiveStaging;
+
+async function steerByName(deps: CoreDeps, caller: Caller, useCase: UseCase, name: string, steer: Steer): Promise<CoreResult<{ staging: StagingRecord; result: CommandResult }>> {
+  const refused = allowed(caller, useCase);
+  if (refused) return refused;
+  const found = await byName(deps, name);
+  if (!found.ok) return found;
+  // A fork PR's restore and redeploy still deploy only the commit a maintainer approved (forkGate).
+  const result = await steer(deps, { stagingId: found.value.id, actor: caller.actor, event: `api.${useCase}` });
+  if (!result.ok) return fromCommand(result);
+  const staging = (await deps.store.get(found.value.id)) ?? found.value;
+  return { ok: true, value: { staging, result } };
+}
+
+export const archiveByName = (deps: CoreDeps, caller: Caller, name: string) => steerByName(deps, caller, "archive", name, archiveStaging);
+export const restoreByName = (deps: CoreDeps, caller: Caller, name: string) => steerByName(deps, caller, "restore", name, restoreStaging);
+export const redeployByName = (deps: CoreDeps, caller: Caller, name: string) => steerByName(deps, caller, "redeploy", name, redeployStaging);
+export const deleteByName = (deps: CoreDeps, caller: Caller, name: string) => steerByName(deps, caller, "delete", name, deleteStaging);
+
+/** Removes a staging's record and history without touching the cluster (its namespace, if any, stays). */
+export async function forgetStaging(deps: CoreDeps, caller: Caller, name: string): Promise<CoreResult<StagingRecord>> {
+  const refused = allowed(caller, "forget");
+  if (refused) return refused;
+  const found = await byName(deps, name);
+  if (!found.ok) return found;
+  await deps.store.forget(found.value.id);
+  deps.logger.info({ staging: name, actor: caller.actor.id, source: caller.actor.source }, "staging forgotten: its record and history are removed, the cluster is untouched");
+  return found;
+}
+
+export async function listActions(deps: CoreDeps, caller: Caller, name: string): Promise<CoreResult<ActionRecord[]>> {
+  const refused = allowed(caller, "actions");
+  if (refused) return refused;
+  const found = await byName(deps, name);
+  if (!found.ok) return found;
+  return { ok: true, value: await deps.store.listActions(found.value.id) };
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** One run's audit entry with helm's output (secrets redacted when it was recorded, capped). */
+export async function getAction(deps: CoreDeps, caller: Caller, id: string): Promise<CoreResult<{ action: ActionRecord; staging: StagingRecord | null }>> {
+  const refused = allowed(caller, "actionLog");
+  if (refused) return refused;
+  const action = uuid.test(id) ? await deps.store.getAction(id) : null;
+  if (!action) return fail("not_found", `no action ${id}`);
+  return { ok: true, value: { action, staging: await deps.store.get(action.stagingId) } };
+}
