@@ -13,7 +13,7 @@ import { fastifySSE } from "@fastify/sse";
 import swagger from "@fastify/swagger";
 import Fastify from "fastify";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import * as core from "../../app/stagings/service.ts";
@@ -96,6 +96,7 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(rateLimit, { global: false, max: opts.authFailuresPerMinute ?? 10, timeWindow: 60_000 });
   await app.register(fastifySSE, { heartbeatInterval: 15_000 });
@@ -134,7 +135,11 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
       return;
     }
     const limit = await countAuthFailure(req);
-    if (!limit.isAllowed && limit.isExceeded) blocked.set(req.ip, Date.now() + limit.ttl);
+    if (!limit.isAllowed && limit.isExceeded) {
+      blocked.set(req.ip, Date.now() + limit.ttl);
+      const seconds = Math.max(1, Math.ceil(limit.ttl / 1000));
+      return reply.code(429).header("retry-after", String(seconds)).send(errorBody("rate_limited", `too many failed authentications from ${req.ip}: try again in ${seconds} s`));
+    }
     return reply.code(401).header("www-authenticate", 'Bearer realm="octostage"').send(errorBody("unauthorized", result.message));
   });
 
