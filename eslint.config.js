@@ -38,7 +38,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**", "bench/**"],
+    files: ["test/**", "bench/**", "scripts/generate-api-docs.ts"],
     rules: {
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unsafe-assignment": "off",

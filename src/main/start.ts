@@ -163,14 +163,21 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   let url: string | undefined;
   if (serve) {
     await probot.load(githubApp(intakeDeps));
+    const tokenStore = createTokenStore(db);
     const api = await createApi({
       deps: { ...intakeDeps, codeHost },
-      tokens: { tokens: createTokenStore(db), clock: systemClock },
+      tokens: { tokens: tokenStore, clock: systemClock },
       logger,
       trustedProxies: env.TRUSTED_PROXIES,
       ...(opts.apiEventPollMs ? { eventPollMs: opts.apiEventPollMs } : {}),
     });
     closers.push(() => api.close());
+    // Idempotency keys are kept a day.
+    const prune = setInterval(() => {
+      tokenStore.pruneIdempotent(new Date(Date.now() - 86_400_000)).catch((err: unknown) => logger.warn({ err: errorSummary(err) }, "could not prune idempotency keys"));
+    }, 3_600_000);
+    prune.unref();
+    closers.push(() => Promise.resolve(clearInterval(prune)));
     const handlers: Middleware[] = [
       (req, res, next) => ((req.url ?? "").startsWith("/api/v1/") || req.url === "/api/v1" ? api.handle(req, res) : next()),
       webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES }),

@@ -6,6 +6,9 @@ import { createTokenStore } from "../../src/adapters/db/token-store.ts";
 import { createToken, operatorCaller } from "../../src/app/tokens.ts";
 import type { Role } from "../../src/domain/roles.ts";
 import { systemClock } from "../../src/ports/clock.ts";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { apiMarkdown, openApiDocument } from "../../scripts/generate-api-docs.ts";
 import { checkedApi } from "../support/api-client.ts";
 import type { CheckedApi } from "../support/api-client.ts";
 import { installationId, startTestSystem } from "../support/system.ts";
@@ -44,6 +47,11 @@ describe("/api/v1", () => {
       expect.arrayContaining(["/api/v1/stagings", "/api/v1/stagings/{name}", "/api/v1/stagings/{name}/archive", "/api/v1/actions/{id}/log", "/api/v1/tokens", "/api/v1/projects/{project}/keys"]),
     );
     expect(api.document.paths["/api/v1/stagings"].post.requestBody.content["application/json"].schema).toBeDefined();
+  });
+
+  it("docs/users/api.md is generated from this document (npm run gen:api-docs)", async () => {
+    expect(await openApiDocument()).toEqual(api.document);
+    expect(readFileSync(resolve(import.meta.dirname, "../../docs/users/api.md"), "utf8")).toBe(apiMarkdown(api.document));
   });
 
   it("creates a named staging from a branch, and answers errors as JSON with a stable code", async () => {
