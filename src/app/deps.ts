@@ -6,6 +6,7 @@ import type { Helm } from "../ports/helm.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WorkQueue } from "../ports/queue.ts";
 import type { StagingStore } from "../ports/store.ts";
+import type { ChartCatalog } from "./charts.ts";
 import type { Timing } from "./timing.ts";
 
 /** Everything a use case may talk to. Wired once in src/main/. */
@@ -21,6 +22,8 @@ export interface AppDeps {
   /** Identifies this process in leases (host:pid:random). */
   workerId: string;
   timing: Timing;
+  /** The project charts' keys and schemas (overrides are checked against values.schema.json); absent: not checked before deploy. */
+  charts?: ChartCatalog;
   /** Waits, abortably (polling a namespace that is going away). Tests make it instant. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

@@ -13,6 +13,8 @@ import { createTokenStore } from "../adapters/db/token-store.ts";
 import { createGitHubCodeHost } from "../adapters/github/code-host.ts";
 import { createProbotOctokitClass } from "../adapters/github/octokit.ts";
 import { createHelmCli } from "../adapters/helm/helm-cli.ts";
+import { createAjvChecker } from "../adapters/json-schema/ajv.ts";
+import { createChartCatalog } from "../app/charts.ts";
 import { createKubeCluster } from "../adapters/kube/kube-cluster.ts";
 import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
 import { KubeError } from "../adapters/kube/kube-error.ts";
@@ -144,6 +146,10 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const intakeDeps = { store, queue: queues.workQueue, project, logger, clock: systemClock };
   const codeHost = createGitHubCodeHost({ getOctokit: (id) => (id === undefined ? probot.auth() : probot.auth(id)), logger });
+  // KUBECONFIG reaches helm through its environment (it may list several files).
+  const helm = createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger, killGraceMs: (opts.timing ?? defaultTiming).helmKillGraceMs });
+  // Chart keys and values.schema.json checks, for the API (server) and PR comments (worker): `helm pull`, cached.
+  const charts = createChartCatalog({ helm, checker: createAjvChecker(), clock: systemClock });
   // Only workers talk to the cluster and run helm; a server-only process needs neither.
   const cluster = env.OCTOSTAGE_ROLE === "server" ? undefined : createKubeCluster({ kubeConfig: kubeConfigFor(env), logger, deployerClusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE });
   const deps: AppDeps | undefined =
@@ -151,8 +157,8 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
       ? undefined
       : {
           ...intakeDeps,
-          // KUBECONFIG reaches helm through its environment (it may list several files).
-          helm: createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger, killGraceMs: (opts.timing ?? defaultTiming).helmKillGraceMs }),
+          helm,
+          charts,
           cluster,
           codeHost,
           workerId,
@@ -165,7 +171,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     await probot.load(githubApp(intakeDeps));
     const tokenStore = createTokenStore(db);
     const api = await createApi({
-      deps: { ...intakeDeps, codeHost },
+      deps: { ...intakeDeps, codeHost, charts },
       tokens: { tokens: tokenStore, clock: systemClock },
       logger,
       trustedProxies: env.TRUSTED_PROXIES,

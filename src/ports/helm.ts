@@ -100,6 +100,16 @@ export interface Helm {
   history(release: string, namespace: string, run?: HelmRunControl): Promise<ReleaseRevision[]>;
   /** `helm rollback REL REVISION`: the way helm's maintainers unstick a pending release. */
   rollback(release: string, namespace: string, revision: number, timeoutSeconds: number, run?: HelmRunControl): Promise<HelmResult>;
+  /** `helm pull --untar`: the chart's default values, its values.schema.json if it has one, and its version. Throws HelmError. */
+  pullChart(chart: ChartRef): Promise<ChartFiles>;
+}
+
+interface ChartFiles {
+  /** values.yaml, parsed. */
+  values: Record<string, unknown>;
+  /** values.schema.json, parsed; null when the chart has none. */
+  schema: Record<string, unknown> | null;
+  version: string | null;
 }
 
 const permanentCodes: ReadonlySet<HelmErrorCode> = new Set(["helm_not_found", "chart_not_found", "invalid_values", "forbidden"]);

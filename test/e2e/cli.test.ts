@@ -117,6 +117,21 @@ describe("octo", () => {
     expect(actions.filter((a) => a.kind === "deploy")).toHaveLength(1);
   });
 
+  it("keys lists the chart's keys; its values.schema.json refuses a wrong override, naming the key and the rule", async () => {
+    const keys = JSON.parse((await octo(["keys", "web", "--json"], reader)).stdout);
+    expect(keys).toMatchObject({ project: "web", chart: "web", version: "1.2.3", schema: true });
+    expect(keys.keys).toContainEqual({ key: "replicaCount", type: "integer", default: 1, description: "Pods of the web Deployment." });
+    expect(keys.keys).toContainEqual(expect.objectContaining({ key: "persistence.enabled", type: "boolean", default: false }));
+    const table = await octo(["keys", "web"], reader);
+    expect(table.stdout).toMatch(/replicaCount\s+integer\s+1\s+Pods of the web Deployment\./);
+    const wrong = await octo(["update", "demo", "--set", "replicaCount=-1"], operator);
+    expect(wrong.code).toBe(6);
+    expect(wrong.stderr).toContain('"replicaCount" must be >= 0 (the values.schema.json of the chart web 1.2.3). Nothing was changed.');
+    const typed = await octo(["update", "demo", "--set-string", "replicaCount=3"], operator);
+    expect(typed.stderr).toContain('"replicaCount" must be integer');
+    expect((await octo(["update", "demo", "--set", "replicaCount=3"], operator)).code).toBe(0);
+  });
+
   it("unknown names and commands get a did-you-mean; exit codes say what went wrong", async () => {
     const typo = await octo(["info", "release-2-5"], reader);
     expect(typo.code).toBe(4);

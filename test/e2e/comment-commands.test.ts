@@ -168,6 +168,13 @@ describe("/octo commands in PR comments", () => {
     expect(upgrades("web-pr-33").at(-1)!.values[0]).toMatchObject({ image: { tag: sha("c") } });
   });
 
+  it("the chart's values.schema.json refuses a wrong override in a PR comment, naming the key and the rule", async () => {
+    await comment(31, "/octo override replicaCount=many");
+    const reply = await waitFor("refusal", () => replies().find((c) => c.body.includes('"replicaCount" must be integer')));
+    expect(reply.body).toContain("(the values.schema.json of the chart web");
+    expect(reply.body).toContain("Nothing was changed.");
+  });
+
   it("comments by bots (Octostage included) are ignored", async () => {
     const before = sys.github.reactions.length;
     const repliesBefore = replies().length;

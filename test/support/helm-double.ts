@@ -117,7 +117,7 @@ export const helmFailures = {
 } satisfies Record<string, ScriptedFailure>;
 
 export type HelmFailurePreset = keyof typeof helmFailures;
-type HelmCommand = "upgrade" | "rollback" | "uninstall" | "status" | "history" | "version" | "*";
+type HelmCommand = "upgrade" | "rollback" | "uninstall" | "status" | "history" | "version" | "pull" | "*";
 
 export interface HelmDouble {
   /** The executable to run as helm. */

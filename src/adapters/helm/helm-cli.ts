@@ -1,6 +1,9 @@
 /** The Helm port on the real helm 3 CLI: argv only, values through a private file, typed errors. */
 import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { HelmError } from "../../ports/helm.ts";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { ChartRef, Helm, HelmErrorCode, HelmReleaseRequest, HelmResult, HelmRunControl, ReleaseRevision, ReleaseStatus } from "../../ports/helm.ts";
 import type { Logger } from "../../ports/logger.ts";
@@ -67,7 +70,11 @@ const namespaceName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 function assertSafeArgs(release: string, namespace: string, chart?: ChartRef): void {
   if (!releaseName.test(release) || release.length > 53) throw new RangeError(`invalid helm release name ${JSON.stringify(release)}`);
   if (!namespaceName.test(namespace) || namespace.length > 63) throw new RangeError(`invalid namespace ${JSON.stringify(namespace)}`);
-  for (const part of chart ? [chart.repository, chart.name, chart.version ?? ""] : []) {
+  if (chart) assertSafeChart(chart);
+}
+
+function assertSafeChart(chart: ChartRef): void {
+  for (const part of [chart.repository, chart.name, chart.version ?? ""]) {
     if (part.startsWith("-")) throw new HelmError("chart_not_found", `invalid chart reference ${JSON.stringify(part)}: must not start with "-"`);
   }
 }
@@ -217,6 +224,32 @@ export function createHelmCli(options: HelmCliOptions): Helm {
       });
       if (result.exitCode !== 0) return [];
       return parseHistory(result.stdout, release);
+    },
+
+    async pullChart(chart) {
+      assertSafeChart(chart);
+      return withRunDir(undefined, async (dir) => {
+        const argv = ["pull", chartArg(chart), "--untar", "--untardir", dir.dir];
+        if (chart.version !== undefined) argv.push("--version", chart.version);
+        if (!isOci(chart)) argv.push("--repo", chart.repository);
+        await invoke(`helm pull ${chartArg(chart)}`, argv, 120, []);
+        const [name] = await readdir(dir.dir);
+        if (!name) throw new HelmError("chart_not_found", `helm pull ${chartArg(chart)} wrote no chart`);
+        const read = (file: string) => readFile(join(dir.dir, name, file), "utf8").catch(() => null);
+        const [valuesYaml, schemaJson, chartYaml] = await Promise.all([read("values.yaml"), read("values.schema.json"), read("Chart.yaml")]);
+        const version = /^version:\s*["']?([^"'\s]+)/m.exec(chartYaml ?? "")?.[1] ?? null;
+        const values: unknown = parseYaml(valuesYaml ?? "") ?? {};
+        const parseSchema = (text: string): unknown => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw new HelmError("invalid_values", `the chart ${chartArg(chart)} has a values.schema.json that is not JSON`);
+          }
+        };
+        const schema = schemaJson === null ? null : parseSchema(schemaJson);
+        const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+        return { values: isObject(values) ? values : {}, schema: isObject(schema) ? schema : null, version };
+      });
     },
 
     async rollback(release, namespace, revision, timeoutSeconds, control) {

@@ -24,22 +24,18 @@ import type { AppDeps } from "../deps.ts";
 import { pullRequestSpec } from "../desired-spec.ts";
 import { archiveStaging } from "./archive-staging.ts";
 import { deleteStaging } from "./delete-staging.ts";
-import { overridesProblem } from "./override-rules.ts";
+import { chartSchemaProblem, overridesProblem } from "./override-rules.ts";
+import type { ChartKey } from "../charts.ts";
 import { redeployStaging } from "./redeploy-staging.ts";
 import { restoreStaging } from "./restore-staging.ts";
 import { steerStaging } from "./steer.ts";
 
-export type CoreDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock" | "codeHost">;
+export type CoreDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock" | "codeHost"> & Partial<Pick<AppDeps, "charts">>;
 
 export type CoreErrorCode = "not_found" | "forbidden" | "invalid" | "conflict" | "unavailable";
 export type CoreResult<T> = { ok: true; value: T } | { ok: false; code: CoreErrorCode; message: string };
 
 const fail = (code: CoreErrorCode, message: string): { ok: false; code: CoreErrorCode; message: string } => ({ ok: false, code, message });
-
-/** The refusal for a caller whose role is too low for `useCase`, or undefined. */
-export function requireRole(caller: Caller, useCase: UseCase): string | undefined {
-  return roleRefusal(caller, useCase);
-}
 
 function allowed(caller: Caller, useCase: UseCase): CoreResult<never> | undefined {
   const refusal = roleRefusal(caller, useCase);
@@ -168,7 +164,7 @@ export async function createStaging(deps: CoreDeps, caller: Caller, input: Creat
   const head = await resolveHead(deps, installationId, owner, repo, input);
   if (!head.ok) return head;
   const changes = input.changes ?? [];
-  const problem = overridesProblem(settings, [], changes);
+  const problem = overridesProblem(settings, [], changes) ?? (await chartSchemaProblem(deps, settings, [], changes));
   const out = await changeAndEnqueue(deps, {
     target: { name: input.name, create: { ...identity, installationId, repoOwner: owner, repoName: repo } },
     event: "api.create",
@@ -202,8 +198,9 @@ export async function updateStaging(deps: CoreDeps, caller: Caller, name: string
   if (!head.ok) return head;
   const changes = input.changes ?? [];
   let changed = false;
+  const schemaProblem = await chartSchemaProblem(deps, settings, await deps.store.listOverrides(found.id), changes);
   const out = await steerStaging(deps, { stagingId: found.id, actor: caller.actor, event: "api.update" }, (current, overrides) => {
-    const decision = decideUpdate({ ...current, origin: found.origin }, caller.actor, head.value, changes, overridesProblem(settings, overrides, changes));
+    const decision = decideUpdate({ ...current, origin: found.origin }, caller.actor, head.value, changes, overridesProblem(settings, overrides, changes) ?? schemaProblem);
     changed = decision.change;
     return decision;
   });
@@ -249,6 +246,18 @@ export async function listActions(deps: CoreDeps, caller: Caller, name: string):
   const found = await byName(deps, name);
   if (!found.ok) return found;
   return { ok: true, value: await deps.store.listActions(found.value.id) };
+}
+
+/** The configurable keys of a project's chart, with types, defaults and descriptions. */
+export async function chartKeys(deps: CoreDeps, caller: Caller, project: string): Promise<CoreResult<{ project: string; chart: string; version: string | null; schema: boolean; keys: ChartKey[] }>> {
+  const refused = allowed(caller, "keys");
+  if (refused) return refused;
+  const settings = deps.project.repositories.find((r) => r.name === project || r.repo.toLowerCase() === project.toLowerCase());
+  if (!settings) return fail("not_found", `no project "${project}": ${deps.project.repositories.map((r) => r.name).join(", ")}`);
+  if (!deps.charts) return fail("unavailable", "chart keys need helm on this server (HELM_BIN)");
+  const info = await deps.charts.info(settings.chart);
+  if (!info.ok) return fail("unavailable", info.message);
+  return { ok: true, value: { project: settings.name, chart: settings.chart.name ?? settings.chart.repository, version: info.value.version ?? settings.chart.version ?? null, schema: info.value.schema !== null, keys: info.value.keys } };
 }
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

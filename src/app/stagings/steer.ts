@@ -7,7 +7,7 @@ import type { AppDeps } from "../deps.ts";
 import { changeAndEnqueue } from "../change-staging.ts";
 import { stagingSpec } from "../desired-spec.ts";
 
-export type SteerDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock">;
+export type SteerDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock"> & Partial<Pick<AppDeps, "charts">>;
 
 /** Which staging a person steers, and who they are. */
 export interface SteerRequest {

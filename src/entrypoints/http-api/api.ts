@@ -24,7 +24,6 @@ import type { OverrideChange } from "../../domain/intent/inputs.ts";
 import type { Caller } from "../../domain/roles.ts";
 import type { Logger } from "../../ports/logger.ts";
 import type { TokenRecord } from "../../ports/tokens.ts";
-import type { KeysProvider } from "./keys.ts";
 import * as s from "./schemas.ts";
 import { actionView, stagingDetailsView, stagingView, tokenView } from "./views.ts";
 
@@ -38,8 +37,6 @@ export interface ApiOptions {
   authFailuresPerMinute?: number;
   /** How often an event stream looks for a new status (default 1 s). */
   eventPollMs?: number;
-  /** The chart's configurable keys (`helm show values`); absent: 503 on /keys. */
-  keys?: KeysProvider;
 }
 
 declare module "fastify" {
@@ -326,16 +323,7 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
   app.get(
     "/api/v1/projects/:project/keys",
     { schema: { summary: "The chart's configurable keys, with defaults and types (helm show values, and values.schema.json when the chart has one)", params: z.object({ project: z.string().max(64) }), response: { 200: s.keysSchema, ...errorResponses } } },
-    async (req, reply) => {
-      const refused = core.requireRole(caller(req), "keys");
-      if (refused) return reply.code(403).send(errorBody("forbidden", refused));
-      const settings = opts.deps.project.repositories.find((r) => r.name === req.params.project || r.repo.toLowerCase() === req.params.project.toLowerCase());
-      if (!settings) return reply.code(404).send(errorBody("not_found", `no project "${req.params.project}": ${opts.deps.project.repositories.map((r) => r.name).join(", ")}`));
-      if (!opts.keys) return reply.code(503).send(errorBody("unavailable", "chart keys need helm on this server (HELM_BIN)"));
-      const keys = await opts.keys.keysOf(settings.chart);
-      if (!keys.ok) return reply.code(503).send(errorBody("unavailable", keys.message));
-      return reply.send({ project: settings.name, chart: settings.chart.name ?? settings.chart.repository, version: settings.chart.version ?? null, schema: keys.value.schema !== null, keys: keys.value.keys });
-    },
+    async (req, reply) => answer(reply, await core.chartKeys(opts.deps, caller(req), req.params.project), (v) => v),
   );
 
   app.get("/api/v1/tokens", { schema: { summary: "List API tokens (admin)", response: { 200: z.object({ items: z.array(s.tokenSchema) }), ...errorResponses } } }, async (req, reply) => {

@@ -1,6 +1,6 @@
 /** Command-line parsing the way helm's cobra/pflag does it, for the flags the double knows. */
 
-const commands = ["upgrade", "rollback", "uninstall", "status", "history", "version"] as const;
+const commands = ["upgrade", "rollback", "uninstall", "status", "history", "version", "pull"] as const;
 export type Command = (typeof commands)[number];
 /** Commands that change a release (and so take the double's per-release overlap marker). */
 export const mutatingCommands: readonly Command[] = ["upgrade", "rollback", "uninstall"];
@@ -34,6 +34,7 @@ const commandFlags: Record<Command, FlagSpec[]> = {
   status: [output, flag("revision", true), flag("show-desc", false)],
   history: [output, flag("max", true)],
   version: [flag("short", false)],
+  pull: [flag("repo", true), flag("version", true), flag("untar", false), flag("untardir", true), flag("destination", true, "d")],
 };
 /** Real helm flags the double does not implement: refused rather than silently ignored. */
 const notImplemented = new Set([

@@ -21,6 +21,27 @@ export function templateOf(kind: string): string {
   return `templates/${kind.toLowerCase()}.yaml`;
 }
 
+/** The chart's values.yaml: its defaults. */
+export const chartDefaults = {
+  replicaCount: 1,
+  image: { repository: "example/web", tag: "latest" },
+  service: { port: 8080 },
+  env: {},
+  persistence: { enabled: false, size: "1Gi", image: "postgres:16" },
+};
+
+/** The chart's values.schema.json (what schemaErrors enforces). */
+export const chartSchema = {
+  $schema: "https://json-schema.org/draft-07/schema#",
+  type: "object",
+  properties: {
+    replicaCount: { type: "integer", minimum: 0, description: "Pods of the web Deployment." },
+    image: { type: "object", properties: { repository: { type: "string" }, tag: { type: "string" } } },
+    service: { type: "object", properties: { port: { type: "integer", description: "The container port." } } },
+    persistence: { type: "object", properties: { enabled: { type: "boolean", description: "A database StatefulSet with a volume." }, size: { type: "string" } } },
+  },
+};
+
 /** Like the chart's values.schema.json: helm refuses values that break it. Returns helm's error lines. */
 export function schemaErrors(values: Values): string[] {
   const errors: string[] = [];

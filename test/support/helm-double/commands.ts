@@ -8,7 +8,9 @@ import { stringify } from "yaml";
 import type { OutputFormat, ParsedArgs } from "./args.ts";
 import { flagSet, flagValue, intFlag, namespaceOf, outputFormat, parseGoDuration, UsageError } from "./args.ts";
 import type { KubeObject, Values } from "./chart.ts";
-import { chartName, lookupsOf, objectPath, renderChart, schemaErrors } from "./chart.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chartAppVersion, chartDefaults, chartName, chartSchema, chartVersion, lookupsOf, objectPath, renderChart, schemaErrors } from "./chart.ts";
 import type { KubeClient } from "./kube.ts";
 import { apiMessage, HelmFailure } from "./kube.ts";
 import type { ReleaseRecord, ReleaseStorage } from "./storage.ts";
@@ -389,4 +391,21 @@ export async function history(args: ParsedArgs, rt: Runtime): Promise<void> {
 export function version(args: ParsedArgs, io: Output): void {
   if (flagSet(args, "short")) io.out("v3.16.2+g13654a5");
   else io.out('version.BuildInfo{Version:"v3.16.2", GitCommit:"13654a52f7c70a143b1dd51416d633e1071faffb", GitTreeState:"clean", GoVersion:"go1.22.7"}');
+}
+
+/**
+ * `helm pull CHART [--repo R] [--version V] --untar --untardir DIR`: writes the chart's directory
+ * (Chart.yaml, values.yaml, values.schema.json) as helm untars it. Without --untar helm would
+ * write a .tgz, which the double does not produce.
+ */
+export function pull(args: ParsedArgs): void {
+  if (args.positional.length !== 1) throw new UsageError(`"helm pull" requires 1 argument`);
+  if (!flagSet(args, "untar")) throw new HelmFailure("the helm double only pulls with --untar");
+  const dir = flagValue(args, "untardir") ?? flagValue(args, "destination") ?? ".";
+  const chartDir = join(dir, chartName);
+  mkdirSync(join(chartDir, "templates"), { recursive: true });
+  const version = flagValue(args, "version") ?? chartVersion;
+  writeFileSync(join(chartDir, "Chart.yaml"), stringify({ apiVersion: "v2", name: chartName, version, appVersion: chartAppVersion }));
+  writeFileSync(join(chartDir, "values.yaml"), stringify(chartDefaults));
+  writeFileSync(join(chartDir, "values.schema.json"), JSON.stringify(chartSchema, null, 2));
 }

@@ -13,6 +13,9 @@
  * - Parses flags like helm (--flag value, --flag=value, -n/-f/-i/-o); unknown flags, a --timeout that
  *   is not a Go duration, a bad -o/--max/--revision, or a wrong argument count fail with helm's
  *   messages. --set, --dry-run, --force, --no-hooks and friends are refused.
+ * - `pull CHART --untar --untardir DIR [--repo R] [--version V]` writes the one chart it knows
+ *   (chart.ts: Chart.yaml with the asked version, values.yaml, values.schema.json); no .tgz, no
+ *   repository is contacted, any chart reference is that chart.
  * - Talks over plain HTTP to the API server of the kubeconfig (--kubeconfig, $KUBECONFIG,
  *   ~/.kube/config, or helm's http://localhost:8080 fallback), checking /version first.
  * - Keeps release records as helm 3's Secrets driver does (storage.ts): Secrets
@@ -70,7 +73,7 @@ import type { ParsedArgs } from "./args.ts";
 import { flagValue, mutatingCommands, namespaceOf, parseArgs, UsageError } from "./args.ts";
 import type { Values } from "./chart.ts";
 import type { Runtime } from "./commands.ts";
-import { history, rollback, status, uninstall, upgrade, version } from "./commands.ts";
+import { history, pull, rollback, status, uninstall, upgrade, version } from "./commands.ts";
 import { appendLog, finish, takeMarkers } from "./journal.ts";
 import { createKubeClient, HelmFailure, loadKubeTarget } from "./kube.ts";
 import { consumeScript } from "./script.ts";
@@ -202,9 +205,13 @@ async function main(): Promise<number> {
     version(args, io);
     return 0;
   }
+  if (args.command === "pull") {
+    pull(args);
+    return 0;
+  }
   const kube = createKubeClient(loadKubeTarget(flagValue(args, "kubeconfig"), process.env.KUBECONFIG));
   const rt: Runtime = { kube, io, hangMs: hangsInAction ? behaviour.hangMs : 0, catchSignals };
-  const commands = { upgrade: () => upgrade(args, values, rt), rollback: () => rollback(args, rt), uninstall: () => uninstall(args, rt), status: () => status(args, rt), history: () => history(args, rt) };
+  const commands = { pull: () => pull(args), upgrade: () => upgrade(args, values, rt), rollback: () => rollback(args, rt), uninstall: () => uninstall(args, rt), status: () => status(args, rt), history: () => history(args, rt) };
   await commands[args.command]();
   return 0;
 }
