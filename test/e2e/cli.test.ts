@@ -70,6 +70,9 @@ describe("octo", () => {
     expect(info).toMatchObject({ name: "release-2-4", origin: "named", ref: "release-2.4", sha: "2".repeat(40), status: "running" });
     expect(info.config.entries).toContainEqual(expect.objectContaining({ scope: "app", key: "api.replicas", value: 2, source: "override", by: "api:qa" }));
     expect(info.config.entries).toContainEqual(expect.objectContaining({ scope: "app", key: "replicaCount", value: 2, source: "project", by: null }));
+    // The chart's own defaults, for keys the project does not set; not for those it does.
+    expect(info.config.entries).toContainEqual({ scope: "app", key: "service.port", value: 8080, source: "chart", by: null, at: null });
+    expect(info.config.entries.filter((e: { key: string }) => e.key === "replicaCount")).toHaveLength(1);
   });
 
   it("list (table and --json) and info show it", async () => {
@@ -106,6 +109,14 @@ describe("octo", () => {
     const r = await octo(["redeploy", "release-2-4", "--wait", "--timeout", "60"], operator);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/release-2-4 failed: .*invalid_values/);
+    // The run's log, by its action id from the audit log.
+    const actions = JSON.parse((await octo(["actions", "release-2-4", "--json"], reader)).stdout) as { id: string; state: string; hasLog: boolean }[];
+    const failed = actions.filter((a) => a.state === "failed").at(-1)!;
+    expect(failed.hasLog).toBe(true);
+    const log = await octo(["logs", failed.id], reader);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toContain("values don't meet the specifications of the schema(s)");
+    expect((await octo(["logs", "00000000-0000-4000-8000-000000000000"], reader)).code).toBe(4);
   });
 
   it("an Idempotency-Key replay does not create twice", async () => {

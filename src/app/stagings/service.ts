@@ -53,6 +53,8 @@ export interface StagingDetails {
   /** Only with `get`: the effective configuration and where each value comes from. */
   config?: EffectiveConfig;
   overrides?: OverrideRecord[];
+  /** The chart's own defaults for keys neither the project nor an override sets (when the chart could be read). */
+  chartDefaults?: { key: string; value: unknown }[];
 }
 
 export interface ListQuery {
@@ -95,7 +97,14 @@ export async function getStaging(deps: CoreDeps, caller: Caller, name: string): 
   if (!found.ok) return found;
   const overrides = await deps.store.listOverrides(found.value.id);
   const settings = settingsOf(deps, found.value);
-  return { ok: true, value: { staging: found.value, overrides, ...(settings ? { config: effectiveConfig(settings, overrides) } : {}) } };
+  if (!settings) return { ok: true, value: { staging: found.value, overrides } };
+  const config = effectiveConfig(settings, overrides);
+  const info = deps.charts ? await deps.charts.info(config.chart) : undefined;
+  const set = new Set(config.entries.map((e) => e.key));
+  // A chart default under a key the project or an override replaced (a whole object) is not in effect either.
+  const covered = (key: string) => [...set].some((k) => key === k || key.startsWith(`${k}.`) || key.startsWith(`${k}[`));
+  const chartDefaults = info?.ok ? info.value.keys.filter((k) => "default" in k && !covered(k.key)).map((k) => ({ key: k.key, value: k.default })) : undefined;
+  return { ok: true, value: { staging: found.value, overrides, config, ...(chartDefaults ? { chartDefaults } : {}) } };
 }
 
 export interface NamedInput {

@@ -45,7 +45,7 @@ export const configEntrySchema = z.object({
   scope: z.enum(["app", "deployment"]),
   key: z.string(),
   value: z.unknown().optional().meta({ description: "Hidden (\"[secret]\") for keys that look like secrets or are listed in secretKeys." }),
-  source: z.enum(["project", "override", "unset"]).meta({ description: "project: the project config's default; override: set for this staging; unset: a default removed for this staging." }),
+  source: z.enum(["chart", "project", "override", "unset"]).meta({ description: "chart: the chart's own default (values.yaml); project: the project config's; override: set for this staging; unset: a default removed for this staging." }),
   by: z.string().nullable().meta({ description: "Who made the override (source:id)." }),
   at: z.string().nullable().meta({ format: "date-time" }),
 });

@@ -59,7 +59,10 @@ export function stagingDetailsView(d: StagingDetails, secretKeys: readonly strin
           chart: { repository: d.config.chart.repository, ...(d.config.chart.name ? { name: d.config.chart.name } : {}), ...(d.config.chart.version ? { version: d.config.chart.version } : {}) },
           deployTimeoutSeconds: d.config.deployTimeoutSeconds,
           namespaceQuota: d.config.namespaceQuota ?? null,
-          entries: configEntries(d.config, d.overrides ?? [], secretKeys),
+          entries: [
+            ...configEntries(d.config, d.overrides ?? [], secretKeys),
+            ...(d.chartDefaults ?? []).map((c) => ({ scope: "app" as const, key: c.key, value: isSecretKey(c.key) ? hidden : c.value, source: "chart" as const, by: null, at: null })),
+          ],
         }
       : null,
   };
