@@ -65,22 +65,30 @@ function keysOf(values: Record<string, unknown>, schema: Record<string, unknown>
 }
 
 /** Pinned versions are kept for the process's life; a chart without a pinned version for `ttlMs`. */
-export function createChartCatalog(deps: { helm: Pick<Helm, "pullChart">; checker: ValuesSchemaChecker; clock: Clock }, ttlMs = 10 * 60_000): ChartCatalog {
+export function createChartCatalog(deps: { helm: Pick<Helm, "pullChart">; checker: ValuesSchemaChecker; clock: Clock }, ttlMs = 10 * 60_000, failureTtlMs = 60_000): ChartCatalog {
   const cache = new Map<string, { at: number; info: ChartInfo }>();
+  /** A chart that could not be read is not asked for again for a minute (helm missing, the repository down). */
+  const failures = new Map<string, { at: number; message: string }>();
   return {
     async info(chart) {
       const id = `${chart.repository}\u0000${chart.name ?? ""}\u0000${chart.version ?? ""}`;
       const now = deps.clock.now().getTime();
       const hit = cache.get(id);
       if (hit && (chart.version !== undefined || now - hit.at < ttlMs)) return { ok: true, value: hit.info };
+      const failed = failures.get(id);
+      if (failed && now - failed.at < failureTtlMs) return { ok: false, message: failed.message };
       try {
         const files = await deps.helm.pullChart(chart);
         const info = { version: files.version, schema: files.schema, keys: keysOf(files.values, files.schema) };
         if (cache.size > 100) cache.delete(cache.keys().next().value!);
         cache.set(id, { at: now, info });
+        failures.delete(id);
         return { ok: true, value: info };
       } catch (err) {
-        return { ok: false, message: err instanceof HelmError ? `could not read the chart: ${err.message}` : `could not read the chart: ${(err as Error).message}` };
+        const message = `could not read the chart: ${err instanceof HelmError ? err.message : (err as Error).message}`;
+        if (failures.size > 100) failures.delete(failures.keys().next().value!);
+        failures.set(id, { at: now, message });
+        return { ok: false, message };
       }
     },
     check(info, values) {

@@ -64,5 +64,9 @@ describe("chart catalog", () => {
     const catalog = createChartCatalog({ helm: createHelmCli({ helmBin: helm.bin, env: helm.env, logger: silentLogger }), checker: createAjvChecker(), clock: { now: () => new Date() } });
     const info = await catalog.info({ ...chart, version: "9.9.9" });
     expect(info).toMatchObject({ ok: false, message: expect.stringContaining("not found") });
+    // Not asked again for a minute: a GET of a staging must not wait for helm each time.
+    const before = helm.calls().filter((c) => c.argv[0] === "pull").length;
+    expect(await catalog.info({ ...chart, version: "9.9.9" })).toEqual(info);
+    expect(helm.calls().filter((c) => c.argv[0] === "pull")).toHaveLength(before);
   });
 });
