@@ -70,8 +70,8 @@ const exitFor: Record<string, number> = {
 export interface Client {
   login: Login;
   request<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
-  /** The raw response of a GET (the event stream). */
-  stream(path: string, lastEventId?: string): Promise<Response>;
+  /** The raw response of a GET (the event stream); `signal` ends it (the body's reads then throw). */
+  stream(path: string, lastEventId?: string, signal?: AbortSignal): Promise<Response>;
 }
 
 export function createClient(login: Login): Client {
@@ -106,8 +106,8 @@ export function createClient(login: Login): Client {
       }
       return parsed as T;
     },
-    async stream(path, lastEventId) {
-      const res = await fetch(`${login.url}${path}`, { headers: headers({ accept: "text/event-stream", ...(lastEventId ? { "last-event-id": lastEventId } : {}) }) }).catch((err: unknown) => {
+    async stream(path, lastEventId, signal) {
+      const res = await fetch(`${login.url}${path}`, { headers: headers({ accept: "text/event-stream", ...(lastEventId ? { "last-event-id": lastEventId } : {}) }), ...(signal ? { signal } : {}) }).catch((err: unknown) => {
         throw new CliError(`cannot reach Octostage at ${login.url}: ${(err as Error).message}`, exitCodes.unavailable);
       });
       if (!res.ok) {

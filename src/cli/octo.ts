@@ -124,7 +124,7 @@ async function wait(o: Output, client: Client, name: string, w: WaitFor): Promis
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()));
     try {
-      const res = await client.stream(`${path(name)}/events`, lastId);
+      const res = await client.stream(`${path(name)}/events`, lastId, controller.signal);
       for await (const e of serverEvents(res)) {
         lastId = e.id ?? lastId;
         if (e.event === "gone") return end(exitCodes.notFound, `${name} was forgotten`);
@@ -134,7 +134,6 @@ async function wait(o: Output, client: Client, name: string, w: WaitFor): Promis
         if (s.observedGeneration < w.generation) continue;
         if (w.done.includes(s.status)) return end(exitCodes.ok);
         if (w.failed.includes(s.status)) return end(exitCodes.failed, `${name} ${s.status}: ${s.reason ?? "no reason given"}`);
-        if (controller.signal.aborted) break;
       }
     } catch (err) {
       if (err instanceof CliError && err.exitCode !== exitCodes.unavailable) throw err;

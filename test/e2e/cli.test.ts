@@ -119,6 +119,31 @@ describe("octo", () => {
     expect((await octo(["logs", "00000000-0000-4000-8000-000000000000"], reader)).code).toBe(4);
   });
 
+  it("--wait exits 5 when --timeout passes first, naming the last status", async () => {
+    sys.helm.hang(4000, "upgrade", 1);
+    const r = await octo(["redeploy", "release-2-4", "--wait", "--timeout", "1"], operator);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/timed out after 1 s waiting for release-2-4 \(last: deploying/);
+    // The deploy itself goes on and finishes.
+    expect((await octo(["redeploy", "release-2-4", "--wait", "--timeout", "60"], operator)).code).toBe(0);
+  });
+
+  it("token create, list and revoke: the secret is shown once, the list never shows it", async () => {
+    const created = await octo(["token", "create", "pipeline", "--role", "operate"], admin);
+    expect(created.code).toBe(0);
+    expect(created.stderr).toContain('token "pipeline" (operate) created: it is shown only now');
+    const secret = created.stdout.trim();
+    expect(secret).toMatch(/^octo_/);
+    const list = await octo(["token", "list", "--json"], admin);
+    const names = (JSON.parse(list.stdout) as { name: string; role: string }[]).map((t) => `${t.name}:${t.role}`);
+    expect(names).toContain("pipeline:operate");
+    expect(list.stdout).not.toContain(secret);
+    expect((await octo(["token", "create", "sneaky", "--role", "admin"], operator)).code).toBe(3);
+    expect((await octo(["list", "--json"], secret)).code).toBe(0);
+    expect((await octo(["token", "revoke", "pipeline"], admin)).code).toBe(0);
+    expect((await octo(["list"], secret)).code).toBe(3);
+  });
+
   it("an Idempotency-Key replay does not create twice", async () => {
     const args = ["create", "demo", "--repo", "octo-org/web", "--tag", "v1.2.3", "--idempotency-key", "ci-run-77"];
     const first = await octo(args, operator);
