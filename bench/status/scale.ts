@@ -53,7 +53,7 @@ async function seedStaging(kube: KubeApiDouble, db: TestDb, pr: number): Promise
     deliveryId: `bench-seed-${pr}`,
     event: "pull_request.opened",
     decide: (current) =>
-      decidePullRequestEvent(settings.trigger, current?.staging ?? null, { action: "opened", state: "open", headSha: sha, headRef: "feature", draft: false, labels: [], fromFork: false, updatedAt: null }, githubActor("bench")),
+      decidePullRequestEvent(settings.trigger, current?.staging ?? null, { action: "opened", state: "open", merged: false, headSha: sha, headRef: "feature", draft: false, labels: [], fromFork: false, updatedAt: null }, githubActor("bench")),
     spec: pullRequestSpec(settings, owner, repo, pr),
   });
   if (out.outcome !== "changed") throw new Error(`seed PR ${pr}: ${out.outcome}`);

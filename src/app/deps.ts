@@ -3,6 +3,7 @@ import type { Cluster } from "../ports/cluster.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { CodeHost } from "../ports/code-host.ts";
 import type { Helm } from "../ports/helm.ts";
+import type { IssueTracker } from "../ports/issue-tracker.ts";
 import type { Logger } from "../ports/logger.ts";
 import type { WorkQueue } from "../ports/queue.ts";
 import type { StagingStore } from "../ports/store.ts";
@@ -24,6 +25,8 @@ export interface AppDeps {
   timing: Timing;
   /** The project charts' keys and schemas (overrides are checked against values.schema.json); absent: not checked before deploy. */
   charts?: ChartCatalog;
+  /** Jira Cloud, when its credentials are configured: the remote links on linked issues. */
+  issueTracker?: IssueTracker;
   /** Waits, abortably (polling a namespace that is going away). Tests make it instant. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

@@ -6,6 +6,8 @@ import type { JobHealthInput } from "../domain/job-health.ts";
 import type { PodHealthInput } from "../domain/pod-problems.ts";
 import type { StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
+import type { PodRequests } from "../domain/cost.ts";
+import { observePods } from "./usage.ts";
 import { applyTransition } from "./set-status.ts";
 
 type Deps = Pick<AppDeps, "store" | "queue" | "logger" | "clock">;
@@ -62,9 +64,10 @@ export async function evaluateHealth(
   deps: Deps,
   staging: StagingRecord,
   workloads: readonly WorkloadHealthInput[],
-  pods: readonly PodHealthInput[] = [],
+  pods: readonly (PodHealthInput & { requests?: PodRequests })[] = [],
   jobs: readonly JobHealthInput[] = [],
 ): Promise<StagingRecord> {
+  await observePods(deps, staging, pods);
   let current = staging;
   for (let attempt = 0; attempt < 3; attempt++) {
     const move = decide(current, workloads, pods, jobs);

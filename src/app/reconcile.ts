@@ -8,8 +8,6 @@ import type { PullRequestSyncOptions } from "./sync-pull-requests.ts";
 
 type Deps = Pick<AppDeps, "store" | "queue" | "clock" | "logger" | "project" | "codeHost">;
 
-/** Delivery ids are kept this long for idempotency: longer than GitHub's redelivery window. */
-const deliveryRetentionMs = 30 * 24 * 3600 * 1000;
 /** A recorded command without a reply after this long has lost its job (or its worker): enqueue it again. */
 const commandRequeueAfterMs = 30_000;
 
@@ -85,7 +83,6 @@ export async function reconcile(deps: Deps, cache?: Pick<WorkloadWatch, "workloa
   if (options.pullRequestSync !== false) {
     summary.pullRequestsChanged = (await syncPullRequests(deps, options.pullRequestSync)).changed;
   }
-  await deps.store.pruneDeliveries(new Date(now - deliveryRetentionMs));
   if (summary.deploysEnqueued || summary.reportsEnqueued || summary.commandsEnqueued || summary.timedOut || summary.pullRequestsChanged) {
     deps.logger.info({ ...summary }, "reconciled");
   }

@@ -2,7 +2,10 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { shortSha } from "../domain/intent/inputs.ts";
 import { checkView, commentBody, deploymentView } from "../domain/report-view.ts";
-import type { StagingView } from "../domain/report-view.ts";
+import type { LifecycleView, StagingView } from "../domain/report-view.ts";
+import { defaultLifecyclePolicy, describePolicy } from "../domain/lifecycle.ts";
+import { summarizeLifecycle } from "../domain/lifecycle-summary.ts";
+import type { ProjectConfig } from "../domain/settings.ts";
 import { GitHubError } from "../ports/code-host.ts";
 import type { CheckRunState, PullRequestRef } from "../ports/code-host.ts";
 import { LeaseLostError } from "../ports/store.ts";
@@ -10,7 +13,7 @@ import type { Lease, StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
 import { errorSummary } from "./change-staging.ts";
 
-type Deps = Pick<AppDeps, "store" | "codeHost" | "logger" | "workerId" | "clock" | "queue" | "timing">;
+type Deps = Pick<AppDeps, "store" | "codeHost" | "logger" | "workerId" | "clock" | "queue" | "timing"> & Partial<Pick<AppDeps, "project">>;
 
 /** What the GitHub channel last wrote for a staging (ReportChannel.state), parsed like any input. */
 const githubState = z.object({
@@ -23,8 +26,23 @@ const githubState = z.object({
 });
 type GitHubState = z.infer<typeof githubState>;
 
-function stagingView(s: StagingRecord): StagingView {
+/** The lifecycle part of what people see: the notice, the keep and the cost (none when the repository is not configured). */
+export function lifecycleView(project: ProjectConfig | undefined, s: StagingRecord, now: Date): LifecycleView | undefined {
+  const settings = project?.forRepo(`${s.repoOwner}/${s.repoName}`);
+  if (!project || !settings) return undefined;
+  const policy = settings.lifecycle ?? defaultLifecyclePolicy;
+  const summary = summarizeLifecycle(policy, project.cost, s, now);
   return {
+    notice: s.notice ? { ...s.notice, rule: describePolicy(policy, s.notice.policy) } : null,
+    kept: summary.kept,
+    keepLabel: policy.keepLabel,
+    cost: summary.cost,
+  };
+}
+
+function stagingView(s: StagingRecord, lifecycle?: LifecycleView): StagingView {
+  return {
+    ...(lifecycle ? { lifecycle } : {}),
     name: s.name,
     namespace: s.namespace,
     status: s.status,
@@ -145,7 +163,7 @@ async function reportOnce(deps: Deps, lease: Lease, s: StagingRecord): Promise<v
   // A state that no longer parses is rebuilt: the comment is found again by its marker.
   const state = parsed.success ? parsed.data : githubState.parse({});
   const p: Pass = { deps, lease, s, state, pr: { installationId: s.installationId, owner: s.repoOwner, repo: s.repoName, number: s.prNumber } };
-  const view = stagingView(s);
+  const view = stagingView(s, lifecycleView(deps.project, s, deps.clock.now()));
   await completeSuperseded(p);
   const check = await reportCheckRun(p, view);
   const comment = await reportComment(p, view);

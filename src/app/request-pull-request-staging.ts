@@ -5,6 +5,9 @@ import { stagingIdentity } from "../domain/spec.ts";
 import type { AppDeps } from "./deps.ts";
 import { changeAndEnqueue } from "./change-staging.ts";
 import { pullRequestSpec } from "./desired-spec.ts";
+import { checkRunningLimit, makeRoom, withinLimit } from "./lifecycle/running-limit.ts";
+import { linkIssues } from "./jira/link-issues.ts";
+import { defaultLifecyclePolicy } from "../domain/lifecycle.ts";
 
 /** The facts of a `pull_request` webhook that Octostage acts on (parsed at the edge). */
 export interface PullRequestEvent extends PullRequestFacts {
@@ -14,6 +17,9 @@ export interface PullRequestEvent extends PullRequestFacts {
   repo: string;
   number: number;
   sender: string;
+  /** Where Jira issue keys are looked for, with the branch (headRef). */
+  title: string;
+  body: string;
 }
 
 export type IntakeResult =
@@ -33,11 +39,22 @@ export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent
   const settings = deps.project.forRepo(`${ev.owner}/${ev.repo}`);
   if (!settings) return { result: "not_configured" };
   const identity = stagingIdentity(settings, ev.number);
+  const policy = settings.lifecycle ?? defaultLifecyclePolicy;
+  // The running limit costs a read only where one is configured, and only for events that can start a staging.
+  const mayStart = policy.maxRunning !== null && ev.state === "open" && ev.action !== "closed";
+  const limit = mayStart ? await checkRunningLimit(deps, settings, (await deps.store.find({ repoOwner: ev.owner, repoName: ev.repo, prNumber: ev.number }))?.id ?? null) : ({ ok: true } as const);
   const out = await changeAndEnqueue(deps, {
     target: { key: { repoOwner: ev.owner, repoName: ev.repo, prNumber: ev.number }, create: { ...identity, installationId: ev.installationId } },
     deliveryId: ev.deliveryId,
     event: `pull_request.${ev.action}`,
-    decide: (current) => decidePullRequestEvent(settings.trigger, current?.staging ?? null, ev, githubActor(ev.sender)),
+    decide: (current) =>
+      withinLimit(limit, current?.staging ?? null, decidePullRequestEvent(settings.trigger, current?.staging ?? null, ev, githubActor(ev.sender), settings.lifecycle), (message, decision) => ({
+        ...decision,
+        inputs: { ...decision.inputs, desiredState: "held", skipReason: `Not deployed: ${message} Then comment \`/octo deploy\`.` },
+        action: { ...decision.action, kind: "hold", detail: { ...decision.action.detail, policy: "maxRunning" } },
+        bumpGeneration: false,
+        result: "hold" as const,
+      })),
     spec: pullRequestSpec(settings, ev.owner, ev.repo, ev.number),
   });
   switch (out.outcome) {
@@ -46,6 +63,8 @@ export async function requestPullRequestStaging(deps: Deps, ev: PullRequestEvent
     case "unchanged":
       return { result: "unchanged", why: out.result, reason: out.reason };
     case "changed":
+      if (out.staging.desiredState === "active") await makeRoom(deps, settings, limit, out.staging.name);
+      await linkIssues(deps, settings, out.staging.id, ev);
       return { result: "recorded", stagingId: out.staging.id, generation: out.staging.generation, outcome: out.result };
   }
 }

@@ -3,19 +3,23 @@ import { commandLimits, helpText, parseComment } from "../domain/command-grammar
 import type { OctoCommand, ParsedLine } from "../domain/command-grammar.ts";
 import type { CommandResult } from "../domain/intent/commands.ts";
 import { shortSha } from "../domain/intent/inputs.ts";
+import { formatTime, keepForever } from "../domain/lifecycle.ts";
 import { describeEffectiveConfig } from "../domain/overrides-describe.ts";
 import { chartRepositoryAllowed, effectiveConfig, isSecretKey } from "../domain/overrides.ts";
 import { redactText } from "../domain/redact.ts";
-import { statusLabel } from "../domain/report-view.ts";
+import { lifecycleLines, statusLabel } from "../domain/report-view.ts";
+import type { LifecycleView } from "../domain/report-view.ts";
 import { secretValues } from "../domain/secrets.ts";
 import type { RepoSettings } from "../domain/settings.ts";
 import { GitHubError } from "../ports/code-host.ts";
 import type { PullRequestRef, RepoPermission } from "../ports/code-host.ts";
 import type { CommandRecord, OverrideChange, ReportChannelRecord, StagingRecord } from "../ports/store.ts";
 import type { AppDeps } from "./deps.ts";
+import { lifecycleView } from "./report-status.ts";
 import { approveStaging } from "./stagings/approve-staging.ts";
 import { archiveStaging } from "./stagings/archive-staging.ts";
 import { deleteStaging } from "./stagings/delete-staging.ts";
+import { keepStaging } from "./stagings/keep-staging.ts";
 import { redeployStaging } from "./stagings/redeploy-staging.ts";
 import { restoreStaging } from "./stagings/restore-staging.ts";
 import { setOverrides } from "./stagings/set-overrides.ts";
@@ -34,7 +38,7 @@ function code(text: string): string {
   return `\`${text.replace(/`/g, "'")}\``;
 }
 
-function statusReply(s: StagingRecord, history: { to: string; at: Date; reason: string | null }[], channel: ReportChannelRecord | null): string {
+function statusReply(s: StagingRecord, history: { to: string; at: Date; reason: string | null }[], channel: ReportChannelRecord | null, lifecycle: LifecycleView | undefined): string {
   const lines = [
     `**${code(s.name)}**: ${statusLabel(s.status)}${s.reason ? ` (${s.reason})` : ""}`,
     `- URL: ${s.desiredSpec.url}`,
@@ -42,6 +46,8 @@ function statusReply(s: StagingRecord, history: { to: string; at: Date; reason: 
     `- Since: ${s.statusChangedAt.toISOString().replace(/\.\d+Z$/, "Z")}`,
   ];
   if (s.skipReason && s.desiredState !== "active") lines.push(`- Held: ${s.skipReason}`);
+  if (lifecycle) lines.push(...lifecycleLines({ ...lifecycle, notice: null }).map((l) => `- ${l.replace(/ <sub>.*<\/sub>$/, " (estimate)")}`));
+  if (lifecycle?.notice) lines.push("", ...lifecycleLines({ ...lifecycle, kept: null, cost: null }));
   if (history.length) lines.push(`- Recent: ${history.slice(-5).map((h) => `${h.to} ${h.at.toISOString().slice(11, 19)}Z`).join(" → ")}`);
   if (channel?.error) {
     lines.push(`- ⚠️ Reporting to GitHub stopped: ${channel.error.message}. Octostage tries again at the next status change; check the GitHub App's installation and permissions.`);
@@ -77,6 +83,10 @@ function resultReply(s: StagingRecord, r: CommandResult, extra = ""): string {
       return `🗑️ Deleting ${code(s.name)}: helm uninstall and namespace ${code(s.namespace)} with its volumes. \`/octo deploy\` recreates it.`;
     case "already_deleted":
       return `🗑️ ${code(s.name)} is already deleted. \`/octo deploy\` recreates it.`;
+    case "kept":
+      return `📌 Keeping ${code(s.name)} from idle archive and retention cleanup ${r.until && r.until.getTime() >= keepForever.getTime() ? "until `/octo keep off`" : `until ${formatTime(r.until ?? new Date(0))}`}.`;
+    case "unkept":
+      return `📌 ${code(s.name)} is not kept: the repository's idle and retention policies apply to it again.`;
     case "overrides_saved":
     case "created":
     case "updated":
@@ -106,7 +116,7 @@ async function execute(ctx: Context, command: OctoCommand): Promise<string> {
     case "help":
       return helpText();
     case "status":
-      return statusReply(s, await deps.store.listTransitions(s.id), await deps.store.getChannel(s.id, "github"));
+      return statusReply(s, await deps.store.listTransitions(s.id), await deps.store.getChannel(s.id, "github"), lifecycleView(deps.project, s, deps.clock.now()));
     case "config":
       return describeEffectiveConfig(effectiveConfig(ctx.settings, await deps.store.listOverrides(s.id)), ctx.settings.secretKeys);
     case "override":
@@ -136,6 +146,8 @@ async function execute(ctx: Context, command: OctoCommand): Promise<string> {
       return resultReply(s, await restoreStaging(deps, req));
     case "delete":
       return resultReply(s, await deleteStaging(deps, req));
+    case "keep":
+      return resultReply(s, await keepStaging(deps, { ...req, arg: command.arg }));
   }
 }
 

@@ -54,7 +54,7 @@ export async function syncPullRequests(deps: Deps, options: PullRequestSyncOptio
     const out = await changeAndEnqueue(deps, {
       target: { id: s.id },
       event: `reconcile.pull_request.${drift}`,
-      decide: (current) => decidePullRequestEvent(settings.trigger, current?.staging ?? null, { ...facts, action: drift }, systemActor),
+      decide: (current) => decidePullRequestEvent(settings.trigger, current?.staging ?? null, { ...facts, action: drift }, systemActor, settings.lifecycle),
       spec: pullRequestSpec(settings, s.repoOwner, s.repoName, s.prNumber),
     });
     if (out.outcome === "changed") {

@@ -28,6 +28,11 @@ interface Staging {
   observedGeneration: number;
   statusVersion: number;
   statusChangedAt: string;
+  archivedAt: string | null;
+  lastActivityAt: string;
+  kept: { by: "label" | "keep"; label?: string; until: string | null } | null;
+  nextPolicyAction: { action: "archive" | "cleanup"; policy: "idle" | "retention"; at: string } | null;
+  cost: { estimate: true; currency: string; perDay: number; toDate: number; savedToDate: number } | null;
 }
 
 interface ConfigEntry {
@@ -146,6 +151,11 @@ async function wait(o: Output, client: Client, name: string, w: WaitFor): Promis
   return end(exitCodes.timeout, `timed out after ${w.timeoutSeconds} s waiting for ${name} (last: ${lastLine || "no status"})`);
 }
 
+/** An estimate, never a bill: "≈ 1.23 USD". */
+function money(amount: number, currency: string): string {
+  return `≈ ${amount !== 0 && Math.abs(amount) < 0.005 ? "<0.01" : amount.toFixed(2)} ${currency}`;
+}
+
 function printStaging(o: Output, s: StagingDetails | Staging): void {
   const rows: [string, string][] = [
     ["name", paint(o, "bold", s.name)],
@@ -159,6 +169,9 @@ function printStaging(o: Output, s: StagingDetails | Staging): void {
     ["namespace", s.namespace],
     ["desired", `${s.desiredState}, generation ${s.generation} (acted on ${s.observedGeneration})`],
     ["changed", s.statusChangedAt],
+    ["kept", !s.kept ? "no" : s.kept.by === "label" ? `by the label ${s.kept.label ?? ""}` : s.kept.until ? `until ${s.kept.until}` : "until `octo keep NAME off`"],
+    ...(s.nextPolicyAction ? ([["next", `${s.nextPolicyAction.action} at ${s.nextPolicyAction.at} (${s.nextPolicyAction.policy} policy; \`octo keep ${s.name} 7d\` keeps it)`]] as [string, string][]) : []),
+    ...(s.cost ? ([["cost", `${money(s.cost.perDay, s.cost.currency)}/day, ${money(s.cost.toDate, s.cost.currency)} to date${s.cost.savedToDate ? `, archiving saved ${money(s.cost.savedToDate, s.cost.currency)}` : ""} (estimate)`]] as [string, string][]) : []),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) o.out(`${k.padEnd(w)}  ${v}`);
@@ -249,8 +262,8 @@ export function buildProgram(o: Output, env: NodeJS.ProcessEnv, setExit: (code: 
       if (items.length === 0) return o.err("no stagings");
       table(
         o,
-        ["NAME", "STATUS", "REPO", "ORIGIN", "COMMIT", "URL"],
-        items.map((s) => [s.name, status(o, s.status), s.repo, s.origin === "pull_request" ? `PR #${s.pullRequest}` : s.ref || s.imageTag || "—", short(s.deployedSha ?? s.sha), s.url ?? "—"]),
+        ["NAME", "STATUS", "REPO", "ORIGIN", "COMMIT", "URL", "COST/DAY (EST.)"],
+        items.map((s) => [s.name, status(o, s.status), s.repo, s.origin === "pull_request" ? `PR #${s.pullRequest}` : s.ref || s.imageTag || "—", short(s.deployedSha ?? s.sha), s.url ?? "—", s.cost ? money(s.cost.perDay, s.cost.currency) : "—"]),
       );
     });
 
@@ -297,15 +310,16 @@ export function buildProgram(o: Output, env: NodeJS.ProcessEnv, setExit: (code: 
           .option("--ref <ref>", "a branch, tag or commit SHA")
           .option("--tag <tag>", "an image tag to run (instead of the commit's)")
           .option("--follow", "track the branch: a push to it updates the staging")
+          .option("--jira <KEY>", "link a Jira issue (its moves archive and restore the staging); repeatable", collect)
           .description("create a staging by name"),
       ),
     ),
-  ).action(async (name: string, opts: ChangeOptions & { repo: string; ref?: string; tag?: string; follow?: boolean }) => {
+  ).action(async (name: string, opts: ChangeOptions & { repo: string; ref?: string; tag?: string; follow?: boolean; jira?: string[] }) => {
     if (!opts.ref && !opts.tag) throw new CliError("give --ref or --tag", exitCodes.usage);
     const s = await client().request<Staging>(
       "POST",
       "/api/v1/stagings",
-      { name, repo: opts.repo, ...(opts.ref ? { ref: opts.ref } : {}), ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.follow ? { follow: true } : {}), ...(appSets(opts) ? { set: appSets(opts) } : {}), ...(mapOf(opts.deployment) ? { deployment: mapOf(opts.deployment) } : {}) },
+      { name, repo: opts.repo, ...(opts.ref ? { ref: opts.ref } : {}), ...(opts.tag ? { tag: opts.tag } : {}), ...(opts.follow ? { follow: true } : {}), ...(opts.jira?.length ? { jira: opts.jira } : {}), ...(appSets(opts) ? { set: appSets(opts) } : {}), ...(mapOf(opts.deployment) ? { deployment: mapOf(opts.deployment) } : {}) },
       headers(opts),
     );
     o.err(`created ${s.name} (${s.repo}${s.sha ? ` at ${short(s.sha)}` : ""}${s.imageTag ? `, image tag ${s.imageTag}` : ""})`);
@@ -325,12 +339,13 @@ export function buildProgram(o: Output, env: NodeJS.ProcessEnv, setExit: (code: 
           .option("--no-follow", "stop tracking the branch")
           .option("--unset <key>", "remove an app override (back to the default); repeatable", collect)
           .option("--unset-deployment <key>", "remove a deployment override; repeatable", collect)
+          .option("--jira <KEY>", "link Jira issues, replacing those linked with --jira before; repeatable", collect)
           .option("--create", "create the staging when there is none (with --repo): for CI")
           .option("--repo <owner/name>", "with --create: the repository")
           .description("update a staging: ref or image tag, and overrides merged (keys not named stay)"),
       ),
     ),
-  ).action(async (name: string, opts: ChangeOptions & { ref?: string; tag?: string | false; follow?: boolean; unset?: string[]; unsetDeployment?: string[]; create?: boolean; repo?: string }, cmd: Command) => {
+  ).action(async (name: string, opts: ChangeOptions & { ref?: string; tag?: string | false; follow?: boolean; unset?: string[]; unsetDeployment?: string[]; create?: boolean; repo?: string; jira?: string[] }, cmd: Command) => {
     if (opts.create && !opts.repo) throw new CliError("--create needs --repo", exitCodes.usage);
     const followGiven = cmd.getOptionValueSource("follow") === "cli";
     const tagGiven = cmd.getOptionValueSource("tag") === "cli";
@@ -342,6 +357,7 @@ export function buildProgram(o: Output, env: NodeJS.ProcessEnv, setExit: (code: 
       ...(mapOf(opts.deployment) ? { deployment: mapOf(opts.deployment) } : {}),
       ...(opts.unset?.length ? { unset: opts.unset } : {}),
       ...(opts.unsetDeployment?.length ? { unsetDeployment: opts.unsetDeployment } : {}),
+      ...(opts.jira?.length ? { jira: opts.jira } : {}),
       ...(opts.create ? { create: { repo: opts.repo } } : {}),
     };
     const out = await withSuggestion(name, () => client().request<{ staging: Staging; created: boolean; changed: boolean }>("PATCH", path(name), body, headers(opts)));
@@ -359,6 +375,18 @@ export function buildProgram(o: Output, env: NodeJS.ProcessEnv, setExit: (code: 
   steer("archive", "scale a staging to zero, keeping its volumes", ["archived"], ["failed"]);
   steer("restore", "bring an archived staging back", ["running"], ["failed"]);
   steer("redeploy", "deploy a staging's commit again", ["running"], ["failed"]);
+
+  idempotency(
+    program
+      .command("keep")
+      .argument("<name>")
+      .argument("[keep...]", 'how long: "7d", "until 2027-01-15", nothing (until "off"), or "off"')
+      .description("keep a staging from idle archive and retention cleanup, or end the keep (off)"),
+  ).action(async (name: string, words: string[], opts: { idempotencyKey?: string }) => {
+    const out = await withSuggestion(name, () => client().request<{ staging: Staging; result: string }>("POST", `${path(name)}/keep`, { keep: words.join(" ") }, headers(opts)));
+    const k = out.staging.kept;
+    o.err(out.result === "unkept" ? `${name}: not kept; the idle and retention policies apply again` : `${name}: kept ${k?.until ? `until ${k.until}` : `until \`octo keep ${name} off\``}`);
+  });
 
   waitOptions(program.command("delete").argument("<name>").description("uninstall a staging and delete its namespace and volumes")).action(async (name: string, opts: ChangeOptions) => {
     const out = await withSuggestion(name, () => client().request<{ staging: Staging; result: string }>("DELETE", path(name)));

@@ -40,7 +40,8 @@ const envSchema = z.object({
   OCTOSTAGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   OCTOSTAGE_REPORT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(50),
   OCTOSTAGE_RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
-  /** Each open PR staging is checked against GitHub at most this often (a lost webhook). */
+  /** The lifecycle sweep (idle, retention, notices) and housekeeping. */
+  OCTOSTAGE_LIFECYCLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /**
    * Octokit's client-side pacing of GitHub requests (writes 1 s apart, as GitHub asks). Turn it
    * off only for a GitHub Enterprise Server without rate limits (or a test double).
@@ -48,7 +49,15 @@ const envSchema = z.object({
   GITHUB_THROTTLE: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
   /** The ClusterRole helm's identity is bound to in each staging namespace (the chart names it <release>-deployer). */
   OCTOSTAGE_DEPLOYER_CLUSTERROLE: z.string().regex(/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/, "must be a ClusterRole name").default("octostage-deployer"),
+  /** Each open PR staging is checked against GitHub at most this often (a lost webhook). */
   OCTOSTAGE_PR_SYNC_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
+  /** Jira Cloud (docs/operators/jira.md): the site, and an account's email and API token for the remote links. */
+  JIRA_BASE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://example.atlassian.net" }).optional(),
+  JIRA_EMAIL: z.string().min(3).optional(),
+  JIRA_API_TOKEN: z.string().min(1).optional(),
+  /** The Jira webhook's secret (or Jira Automation's shared token); the webhook endpoint exists only with it. */
+  JIRA_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  JIRA_WEBHOOK_PATH: z.string().startsWith("/", "must start with /").default("/jira/webhook"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
@@ -71,6 +80,10 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     } catch {
       throw new ConfigError("environment", [`PRIVATE_KEY_PATH: cannot read ${env.PRIVATE_KEY_PATH}`]);
     }
+  }
+  const jira = [env.JIRA_BASE_URL, env.JIRA_EMAIL, env.JIRA_API_TOKEN];
+  if (jira.some(Boolean) && !jira.every(Boolean)) {
+    throw new ConfigError("environment", ["JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN: set all three for Jira remote links, or none"]);
   }
   if (env.privateKey && !env.privateKey.includes("PRIVATE KEY-----")) {
     throw new ConfigError("environment", ["PRIVATE_KEY: is not a PEM private key (-----BEGIN ... PRIVATE KEY-----)"]);

@@ -7,6 +7,8 @@ import { renderTemplate, unknownVariables } from "../domain/template.ts";
 import type { TemplateVariable } from "../domain/template.ts";
 import { defaultSandbox, quantityPattern } from "../domain/sandbox.ts";
 import { defaultValuePolicy } from "../domain/value-policy.ts";
+import { defaultLifecyclePolicy } from "../domain/lifecycle.ts";
+import { defaultJiraPolicy } from "../domain/jira.ts";
 import { parseValuePath } from "../domain/values.ts";
 import { ConfigError, describeIssues } from "./errors.ts";
 
@@ -102,12 +104,44 @@ const repoSchema = z
       })
       .strict()
       .default({ drafts: false, labels: [] }),
+    // What happens to stagings by themselves (docs/users/lifecycle.md); null turns a policy off.
+    lifecycle: z
+      .object({
+        onClose: z.enum(["archive", "cleanup"]).default(defaultLifecyclePolicy.onClose),
+        onMerge: z.enum(["archive", "cleanup"]).default(defaultLifecyclePolicy.onMerge),
+        retentionDays: z.number().int().min(1).max(3650).nullable().default(defaultLifecyclePolicy.retentionDays),
+        idleDays: z.number().int().min(1).max(3650).nullable().default(defaultLifecyclePolicy.idleDays),
+        keepLabel: z.string().min(1).max(50).default(defaultLifecyclePolicy.keepLabel),
+        maxRunning: z.number().int().min(1).max(10_000).nullable().default(defaultLifecyclePolicy.maxRunning),
+        onLimit: z.enum(["archive-oldest", "refuse"]).default(defaultLifecyclePolicy.onLimit),
+        warnHours: z.number().int().min(1).max(24 * 14).default(defaultLifecyclePolicy.warnHours),
+      })
+      .strict()
+      .default(() => ({ ...defaultLifecyclePolicy })),
+    // Jira issues linked to stagings (docs/operators/jira.md); absent: no linking.
+    jira: z
+      .object({
+        projects: z.array(z.string().regex(/^[A-Z][A-Z0-9_]{1,19}$/, "must be a Jira project key such as WEB (2 to 20 capital letters, digits, _)")).min(1, "list the Jira project keys to link"),
+        onDone: z.enum(["archive", "cleanup", "nothing"]).default(defaultJiraPolicy.onDone),
+        restoreOnReopen: z.boolean().default(defaultJiraPolicy.restoreOnReopen),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
+
+const price = z.number().min(0).max(1_000_000);
 
 const projectSchema = z
   .object({
     repositories: z.array(repoSchema).min(1, "list at least one repository"),
+    // Prices of the cluster's resources for the cost estimate (no defaults: a guess would look like a fact).
+    cost: z
+      .object({ currency: z.string().min(1).max(8), cpuHour: price, memoryGiBHour: price, storageGiBMonth: price })
+      .strict()
+      .optional(),
+    // Webhook deliveries, command records and helm output older than this are pruned; the audit log stays.
+    housekeeping: z.object({ pruneAfterDays: z.number().int().min(1).max(3650).default(30) }).strict().default({ pruneAfterDays: 30 }),
   })
   .strict();
 
@@ -150,7 +184,12 @@ export function parseProjectConfig(raw: unknown, source = "project config"): Pro
   });
   if (problems.length) throw new ConfigError(source, problems);
   const byRepo = new Map(repositories.map((r) => [r.repo.toLowerCase(), r]));
-  return { repositories, forRepo: (fullName) => byRepo.get(fullName.toLowerCase()) };
+  return {
+    repositories,
+    forRepo: (fullName) => byRepo.get(fullName.toLowerCase()),
+    ...(parsed.data.cost ? { cost: parsed.data.cost } : {}),
+    housekeeping: parsed.data.housekeeping,
+  };
 }
 
 export async function loadProjectConfig(path: string): Promise<ProjectConfig> {

@@ -6,6 +6,7 @@
  *   /octo override [--deployment] key=value [key=value ...]
  *   /octo unset [--deployment] key [key ...]
  *   /octo deploy [sha]
+ *   /octo keep [7d | until YYYY-MM-DD | off]
  *   /octo help | status | config | redeploy | archive | restore | delete
  *
  * Values: see command-tokens.ts (quotes, escapes, YAML-like typing). Keys: dotted values paths
@@ -22,12 +23,14 @@ import { deploymentOverrideKeys, secretKeyRefusal, validateOverride, validateOve
 
 export { commandLimits } from "./command-limits.ts";
 
-export type CommandName = "help" | "status" | "config" | "override" | "unset" | "redeploy" | "deploy" | "archive" | "restore" | "delete";
+export type CommandName = "help" | "status" | "config" | "override" | "unset" | "redeploy" | "deploy" | "archive" | "restore" | "delete" | "keep";
 import type { OverrideScope } from "./overrides-validation.ts";
 export type OctoCommand =
   | { name: "help" | "status" | "config" | "redeploy" | "archive" | "restore" | "delete" }
   /** `sha`: approve exactly this commit (a full SHA or at least its first 7 characters). */
   | { name: "deploy"; sha?: string }
+  /** `arg` as typed (syntax checked here); the use case reads it against the clock (lifecycle.ts parseKeep). */
+  | { name: "keep"; arg: string }
   | { name: "override"; scope: OverrideScope; set: { key: string; value: unknown }[] }
   | { name: "unset"; scope: OverrideScope; keys: string[] };
 export type ParsedLine = { line: number; text: string } & (
@@ -56,6 +59,7 @@ export const commandUsage: Readonly<Record<CommandName, string>> = Object.freeze
   archive: "/octo archive",
   restore: "/octo restore",
   delete: "/octo delete",
+  keep: "/octo keep [7d | until YYYY-MM-DD | off]",
 });
 
 const descriptions: Record<CommandName, string> = {
@@ -69,6 +73,7 @@ const descriptions: Record<CommandName, string> = {
   archive: "scale the staging to zero, keeping its data",
   restore: "bring an archived staging back",
   delete: "delete the staging and its data for good",
+  keep: "keep the staging from idle archive and retention cleanup: for some days (`7d`), through a date, until `keep off` (no argument), or end the keep (`off`)",
 };
 
 const commandNames = Object.keys(commandUsage) as CommandName[];
@@ -162,6 +167,9 @@ function parseUnset(tokens: readonly ArgToken[]): ParseResult {
   return { ok: true, command: { name: "unset", scope, keys } };
 }
 
+/** What `/octo keep` takes (its meaning, against the clock, is lifecycle.ts parseKeep's). */
+const keepSyntax = /^(|off|\d{1,4}d|until \d{4}-\d{2}-\d{2})$/i;
+
 /** One command line, `/octo` included. */
 export function parseCommand(text: string, options: ParseOptions = {}): ParseResult {
   const match = /^\s*\/octo(?=\s|$)(?:\s+(\S+))?([\s\S]*)$/i.exec(text);
@@ -181,6 +189,11 @@ export function parseCommand(text: string, options: ParseOptions = {}): ParseRes
     if (!extra) return { ok: true, command: { name } };
     if (!/^[0-9a-f]{7,40}$/i.test(extra)) return fail(`/octo deploy takes at most a commit SHA (7 to 40 hex characters), not "${clipInput(extra)}"`, name);
     return { ok: true, command: { name, sha: extra.toLowerCase() } };
+  }
+  if (name === "keep") {
+    const arg = rest.trim().replace(/\s+/g, " ");
+    if (!keepSyntax.test(arg)) return fail(`/octo keep takes nothing (until \`/octo keep off\`), a number of days such as \`7d\`, \`until YYYY-MM-DD\` or \`off\`; not "${clipInput(arg)}"`, name);
+    return { ok: true, command: { name, arg } };
   }
   if (name !== "override" && name !== "unset") {
     const extra = rest.trim();
@@ -216,6 +229,8 @@ export function formatCommand(command: OctoCommand): string {
       return `/octo unset${flag} ${command.keys.join(" ")}`;
     case "deploy":
       return command.sha ? `/octo deploy ${command.sha}` : "/octo deploy";
+    case "keep":
+      return command.arg ? `/octo keep ${command.arg}` : "/octo keep";
     default:
       return `/octo ${command.name}`;
   }

@@ -1,4 +1,9 @@
 /** What GitHub shows for a staging: pure rendering of its state into check run, comment, deployment. */
+import { formatCost } from "./cost.ts";
+import type { CostEstimate } from "./cost.ts";
+import { formatTime } from "./lifecycle.ts";
+import type { LifecyclePolicyName } from "./lifecycle.ts";
+import type { LifecycleSummary } from "./lifecycle-summary.ts";
 import type { StagingStatus } from "./state-machine.ts";
 
 export interface StagingView {
@@ -15,6 +20,39 @@ export interface StagingView {
   /** The SHA the staging runs (last successful deploy), if any. */
   deployedSha: string | null;
   statusChangedAt: Date;
+  /** Keep, the coming policy action people were told about, and the cost estimate (lifecycle-summary.ts). */
+  lifecycle?: LifecycleView;
+}
+
+export interface LifecycleView {
+  /** The notice given a day before a policy acts; null when none. */
+  notice: { at: Date; policy: LifecyclePolicyName; rule: string } | null;
+  kept: LifecycleSummary["kept"];
+  keepLabel: string;
+  cost: CostEstimate | null;
+}
+
+/** The lifecycle lines of the PR comment (and `/octo status`): the notice first, people must act on it. */
+export function lifecycleLines(l: LifecycleView): string[] {
+  const lines: string[] = [];
+  if (l.notice) {
+    const what = l.notice.policy === "retention" ? "**cleaned up** (helm uninstall, namespace and volumes deleted)" : "**archived** (scaled to zero, volumes kept)";
+    lines.push(`> ⏳ This staging will be ${what} on ${formatTime(l.notice.at)}: ${l.notice.rule}. To keep it, comment \`/octo keep 7d\` (or \`/octo keep until YYYY-MM-DD\`), or add the label \`${l.keepLabel}\`.`);
+  }
+  if (l.kept) {
+    lines.push(
+      l.kept.by === "label"
+        ? `📌 Kept from idle archive and retention cleanup by the label \`${l.kept.label}\`.`
+        : `📌 Kept from idle archive and retention cleanup ${l.kept.until ? `until ${formatTime(l.kept.until)}` : "until `/octo keep off`"}.`,
+    );
+  }
+  if (l.cost) {
+    const c = l.cost;
+    lines.push(
+      `💰 Estimated cost: ${formatCost(c.perDay, c.currency)} per day, ${formatCost(c.toDate, c.currency)} to date${c.savedToDate > 0 ? `; archiving saved ${formatCost(c.savedToDate, c.currency)}` : ""} <sub>(from resource requests and volume sizes at the configured prices; an estimate, not a bill)</sub>`,
+    );
+  }
+  return lines;
 }
 
 /** Held back by policy and the head SHA is not what runs: GitHub must not call the head deployed. */
@@ -147,6 +185,7 @@ export function commentBody(v: StagingView): string {
     `| \`${v.name}\` | ${notDeployed ? "⏸️ Not deployed" : statusLabel(v.status)} | ${cell(url)} | \`${short(shown)}\` | ${v.statusChangedAt.toISOString().replace(/\.\d+Z$/, "Z")} | ${cell(reason) || "—"} |`,
     "",
     headHeld(v) ? `> ${v.deployedSha ? `\`${short(v.sha)}\` is not deployed. ` : ""}${v.holdReason ?? ""}\n` : "",
+    ...(v.lifecycle ? lifecycleLines(v.lifecycle).flatMap((l) => [l, ""]) : []),
     "<sub>Updated by Octostage on every change. Commands: `/octo help`.</sub>",
   ]
     .filter((l, i, all) => !(l === "" && all[i - 1] === ""))

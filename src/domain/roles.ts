@@ -33,6 +33,7 @@ const roleNeeded = {
   archive: "operate",
   restore: "operate",
   redeploy: "operate",
+  keep: "operate",
   delete: "admin",
   forget: "admin",
   tokens: "admin",

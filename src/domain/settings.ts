@@ -1,3 +1,6 @@
+import type { CostPrices } from "./cost.ts";
+import type { JiraPolicy } from "./jira.ts";
+import type { LifecyclePolicy } from "./lifecycle.ts";
 import type { Sandbox } from "./sandbox.ts";
 import type { ValuePolicy } from "./value-policy.ts";
 
@@ -47,6 +50,10 @@ export interface RepoSettings {
   valuePolicy?: ValuePolicy;
   /** The sandbox of each staging namespace (see sandbox.ts); the default sandbox when absent. */
   sandbox?: Sandbox;
+  /** Close, merge, retention, idle, keep and limit policies (lifecycle.ts); the defaults when absent. */
+  lifecycle?: LifecyclePolicy;
+  /** Jira issues linked to this repository's stagings (jira.ts); no linking when absent. */
+  jira?: JiraPolicy;
 }
 
 /** The project config: every repository Octostage serves, with its settings. */
@@ -54,4 +61,7 @@ export interface ProjectConfig {
   repositories: RepoSettings[];
   /** Settings of a repository by owner/name (case-insensitive), or undefined when not configured. */
   forRepo(fullName: string): RepoSettings | undefined;
+  /** Resource prices for the cost estimate; no estimate when absent. */
+  cost?: CostPrices;
+  housekeeping?: { pruneAfterDays: number };
 }

@@ -14,6 +14,20 @@ export interface HttpServerOptions {
   handlers: Middleware[];
 }
 
+/** A JSON answer; whatever the client still sends is not read, so the connection closes after it. */
+export function jsonReplier(req: IncomingMessage, res: ServerResponse): (status: number, body: Record<string, unknown>) => void {
+  return (status, body) => {
+    if (!req.complete) res.setHeader("connection", "close");
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  };
+}
+
+/** A request header's (first) value. */
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }

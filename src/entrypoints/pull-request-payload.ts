@@ -12,6 +12,9 @@ const pullRequestPayload = z.object({
   pull_request: z.object({
     number: z.number().int().positive(),
     state: z.enum(["open", "closed"]),
+    merged: z.boolean().nullable().optional(),
+    title: z.string().max(1024).optional(),
+    body: z.string().nullable().optional(),
     updated_at: z.iso.datetime({ offset: true }).nullable().optional(),
     draft: z.boolean().optional().default(false),
     labels: z.array(z.object({ name: z.string() })).default([]),
@@ -27,6 +30,9 @@ export function toPullRequestEvent(deliveryId: string, raw: unknown): PullReques
     deliveryId,
     action: p.action,
     state: pr.state,
+    merged: pr.merged === true,
+    title: pr.title ?? "",
+    body: pr.body ?? "",
     // GitHub's clock: orders events (a late redelivery of an older one changes nothing).
     updatedAt: pr.updated_at ? new Date(pr.updated_at) : null,
     installationId: p.installation.id,

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { verify } from "@octokit/webhooks-methods";
 import { StoreUnavailableError } from "../ports/store.ts";
 import type { Logger } from "../ports/logger.ts";
+import { header, jsonReplier } from "./http-server.ts";
 import type { Middleware } from "./http-server.ts";
 
 /** The part of Probot that dispatches a verified event to the app's handlers. */
@@ -52,11 +53,6 @@ async function readBody(req: IncomingMessage, maxBytes: number, inFlight: InFlig
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** Every error a handler threw (Probot reports several as one AggregateError). */
 function causes(err: unknown): unknown[] {
   if (err instanceof AggregateError) return err.errors.flatMap(causes);
@@ -91,11 +87,7 @@ export function webhookEndpoint(opts: WebhookEndpointOptions): Middleware {
   return async (req, res, next) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== opts.path) return next();
-    const reply = (status: number, body: Record<string, unknown>) => {
-      // Whatever the client still sends is not read: close the connection after answering.
-      if (!req.complete) res.setHeader("connection", "close");
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-    };
+    const reply = jsonReplier(req, res);
     if (req.method !== "POST") return reply(405, { error: "use POST" });
     const id = header(req, "x-github-delivery");
     const name = header(req, "x-github-event");

@@ -30,10 +30,13 @@ import { loadProjectConfig } from "../config/project.ts";
 import { githubApp } from "../entrypoints/github-app.ts";
 import { createApi } from "../entrypoints/http-api/api.ts";
 import { startHttpServer } from "../entrypoints/http-server.ts";
+import { jiraWebhook } from "../entrypoints/jira-webhook.ts";
+import { createJiraClient } from "../adapters/jira/jira-client.ts";
 import type { Middleware } from "../entrypoints/http-server.ts";
 import { setupPages } from "../entrypoints/setup-pages.ts";
 import { webhookEndpoint } from "../entrypoints/webhook-endpoint.ts";
 import { systemClock } from "../ports/clock.ts";
+import type { Clock } from "../ports/clock.ts";
 import { createLogger } from "./logger.ts";
 import { startWorker } from "./worker.ts";
 
@@ -49,6 +52,8 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** How often an API event stream looks for a new status (default 1 s). */
   apiEventPollMs?: number;
+  /** The time as use cases see it (tests move it forward to cover weeks of lifecycle policies). */
+  clock?: Clock;
 }
 
 export interface Octostage {
@@ -89,7 +94,8 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   const applied = await applyMigrations({ databaseUrl: env.DATABASE_URL });
   if (applied.length) logger.info({ applied }, "database migrated");
   const db = createDb(env.DATABASE_URL);
-  const store = createStagingStore(db);
+  const clock = opts.clock ?? systemClock;
+  const store = createStagingStore(db, { clock });
   const queues = createQueues({ redisUrl: env.REDIS_URL, prefix: env.OCTOSTAGE_QUEUE_PREFIX, logger });
   const closers: (() => Promise<void>)[] = [];
   const readiness = {
@@ -144,12 +150,14 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     ...(env.GHE_HOST ? { baseUrl: `${env.GHE_PROTOCOL}://${env.GHE_HOST}/api/v3` } : {}),
   });
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-  const intakeDeps = { store, queue: queues.workQueue, project, logger, clock: systemClock };
+  // Jira Cloud's remote links, when its credentials are configured (docs/operators/jira.md).
+  const issueTracker = env.JIRA_BASE_URL && env.JIRA_EMAIL && env.JIRA_API_TOKEN ? createJiraClient({ baseUrl: env.JIRA_BASE_URL, email: env.JIRA_EMAIL, apiToken: env.JIRA_API_TOKEN }) : undefined;
+  const intakeDeps = { store, queue: queues.workQueue, project, logger, clock, ...(issueTracker ? { issueTracker } : {}) };
   const codeHost = createGitHubCodeHost({ getOctokit: (id) => (id === undefined ? probot.auth() : probot.auth(id)), logger });
   // KUBECONFIG reaches helm through its environment (it may list several files).
   const helm = createHelmCli({ helmBin: env.HELM_BIN, env: env.KUBECONFIG ? { KUBECONFIG: env.KUBECONFIG } : {}, logger, killGraceMs: (opts.timing ?? defaultTiming).helmKillGraceMs });
   // Chart keys and values.schema.json checks, for the API (server) and PR comments (worker): `helm pull`, cached.
-  const charts = createChartCatalog({ helm, checker: createAjvChecker(), clock: systemClock });
+  const charts = createChartCatalog({ helm, checker: createAjvChecker(), clock });
   // Only workers talk to the cluster and run helm; a server-only process needs neither.
   const cluster = env.OCTOSTAGE_ROLE === "server" ? undefined : createKubeCluster({ kubeConfig: kubeConfigFor(env), logger, deployerClusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE });
   const deps: AppDeps | undefined =
@@ -172,7 +180,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     const tokenStore = createTokenStore(db);
     const api = await createApi({
       deps: { ...intakeDeps, codeHost, charts },
-      tokens: { tokens: tokenStore, clock: systemClock },
+      tokens: { tokens: tokenStore, clock },
       logger,
       trustedProxies: env.TRUSTED_PROXIES,
       ...(opts.apiEventPollMs ? { eventPollMs: opts.apiEventPollMs } : {}),
@@ -187,6 +195,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     const handlers: Middleware[] = [
       (req, res, next) => ((req.url ?? "").startsWith("/api/v1/") || req.url === "/api/v1" ? api.handle(req, res) : next()),
       webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES }),
+      ...(env.JIRA_WEBHOOK_SECRET ? [jiraWebhook({ path: env.JIRA_WEBHOOK_PATH, secret: env.JIRA_WEBHOOK_SECRET, deps: intakeDeps })] : []),
     ];
     const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });
     url = http.url;
@@ -209,6 +218,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
       concurrency: env.OCTOSTAGE_WORKER_CONCURRENCY,
       reportConcurrency: env.OCTOSTAGE_REPORT_CONCURRENCY,
       reconcileEveryMs: env.OCTOSTAGE_RECONCILE_SECONDS * 1000,
+      lifecycleEveryMs: env.OCTOSTAGE_LIFECYCLE_SECONDS * 1000,
       probeStore: readiness.database,
       pullRequestSync: { everyMs: env.OCTOSTAGE_PR_SYNC_SECONDS * 1000, batch: 10 },
     });

@@ -1,8 +1,11 @@
 import { observeWorkloads } from "../app/observe-workloads.ts";
 import type { WorkloadObserver } from "../app/observe-workloads.ts";
+import { pruneHistory, sweepLifecycle } from "../app/lifecycle/sweep.ts";
+import { enforceLimits } from "../app/lifecycle/running-limit.ts";
 import { reconcile } from "../app/reconcile.ts";
 import type { ReconcileOptions } from "../app/reconcile.ts";
 import { reportStatus } from "../app/report-status.ts";
+import { reportJira } from "../app/jira/report-jira.ts";
 import { runDeploy } from "../app/run-deploy.ts";
 import { runCommentCommands } from "../app/run-comment-commands.ts";
 import type { AppDeps } from "../app/deps.ts";
@@ -25,6 +28,8 @@ export interface WorkerOptions {
   /** Answers when Postgres is reachable again (the worker pauses while it is not). */
   probeStore(): Promise<void>;
   pullRequestSync?: ReconcileOptions["pullRequestSync"];
+  /** How often the lifecycle sweep and housekeeping run (default 5 min). */
+  lifecycleEveryMs?: number;
 }
 
 const DEFAULT_HEALTH_SWEEP_EVERY_MS = 5 * 60_000;
@@ -97,7 +102,11 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
           const out = await runDeploy({ ...deps, logger: log }, stagingId, shutdown.signal);
           return out.outcome === "permanent_failure" ? { permanentError: out.error.message } : {};
         }),
-      report: (stagingId, log) => guarded(async () => void (await reportStatus({ ...deps, logger: log }, stagingId))),
+      report: (stagingId, log) =>
+        guarded(async () => {
+          await reportStatus({ ...deps, logger: log }, stagingId);
+          await reportJira({ ...deps, logger: log }, stagingId);
+        }),
       command: (commandId, log) => guarded(() => runCommentCommands({ ...deps, logger: log }, commandId)),
       reconcile: (log) =>
         guarded(async () => {
@@ -110,10 +119,16 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
           });
           if (healthSweep) lastSweepAt = now;
         }),
+      lifecycle: (log) =>
+        guarded(async () => {
+          await sweepLifecycle({ ...deps, logger: log });
+          await enforceLimits({ ...deps, logger: log });
+          await pruneHistory({ ...deps, logger: log });
+        }),
     },
   );
   control.workers = workers;
-  const stopScheduling = await queues.keepReconcileScheduled(opts.reconcileEveryMs, opts.scheduleReassertEveryMs);
+  const stopScheduling = await queues.keepReconcileScheduled(opts.reconcileEveryMs, opts.scheduleReassertEveryMs, opts.lifecycleEveryMs);
   return {
     observer,
     async close() {

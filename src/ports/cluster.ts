@@ -1,10 +1,20 @@
 /** The Kubernetes cluster as the use cases see it. Adapter: src/adapters/kube/. */
+import type { PodRequests } from "../domain/cost.ts";
 import type { JobHealthInput } from "../domain/job-health.ts";
 import type { PodHealthInput } from "../domain/pod-problems.ts";
 import type { LimitRangeSpec, PodSecurityLevel } from "../domain/sandbox.ts";
 
-/** What health needs from a Pod (see src/domain/pod-problems.ts). */
-export type PodSnapshot = PodHealthInput & { namespace: string };
+/**
+ * What health needs from a Pod (see src/domain/pod-problems.ts), and what it requests of the
+ * cluster (podRequests in src/domain/cost.ts: the scheduler's effective requests, whatever its phase).
+ */
+export type PodSnapshot = PodHealthInput & { namespace: string; requests: PodRequests };
+
+/** A PersistentVolumeClaim and the storage it holds. */
+export interface VolumeClaimSnapshot {
+  name: string;
+  storageGiB: number;
+}
 
 /** What health needs from a Job (see src/domain/job-health.ts). */
 export type JobSnapshot = JobHealthInput & { namespace: string };
@@ -74,6 +84,11 @@ export interface Cluster {
   listWorkloads(namespace: string): Promise<WorkloadSnapshot[]>;
   /** Lists the pods and Jobs (those of controllers such as CronJobs left out) of a namespace straight from the API server. */
   listPodsAndJobs(namespace: string): Promise<{ pods: PodSnapshot[]; jobs: JobSnapshot[] }>;
+  /**
+   * The PersistentVolumeClaims of a namespace straight from the API server, with their size:
+   * spec.resources.requests.storage, or status.capacity.storage when bound to a larger volume.
+   */
+  listVolumeClaims(namespace: string): Promise<VolumeClaimSnapshot[]>;
   /** Sets spec.replicas through the scale subresource. */
   scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void>;
   /**

@@ -1,4 +1,6 @@
 /** Postgres as the use cases see it: the source of truth. Adapter: src/adapters/db/. */
+import type { LifecycleFacts, LifecyclePolicyName } from "../domain/lifecycle.ts";
+import type { UsageLedger } from "../domain/cost.ts";
 import type { Actor, ActorSource } from "../domain/actor.ts";
 import type { ActionKind, CurrentStaging, IntentDecision, OverrideChange, StagingInputs } from "../domain/intent/inputs.ts";
 import type { DesiredSpec } from "../domain/spec.ts";
@@ -39,6 +41,14 @@ export interface StagingRecord extends CurrentStaging {
   /** When the reconciler last asked GitHub about the PR, and the ETag of the answer. */
   prCheckedAt: Date | null;
   prEtag: string | null;
+  /** When it was archived (retention counts from here); null unless archived. */
+  archivedAt: Date | null;
+  /** The last push, command or restore by a person (idle counts from here). */
+  lastActivityAt: Date;
+  /** A coming policy action people were told about (shown on the PR until it happens or is kept off). */
+  notice: { at: Date; policy: LifecyclePolicyName } | null;
+  /** Resource usage for the cost estimate; null until observed. */
+  usage: UsageLedger | null;
 }
 
 export interface ActionRecord {
@@ -190,6 +200,8 @@ export interface GenerationFinish {
   status?: Omit<TransitionInput, "expectedStatusVersion">;
   /** For a cleanup that failed for good: when to try again (null clears it). */
   retryAt?: Date | null;
+  /** The resource usage ledger as the work left it (archived, cleaned up, volumes measured). */
+  usage?: UsageLedger;
 }
 
 export interface WorkerWriteOutcome {
@@ -209,7 +221,7 @@ export interface AuditEntry {
   durationMs?: number;
 }
 
-type ReportChannelName = "github";
+type ReportChannelName = "github" | "jira";
 
 export interface ReportChannelRecord {
   stagingId: string;
@@ -337,6 +349,62 @@ export interface StagingStore {
 
   /** What the reconciler must (re-)enqueue, as of `now`. */
   listWork(now: Date, options?: { commandsOlderThan?: Date; limit?: number }): Promise<WorkItems>;
-  /** Forgets webhook delivery ids, and commands (replied or not) older than `before`. */
-  pruneDeliveries(before: Date): Promise<number>;
+  /**
+   * Housekeeping: webhook deliveries, command records and actions' helm output older than
+   * `before` are removed; the audit entries themselves (who did what, when) are kept.
+   */
+  pruneHistory(before: Date): Promise<{ deliveries: number; commands: number; outputs: number }>;
+
+  /**
+   * The lifecycle sweep's candidates in ONE query: per repository rule, stagings a policy acts
+   * on or warns about by now (not kept by the label, nor kept past the rule's horizon), and every
+   * staging that carries a notice (which may have to be taken back). At most `limit`, soonest first.
+   */
+  listLifecycleCandidates(rules: readonly LifecycleRule[], limit: number): Promise<StagingRecord[]>;
+  /**
+   * Sets (or clears, with null) the notice of a coming policy action, only if the staging's
+   * lifecycle facts are still those the sweep read (a keep or a push in between wins); bumps
+   * statusVersion so the reports show it. Returns the staging when it changed.
+   */
+  setNotice(id: string, expected: LifecycleFacts, notice: { at: Date; policy: LifecyclePolicyName } | null): Promise<StagingRecord | null>;
+  /** Stagings of a repository that run or are being deployed (what the running limit counts). */
+  listRunning(repoOwner: string, repoName: string): Promise<StagingRecord[]>;
+  /**
+   * Saves the staging's resource usage ledger (the cost estimate) if the stored one is still the
+   * one read (its updatedAt, null for none): a health evaluation made from a stale read never
+   * overwrites what an archive or a deploy recorded since. False when it was not saved.
+   */
+  saveUsage(id: string, expectedUpdatedAt: string | null, usage: UsageLedger): Promise<boolean>;
+
+  /**
+   * Replaces the staging's Jira links found in `sources` with `links` (other sources are kept);
+   * with `report`, the staging gets a Jira report channel (remote links on its issues).
+   */
+  setIssueLinks(stagingId: string, sources: readonly IssueLinkSource[], links: readonly { issueKey: string; source: IssueLinkSource }[], report: boolean): Promise<void>;
+  listIssueLinks(stagingId: string): Promise<IssueLinkRecord[]>;
+  /** Records that the issue's move into Done archived or cleaned up the staging (null: its move out of Done was handled). */
+  setIssueDoneAction(stagingId: string, issueKey: string, action: "archive" | "cleanup" | null): Promise<void>;
+  /** Stagings linked to a Jira issue (not deleted ones). */
+  findByIssueKey(issueKey: string): Promise<StagingRecord[]>;
+}
+
+export type IssueLinkSource = "branch" | "title" | "body" | "api";
+
+interface IssueLinkRecord {
+  issueKey: string;
+  source: IssueLinkSource;
+  /** What the issue's move into Done did to the staging (its move out of Done undoes it). */
+  doneAction: "archive" | "cleanup" | null;
+}
+
+/** One repository's lifecycle thresholds for a sweep at some time (see listLifecycleCandidates). */
+export interface LifecycleRule {
+  repoOwner: string;
+  repoName: string;
+  /** Archived stagings archived at or before this are due (or due for a warning); null: no retention. */
+  archivedBefore: Date | null;
+  /** Active stagings with no activity since this are due (or due for a warning); null: no idle policy. */
+  idleBefore: Date | null;
+  /** A keep ending after this holds the staging back for now. */
+  keptAfter: Date;
 }

@@ -84,6 +84,8 @@ describe("podSnapshot", () => {
         // A container without a status yet (still being created) is not ready, with nothing to say.
         { name: "sidecar", image: "envoy:1", ready: false, restartCount: 0 },
       ],
+      // No container asks for anything.
+      requests: { cpuCores: 0, memoryGiB: 0 },
     });
   });
 });

@@ -65,12 +65,14 @@ describe("the reconcile schedule", () => {
     const stop = await queues.keepReconcileScheduled(5_000, 200);
     try {
       await queues.reconcile.waitUntilReady();
-      expect((await queues.reconcile.getJobSchedulers()).map((s) => s.key)).toEqual(["reconcile"]);
+      expect((await queues.reconcile.getJobSchedulers()).map((s) => s.key)).toEqual(["lifecycle", "reconcile"]);
       // What a FLUSHALL does to this queue's keys.
       await queues.reconcile.obliterate({ force: true });
       expect(await queues.reconcile.getJobSchedulers()).toEqual([]);
-      await waitFor("schedule asserted again", async () => (await queues.reconcile.getJobSchedulers()).length === 1);
-      expect((await queues.reconcile.getJobSchedulers())[0]).toMatchObject({ key: "reconcile", every: 5_000 });
+      await waitFor("schedule asserted again", async () => (await queues.reconcile.getJobSchedulers()).length === 2);
+      const schedulers = await queues.reconcile.getJobSchedulers();
+      expect(schedulers.find((s) => s.key === "reconcile")).toMatchObject({ key: "reconcile", every: 5_000 });
+      expect(schedulers.find((s) => s.key === "lifecycle")).toMatchObject({ key: "lifecycle", every: 300_000 });
     } finally {
       stop();
       await queues.reconcile.obliterate({ force: true });

@@ -280,13 +280,23 @@ describe("commands and deliveries", () => {
     expect((await t.store.listWork(new Date(Date.now() + 60_000))).commands.map((c) => c.id)).not.toContain(first.command.id);
   });
 
-  it("deliveries and replied commands are forgotten after the retention period, so the tables do not grow forever", async () => {
+  it("housekeeping forgets old deliveries, replied commands and run output, so the tables do not grow forever; audit entries stay", async () => {
     await recordPullRequestEvent(t.store, 41, sha(1), { deliveryId: "old-delivery" });
     await t.db.webhookDelivery.update({ where: { id: "old-delivery" }, data: { receivedAt: new Date("2020-01-01") } });
     const c = await t.store.recordCommand(command(4100, "d-old"));
     await t.store.markCommandReplied(c.command.id);
     await t.db.command.update({ where: { id: c.command.id }, data: { repliedAt: new Date("2020-01-01") } });
-    expect(await t.store.pruneDeliveries(new Date("2021-01-01"))).toBe(1);
+    const recent = await recordPullRequestEvent(t.store, 42, sha(2), { deliveryId: "recent-delivery" });
+    const oldAction = await t.db.action.findFirstOrThrow({ where: { deliveryId: "old-delivery" } });
+    await t.db.action.update({ where: { id: oldAction.id }, data: { output: "helm said things", createdAt: new Date("2020-01-01") } });
+    const recentAction = await t.db.action.findFirstOrThrow({ where: { deliveryId: "recent-delivery" } });
+    await t.db.action.update({ where: { id: recentAction.id }, data: { output: "recent output" } });
+    expect(await t.store.pruneHistory(new Date("2021-01-01"))).toEqual({ deliveries: 1, commands: 1, outputs: 1 });
+    expect(await t.db.webhookDelivery.findUnique({ where: { id: "recent-delivery" } })).not.toBeNull();
+    expect((await t.db.action.findUniqueOrThrow({ where: { id: oldAction.id } })).output).toBeNull();
+    expect((await t.db.action.findUniqueOrThrow({ where: { id: oldAction.id } })).kind).toBe("update");
+    expect((await t.db.action.findUniqueOrThrow({ where: { id: recentAction.id } })).output).toBe("recent output");
+    expect(recent.outcome).toBe("changed");
     expect(await t.db.webhookDelivery.findUnique({ where: { id: "old-delivery" } })).toBeNull();
     expect(await t.store.getCommand(c.command.id)).toBeNull();
   });

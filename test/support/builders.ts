@@ -41,6 +41,7 @@ export function pullRequestChange(pr: number, headSha: string, opts: PushOptions
   const facts: PullRequestFacts = {
     action: opts.action ?? "synchronize",
     state: opts.state ?? "open",
+    merged: opts.merged ?? false,
     headSha,
     headRef: opts.headRef ?? "feature",
     draft: opts.draft ?? false,

@@ -18,6 +18,8 @@ import type { HelmDouble } from "./helm-double.ts";
 import { startKubeApiDouble } from "./kube-api-double.ts";
 import type { KubeApiDouble } from "./kube-api-double.ts";
 import { installOctostageRbac } from "./octostage-rbac.ts";
+import type { Clock } from "../../src/ports/clock.ts";
+import type { Timing } from "../../src/app/timing.ts";
 
 export const webhookSecret = "e2e-webhook-secret";
 export const installationId = 4242;
@@ -50,6 +52,12 @@ export interface TestSystemOptions {
   rbac?: boolean;
   /** How often an API event stream looks for a new status (default 1 s). */
   apiEventPollMs?: number;
+  /** The time Octostage's use cases see (test/support/clock.ts moves it forward). */
+  clock?: Clock;
+  /** Lease, retry and wait durations (defaultTiming otherwise). */
+  timing?: Timing;
+  /** Top-level project config besides `repositories` (cost prices, housekeeping). */
+  project?: Record<string, unknown>;
 }
 
 export async function startTestSystem(repositories: unknown[] = [e2eRepository], extraEnv: Record<string, string> = {}, options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -60,7 +68,7 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
   Object.assign(process.env, helm.env);
   const dir = mkdtempSync(join(tmpdir(), "octostage-e2e-"));
   const configPath = join(dir, "octostage.yaml");
-  writeFileSync(configPath, stringify({ repositories }));
+  writeFileSync(configPath, stringify({ ...options.project, repositories }));
   const env = parseEnv({
     APP_ID: "1",
     PRIVATE_KEY: generateTestPrivateKey(),
@@ -84,6 +92,8 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
     env,
     octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }),
     ...(options.apiEventPollMs ? { apiEventPollMs: options.apiEventPollMs } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.timing ? { timing: options.timing } : {}),
     ...(logs ? { logDestination: { write: (line: string) => void logs.push(line) } } : {}),
   });
   return {

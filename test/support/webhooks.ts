@@ -30,6 +30,10 @@ export interface PullRequestShape {
   /** GitHub's updated_at of the PR (default: now, as GitHub sends it). */
   updatedAt?: Date;
   state?: "open" | "closed";
+  /** A closed PR that was merged. */
+  merged?: boolean;
+  title?: string;
+  body?: string | null;
 }
 
 /** Rewrites a real pull_request payload to describe the test repository's PR. */
@@ -52,6 +56,9 @@ export function pullRequestPayload(action: string, s: PullRequestShape): any {
   pr.base.repo = { ...pr.base.repo, name: s.repo, full_name: full };
   if (s.sender) p.sender.login = s.sender;
   if (action === "synchronize") p.after = s.sha;
+  pr.merged = s.merged ?? false;
+  if (s.title !== undefined) pr.title = s.title;
+  if (s.body !== undefined) pr.body = s.body;
   return p;
 }
 

@@ -434,7 +434,7 @@ describe("several commands in a comment", () => {
 });
 
 describe("usage, help and limits", () => {
-  const names: CommandName[] = ["help", "status", "config", "override", "unset", "redeploy", "deploy", "archive", "restore", "delete"];
+  const names: CommandName[] = ["help", "status", "config", "override", "unset", "redeploy", "deploy", "archive", "restore", "delete", "keep"];
 
   test("every command has a usage line that starts with /octo and its name", () => {
     expect(Object.keys(commandUsage).sort()).toEqual([...names].sort());

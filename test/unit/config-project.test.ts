@@ -74,6 +74,7 @@ describe("parseProjectConfig: valid configs", () => {
         resourceQuota: expect.objectContaining({ pods: "40", "limits.memory": "8Gi", "services.loadbalancers": "0" }),
         limitRange: { defaultRequest: { cpu: "50m", memory: "64Mi" }, default: { cpu: "500m", memory: "512Mi" }, max: { cpu: "2", memory: "4Gi" } },
       },
+      lifecycle: { onClose: "archive", onMerge: "archive", retentionDays: 14, idleDays: null, keepLabel: "octostage/keep", maxRunning: null, onLimit: "archive-oldest", warnHours: 24 },
     });
     expect(config.repositories[1]).toEqual({
       repo: "Acme/Billing.API",
@@ -92,6 +93,7 @@ describe("parseProjectConfig: valid configs", () => {
       secretKeys: [],
       valuePolicy: { denyTemplates: true, denyKeys: expect.arrayContaining(["*securityContext*"]) },
       sandbox: expect.objectContaining({ podSecurity: "baseline" }),
+      lifecycle: expect.objectContaining({ retentionDays: 14, idleDays: null }),
     });
   });
 

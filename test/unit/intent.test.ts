@@ -30,12 +30,14 @@ function staging(over: Partial<CurrentStaging> = {}): CurrentStaging {
     skipReason: null,
     imageTag: null,
     follow: false,
+    keepUntil: null,
+    keepLabel: false,
     ...over,
   };
 }
 
 function event(over: Partial<PullRequestFacts> = {}): PullRequestFacts {
-  return { action: "synchronize", state: "open", headSha: sha("b"), headRef: "feature", draft: false, labels: [], fromFork: false, updatedAt: t(5), ...over };
+  return { action: "synchronize", state: "open", merged: false, headSha: sha("b"), headRef: "feature", draft: false, labels: [], fromFork: false, updatedAt: t(5), ...over };
 }
 
 describe("pull_request events, decided on the staging as it is now", () => {

@@ -66,6 +66,8 @@ function inputsOf(s: StagingRecord): StagingInputs {
     skipReason: s.skipReason,
     imageTag: s.imageTag,
     follow: s.follow,
+    keepUntil: s.keepUntil,
+    keepLabel: s.keepLabel,
   };
 }
 
@@ -79,6 +81,8 @@ const emptyInputs: Omit<StagingInputs, "headSha" | "headRef"> = {
   skipReason: null,
   imageTag: null,
   follow: false,
+  keepUntil: null,
+  keepLabel: false,
 };
 
 export interface ChangeHooks {
@@ -129,6 +133,14 @@ async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
       skipReason: inputs.skipReason,
       imageTag: inputs.imageTag,
       follow: inputs.follow,
+      keepUntil: inputs.keepUntil,
+      keepLabel: inputs.keepLabel,
+      // Retention counts from the archive; idle from the last thing a person (not a policy) did.
+      archivedAt: inputs.desiredState !== "archived" ? null : current?.desiredState === "archived" ? current.archivedAt : now,
+      ...(action.actor.source === "system" ? {} : { lastActivityAt: now }),
+      // A notice of a coming policy action is put back by the next sweep if it still holds.
+      noticeAt: null,
+      noticePolicy: null,
       desiredSpec: json(spec),
       url: spec.url,
     };

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Action, Command, ReportChannel, Staging } from "../../generated/prisma/client.ts";
 import type { DesiredState } from "../../domain/intent/inputs.ts";
+import type { UsageLedger } from "../../domain/cost.ts";
 import type { DesiredSpec } from "../../domain/spec.ts";
 import { isStagingStatus } from "../../domain/state-machine.ts";
 import type { ActionRecord, CommandRecord, ReportChannelRecord, StagingRecord } from "../../ports/store.ts";
@@ -29,6 +30,19 @@ const desiredSpecSchema = z.object({
     })
     .optional(),
 }) satisfies z.ZodType<DesiredSpec>;
+
+const resourcesSchema = z.object({ cpuCores: z.number(), memoryGiB: z.number(), storageGiB: z.number() });
+const usageSchema = z.object({
+  since: z.string(),
+  updatedAt: z.string(),
+  cpuCoreHours: z.number(),
+  memoryGiBHours: z.number(),
+  storageGiBHours: z.number(),
+  savedCpuCoreHours: z.number(),
+  savedMemoryGiBHours: z.number(),
+  current: resourcesSchema,
+  archived: z.object({ cpuCores: z.number(), memoryGiB: z.number() }).nullable(),
+}) satisfies z.ZodType<UsageLedger>;
 
 const replicasSchema = z.record(z.string(), z.number().int().min(0)).nullable();
 const desiredStates = ["active", "archived", "held", "deleted"] as const satisfies readonly DesiredState[];
@@ -78,10 +92,17 @@ export function toStaging(row: Staging): StagingRecord {
     deployStartedAt: row.deployStartedAt,
     retryAt: row.retryAt,
     attempts: row.attempts,
+    archivedAt: row.archivedAt,
+    lastActivityAt: row.lastActivityAt,
+    keepUntil: row.keepUntil,
+    keepLabel: row.keepLabel,
+    notice: row.noticeAt && (row.noticePolicy === "retention" || row.noticePolicy === "idle") ? { at: row.noticeAt, policy: row.noticePolicy } : null,
+    // An estimate: a ledger that no longer reads (an older shape) starts again rather than failing the staging.
+    usage: usageSchema.safeParse(row.usage).data ?? null,
   };
 }
 
-const actionKinds = ["deploy", "update", "archive", "restore", "cleanup", "override", "hold", "recover"] as const;
+const actionKinds = ["deploy", "update", "archive", "restore", "cleanup", "override", "hold", "recover", "keep"] as const;
 const actionStates = ["queued", "running", "succeeded", "failed", "superseded", "skipped"] as const;
 const sources = ["github", "api", "slack", "jira", "system"] as const;
 
@@ -108,7 +129,7 @@ export function toAction(row: Action): ActionRecord {
 export function toChannel(row: ReportChannel): ReportChannelRecord {
   return {
     stagingId: row.stagingId,
-    channel: parse(z.literal("github"), row.channel, `ReportChannel ${row.stagingId} channel`),
+    channel: parse(z.enum(["github", "jira"]), row.channel, `ReportChannel ${row.stagingId} channel`),
     reportedVersion: row.reportedVersion,
     reportedAt: row.reportedAt,
     state: row.state,

@@ -1,9 +1,10 @@
 /** The Postgres store: one transaction per change of intent, fenced writes for lease holders. */
+import { Prisma } from "../../generated/prisma/client.ts";
 import type { Staging } from "../../generated/prisma/client.ts";
 import { isStagingStatus } from "../../domain/state-machine.ts";
 import { systemClock } from "../../ports/clock.ts";
 import type { Clock } from "../../ports/clock.ts";
-import type { StagingKey, StagingStore } from "../../ports/store.ts";
+import type { IssueLinkSource, StagingKey, StagingStore } from "../../ports/store.ts";
 import { changeStaging, json, loadOverrides } from "./change-staging.ts";
 import type { ChangeHooks } from "./change-staging.ts";
 import type { Db } from "./prisma.ts";
@@ -248,11 +249,80 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
       };
     },
 
-    async pruneDeliveries(before) {
-      const out = await db.webhookDelivery.deleteMany({ where: { receivedAt: { lt: before } } });
-      await db.command.deleteMany({ where: { OR: [{ state: "replied", repliedAt: { lt: before } }, { state: "queued", createdAt: { lt: before } }] } });
-      return out.count;
+    async pruneHistory(before) {
+      const deliveries = await db.webhookDelivery.deleteMany({ where: { receivedAt: { lt: before } } });
+      const commands = await db.command.deleteMany({ where: { OR: [{ state: "replied", repliedAt: { lt: before } }, { createdAt: { lt: before } }] } });
+      const outputs = await db.action.updateMany({ where: { createdAt: { lt: before }, output: { not: null } }, data: { output: null } });
+      return { deliveries: deliveries.count, commands: commands.count, outputs: outputs.count };
     },
+
+    async listLifecycleCandidates(rules, limit) {
+      const due = rules.map((r) => {
+        const retention = r.archivedBefore ? Prisma.sql`(s."desiredState" = 'archived' AND s."archivedAt" <= ${r.archivedBefore})` : Prisma.sql`false`;
+        const idle = r.idleBefore ? Prisma.sql`(s."desiredState" = 'active' AND s."lastActivityAt" <= ${r.idleBefore})` : Prisma.sql`false`;
+        return Prisma.sql`(lower(s."repoOwner") = ${r.repoOwner.toLowerCase()} AND lower(s."repoName") = ${r.repoName.toLowerCase()}
+          AND NOT s."keepLabel" AND (s."keepUntil" IS NULL OR s."keepUntil" <= ${r.keptAfter}) AND (${retention} OR ${idle}))`;
+      });
+      const rows = await db.$queryRaw<Staging[]>`
+        SELECT * FROM "Staging" s
+        WHERE s."noticeAt" IS NOT NULL ${due.length ? Prisma.sql`OR ${Prisma.join(due, " OR ")}` : Prisma.empty}
+        ORDER BY COALESCE(s."archivedAt", s."lastActivityAt") LIMIT ${limit}`;
+      return rows.map(toStaging);
+    },
+
+    async setNotice(id, expected, notice) {
+      const rows = await db.$queryRaw<Staging[]>`
+        UPDATE "Staging" SET "noticeAt" = ${notice?.at ?? null}, "noticePolicy" = ${notice?.policy ?? null}, "statusVersion" = "statusVersion" + 1, "updatedAt" = now()
+        WHERE "id" = ${id}::uuid AND "desiredState" = ${expected.desiredState} AND "keepLabel" = ${expected.keepLabel}
+          AND "keepUntil" IS NOT DISTINCT FROM ${expected.keepUntil} AND "lastActivityAt" = ${expected.lastActivityAt}
+          AND "archivedAt" IS NOT DISTINCT FROM ${expected.archivedAt}
+          AND ("noticeAt" IS DISTINCT FROM ${notice?.at ?? null} OR "noticePolicy" IS DISTINCT FROM ${notice?.policy ?? null})
+        RETURNING *`;
+      return rows[0] ? toStaging(rows[0]) : null;
+    },
+
+    async listRunning(repoOwner, repoName) {
+      const rows = await db.staging.findMany({
+        where: { repoOwner: { equals: repoOwner, mode: "insensitive" }, repoName: { equals: repoName, mode: "insensitive" }, desiredState: "active" },
+        orderBy: { lastActivityAt: "asc" },
+      });
+      return rows.map(toStaging);
+    },
+
+    async saveUsage(id, expectedUpdatedAt, usage) {
+      const n = await db.$executeRaw`
+        UPDATE "Staging" SET "usage" = ${JSON.stringify(usage)}::jsonb
+        WHERE "id" = ${id}::uuid AND ("usage"->>'updatedAt') IS NOT DISTINCT FROM ${expectedUpdatedAt}`;
+      return n > 0;
+    },
+
+    async setIssueLinks(stagingId, sources, links, report) {
+      await db.$transaction(async (tx) => {
+        const before = await tx.jiraLink.findMany({ where: { stagingId }, select: { issueKey: true } });
+        await tx.jiraLink.deleteMany({ where: { stagingId, source: { in: [...sources] }, issueKey: { notIn: links.map((l) => l.issueKey) } } });
+        await tx.jiraLink.createMany({ data: links.map((l) => ({ stagingId, issueKey: l.issueKey, source: l.source })), skipDuplicates: true });
+        const added = links.some((l) => !before.some((b) => b.issueKey === l.issueKey));
+        // The Jira channel reports the staging on each linked issue (a new link: from the start).
+        if (report && links.length > 0) {
+          await tx.reportChannel.upsert({ where: { stagingId_channel: { stagingId, channel: "jira" } }, create: { stagingId, channel: "jira" }, update: added ? { reportedVersion: 0 } : {} });
+        }
+      });
+    },
+
+    async listIssueLinks(stagingId) {
+      const rows = await db.jiraLink.findMany({ where: { stagingId }, orderBy: { issueKey: "asc" } });
+      return rows.map((r) => ({ issueKey: r.issueKey, source: r.source as IssueLinkSource, doneAction: r.doneAction === "archive" || r.doneAction === "cleanup" ? r.doneAction : null }));
+    },
+
+    async setIssueDoneAction(stagingId, issueKey, action) {
+      await db.jiraLink.updateMany({ where: { stagingId, issueKey }, data: { doneAction: action } });
+    },
+
+    async findByIssueKey(issueKey) {
+      const rows = await db.staging.findMany({ where: { jiraLinks: { some: { issueKey } }, desiredState: { not: "deleted" } }, orderBy: { name: "asc" } });
+      return rows.map(toStaging);
+    },
+
   };
   return guarded(store);
 }

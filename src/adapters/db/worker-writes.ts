@@ -159,6 +159,7 @@ export function finishGeneration(ctx: WriteContext, lease: Lease, finish: Genera
         ...(outcome ? ("error" in outcome ? { lastDeployError: outcome.error } : { deployedSha: outcome.deployedSha, lastDeployError: null }) : {}),
         ...(finish.archivedReplicas === undefined ? {} : { archivedReplicas: finish.archivedReplicas === null ? Prisma.DbNull : json(finish.archivedReplicas) }),
         ...(finish.retryAt === undefined ? {} : { retryAt: finish.retryAt, attempts: finish.retryAt === null ? 0 : { increment: 1 } }),
+        ...(finish.usage === undefined ? {} : { usage: json(finish.usage) }),
       },
     });
     return withStatus(tx, ctx.clock, updated, finish.status);

@@ -1,7 +1,8 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Namespace, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
+import { gib, parseBytes } from "../../domain/cost.ts";
 import type { LimitRangeSpec, PodSecurityLevel } from "../../domain/sandbox.ts";
 import { NamespaceError } from "../../ports/cluster.ts";
-import type { Cluster, JobSnapshot, NamespaceState, PodSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
+import type { Cluster, JobSnapshot, NamespaceState, PodSnapshot, VolumeClaimSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import { startResilientInformer, type Delay, type ListPage, type ResilientInformer } from "./resilient-informer.ts";
@@ -36,6 +37,24 @@ function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
   }
   return labels;
 }
+
+/** GiB of a storage quantity; 0 when absent or unparsable. */
+function storageGiB(quantity: string | undefined): number {
+  if (quantity === undefined) return 0;
+  try {
+    return gib(parseBytes(quantity));
+  } catch {
+    return 0;
+  }
+}
+
+/** What a claim holds: what it asks for, or the bound volume's capacity when that is larger (a bigger PV, an expansion). */
+function volumeClaimSnapshot(claim: V1PersistentVolumeClaim): VolumeClaimSnapshot {
+  const requested = storageGiB(claim.spec?.resources?.requests?.storage);
+  const bound = claim.status?.phase === "Bound" ? storageGiB(claim.status.capacity?.storage) : 0;
+  return { name: claim.metadata?.name ?? "", storageGiB: Math.round(Math.max(requested, bound) * 1e6) / 1e6 };
+}
+
 const COLLECTION_PATHS: Record<WorkloadKind, string> = {
   Deployment: "/apis/apps/v1/deployments",
   StatefulSet: "/apis/apps/v1/statefulsets",
@@ -131,6 +150,15 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
       return { pods: pods.items.map(podSnapshot), jobs: rolloutJobSnapshots(jobs.items) };
     } catch (err) {
       throw toKubeError(err, `list pods and jobs in namespace ${namespace}`);
+    }
+  }
+
+  async function listVolumeClaims(namespace: string): Promise<VolumeClaimSnapshot[]> {
+    try {
+      const claims = await core.listNamespacedPersistentVolumeClaim({ namespace });
+      return claims.items.map(volumeClaimSnapshot);
+    } catch (err) {
+      throw toKubeError(err, `list PersistentVolumeClaims in namespace ${namespace}`);
     }
   }
 
@@ -285,6 +313,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
     watchWorkloads,
     listWorkloads,
     listPodsAndJobs,
+    listVolumeClaims,
     scaleWorkload,
     ensureNamespace,
     namespaceState,

@@ -1,4 +1,5 @@
-import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type { V1Container, V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import { podRequests } from "../../domain/cost.ts";
 import type { PodSnapshot } from "../../ports/cluster.ts";
 
 function container(name: string, image: string, status: V1ContainerStatus | undefined): PodSnapshot["containers"][number] {
@@ -18,6 +19,14 @@ function container(name: string, image: string, status: V1ContainerStatus | unde
 
 const JOB_LABELS = ["batch.kubernetes.io/job-name", "job-name"];
 
+/** What podRequests reads of a container: its requests (and, for an init container, whether it is a sidecar). */
+function trimContainerRequests(c: V1Container): Pick<V1Container, "resources" | "restartPolicy"> {
+  return {
+    ...(c.resources?.requests ? { resources: { requests: c.resources.requests } } : {}),
+    ...(c.restartPolicy ? { restartPolicy: c.restartPolicy } : {}),
+  };
+}
+
 /**
  * The part of a Pod that podSnapshot reads, for the informer cache to keep instead of the whole
  * object (a real Pod, with managedFields, env, volumes and probes, is many times larger).
@@ -33,7 +42,12 @@ export function trimPod(pod: V1Pod): V1Pod {
       resourceVersion: pod.metadata?.resourceVersion,
       ...(Object.keys(labels).length ? { labels } : {}),
     },
-    spec: { containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image })) },
+    spec: {
+      containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image, ...trimContainerRequests(c) })),
+      ...(pod.spec?.initContainers ? { initContainers: pod.spec.initContainers.map((c) => ({ name: c.name, ...trimContainerRequests(c) })) } : {}),
+      ...(pod.spec?.overhead ? { overhead: pod.spec.overhead } : {}),
+      ...(pod.spec?.resources?.requests ? { resources: { requests: pod.spec.resources.requests } } : {}),
+    },
     status: {
       phase: pod.status?.phase,
       ...(scheduled?.length ? { conditions: scheduled } : {}),
@@ -54,7 +68,7 @@ export function trimPod(pod: V1Pod): V1Pod {
   };
 }
 
-/** What health needs from a Pod: phase, scheduling, and each container's state. */
+/** What health needs from a Pod: phase, scheduling, and each container's state; and what it requests (cost). */
 export function podSnapshot(pod: V1Pod): PodSnapshot {
   const statuses = new Map((pod.status?.containerStatuses ?? []).map((s) => [s.name, s]));
   const scheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
@@ -68,5 +82,6 @@ export function podSnapshot(pod: V1Pod): PodSnapshot {
     ...(unschedulable !== undefined ? { unschedulable } : {}),
     containers: (pod.spec?.containers ?? []).map((c) => container(c.name, c.image ?? "", statuses.get(c.name))),
     ...(job ? { job } : {}),
+    requests: podRequests(pod.spec),
   };
 }

@@ -5,8 +5,9 @@
  * life works with them against an API server that enforces RBAC.
  *
  * Two identities:
- * - the worker: cluster-wide, but only for watching workloads and for the lifecycle of staging
- *   namespaces (their quota, limits, Pod Security labels, and the identity helm runs as there).
+ * - the worker: cluster-wide, but only for watching workloads, listing volume claims (their size,
+ *   for the cost estimate) and for the lifecycle of staging namespaces (their quota, limits, Pod
+ *   Security labels, and the identity helm runs as there).
  *   No Secrets, no workloads: it never writes into a staging.
  * - the deployer: a ServiceAccount in each staging's namespace, bound there (RoleBinding) to
  *   the deployer ClusterRole. helm runs as it, with a short-lived token, so a chart can only
@@ -38,6 +39,7 @@ export function workerRules(deployerClusterRole: string): DocumentedRule[] {
     { why: "Health: cluster-wide watches of workloads (one list+watch per kind, never one per staging).", rule: { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: read } },
     { why: "Health: pods name crash loops, OOM kills, image pull errors.", rule: { apiGroups: [""], resources: ["pods"], verbs: read } },
     { why: "Health: Jobs (Helm hooks such as migrations, a chart's one-off Jobs).", rule: { apiGroups: ["batch"], resources: ["jobs"], verbs: read } },
+    { why: "Cost: the size of each staging's PersistentVolumeClaims (volumes cost even while a staging is archived).", rule: { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list"] } },
     {
       why: "Staging namespaces: created (labelled and annotated with the staging's id, with Pod Security labels), claimed or relabelled (patch), deleted once the staging is deleted. Octostage checks its annotation before touching one; a ValidatingAdmissionPolicy can enforce the label (docs/operators/security.md).",
       rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "create", "patch", "delete"] },

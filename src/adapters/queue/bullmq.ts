@@ -70,7 +70,7 @@ export interface BullQueues {
    * asserts it again every `reassertEveryMs` and whenever Redis reconnects, so a Redis that was
    * flushed or replaced heals itself. Returns a function that stops re-asserting.
    */
-  keepReconcileScheduled(everyMs: number, reassertEveryMs?: number): Promise<() => void>;
+  keepReconcileScheduled(everyMs: number, reassertEveryMs?: number, lifecycleEveryMs?: number): Promise<() => void>;
   /** Readiness: Redis answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -122,8 +122,11 @@ export function createQueues(opts: QueueOptions): BullQueues {
       );
     },
   };
-  async function schedule(everyMs: number): Promise<void> {
+  // Two job schedulers on the reconcile queue: the reconcile, and the lifecycle sweep with
+  // housekeeping (docs/users/lifecycle.md). Each runs once per period whatever the number of processes.
+  async function schedule(everyMs: number, lifecycleEveryMs: number): Promise<void> {
     await reconcile.upsertJobScheduler("reconcile", { every: everyMs }, { name: "reconcile" });
+    await reconcile.upsertJobScheduler("lifecycle", { every: lifecycleEveryMs }, { name: "lifecycle" });
   }
   return {
     workQueue,
@@ -134,11 +137,11 @@ export function createQueues(opts: QueueOptions): BullQueues {
     async ping() {
       await withTimeout("ping", timeoutMs, connection.ping());
     },
-    async keepReconcileScheduled(everyMs, reassertEveryMs = 30_000) {
+    async keepReconcileScheduled(everyMs, reassertEveryMs = 30_000, lifecycleEveryMs = 5 * 60_000) {
       const assert = (): void => {
-        schedule(everyMs).catch((err: unknown) => opts.logger.warn({ err: errorMeta(err) }, "could not assert the reconcile schedule; retrying"));
+        schedule(everyMs, lifecycleEveryMs).catch((err: unknown) => opts.logger.warn({ err: errorMeta(err) }, "could not assert the reconcile schedule; retrying"));
       };
-      await schedule(everyMs).catch((err: unknown) => opts.logger.warn({ err: errorMeta(err) }, "could not install the reconcile schedule; retrying"));
+      await schedule(everyMs, lifecycleEveryMs).catch((err: unknown) => opts.logger.warn({ err: errorMeta(err) }, "could not install the reconcile schedule; retrying"));
       const timer = setInterval(assert, reassertEveryMs);
       connection.on("ready", assert);
       return () => {
@@ -163,6 +166,8 @@ export interface JobHandlers {
   deploy(stagingId: string, log: Logger): Promise<{ permanentError?: string }>;
   report(stagingId: string, log: Logger): Promise<void>;
   reconcile(log: Logger): Promise<void>;
+  /** The lifecycle sweep and housekeeping. */
+  lifecycle(log: Logger): Promise<void>;
   command(commandId: string, log: Logger): Promise<void>;
 }
 
@@ -194,21 +199,23 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
     // staging's check run (the first write of each) is queued before the comments.
     { ...common, concurrency: opts.reportConcurrency ?? opts.concurrency },
   );
-  // One reconcile at a time across all processes: a Redis lock with a short expiry, renewed while
-  // the run lasts and released by its holder only, so a worker killed mid-run holds it briefly.
+  // One reconcile (and one lifecycle sweep) at a time across all processes: a Redis lock per job
+  // name with a short expiry, renewed while the run lasts and released by its holder only, so a
+  // worker killed mid-run holds it briefly.
   const lockClient = redisConnection(opts.redisUrl, "producer", opts.logger);
-  const lockKey = `${opts.prefix}:reconcile:lock`;
   const lockMs = opts.reconcileLockMs ?? 10_000;
   const reconcile = new Worker(
     queueNames.reconcile,
     async (job) => {
+      const lifecycle = job.name === "lifecycle";
+      const lockKey = `${opts.prefix}:${lifecycle ? "lifecycle" : "reconcile"}:lock`;
       const token = randomUUID();
       if ((await lockClient.set(lockKey, token, "PX", lockMs, "NX")) !== "OK") return;
       const renew = setInterval(() => {
         lockClient.eval(renewLock, 1, lockKey, token, String(lockMs)).catch(() => undefined);
       }, Math.max(100, Math.floor(lockMs / 3)));
       try {
-        await handlers.reconcile(childLog(job));
+        await (lifecycle ? handlers.lifecycle(childLog(job)) : handlers.reconcile(childLog(job)));
       } finally {
         clearInterval(renew);
         await lockClient.eval(releaseLock, 1, lockKey, token);

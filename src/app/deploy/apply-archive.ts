@@ -1,6 +1,7 @@
 import { announce } from "../announce.ts";
 import { stagingAccess, workloadKey } from "./work.ts";
 import type { Work } from "./work.ts";
+import { usageAfterArchive } from "../usage.ts";
 
 /** Archive: record the replica counts, scale every Deployment and StatefulSet to 0; volumes, Secrets and Services stay. */
 export async function applyArchive(work: Work): Promise<void> {
@@ -23,6 +24,7 @@ export async function applyArchive(work: Work): Promise<void> {
   const finished = await deps.store.finishGeneration(guard.lease, {
     generation: s.generation,
     action: { state: "succeeded" },
+    usage: usageAfterArchive(s, deps.clock.now()),
     observed: true,
     retryAt: null,
     status: { to: "archived", reason: `scaled ${workloads.length} workload(s) to 0; volumes kept`, cause: "archived", actor: "octostage" },

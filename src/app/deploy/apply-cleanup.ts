@@ -2,6 +2,7 @@ import { announce } from "../announce.ts";
 import { waitForNamespaceGone } from "./namespace.ts";
 import { helmControl, stagingAccess } from "./work.ts";
 import type { Work } from "./work.ts";
+import { usageAfterCleanup } from "../usage.ts";
 
 /**
  * Delete: helm uninstall, then the namespace with its volumes. Done only when the namespace is
@@ -35,6 +36,7 @@ export async function applyCleanup(work: Work): Promise<void> {
     action: { state: "succeeded", exitCode, ...(durationMs === undefined ? {} : { durationMs }), ...(output ? { output } : {}) },
     observed: true,
     retryAt: null,
+    usage: usageAfterCleanup(s, deps.clock.now()),
     status: { to: "deleted", reason, cause: "deleted", actor: "octostage" },
   });
   await announce(deps, finished.transition, "deleted");

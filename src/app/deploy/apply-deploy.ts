@@ -9,6 +9,7 @@ import { ensureNamespaceReady } from "./namespace.ts";
 import { recoverPendingRelease } from "./recover-release.ts";
 import { helmControl, stagingAccess, workloadKey } from "./work.ts";
 import type { Work } from "./work.ts";
+import { usageAfterDeploy } from "../usage.ts";
 
 /** helm upgrade --install; a release stuck in a pending state is recovered once, then tried again. */
 async function upgrade(work: Work, req: HelmReleaseRequest): Promise<HelmResult> {
@@ -61,8 +62,10 @@ export async function applyDeploy(work: Work): Promise<void> {
   const result = await upgrade(work, { release: s.name, namespace: s.namespace, chart: spec.chart, values: spec.values, timeoutSeconds: spec.deployTimeoutSeconds, secrets });
   let workloads = await deps.cluster.listWorkloads(s.namespace);
   if (s.archivedReplicas) workloads = await restoreReplicas(work, workloads, access);
+  const usage = await usageAfterDeploy(deps, s);
   const finished = await deps.store.finishGeneration(guard.lease, {
     generation: s.generation,
+    usage,
     action: { state: "succeeded", exitCode: result.exitCode, durationMs: result.durationMs, output: [result.stdout, result.stderr].filter(Boolean).join("\n") },
     observed: true,
     retryAt: null,

@@ -5,5 +5,5 @@ import type { SteerDeps, SteerRequest } from "./steer.ts";
 
 /** Deploy now, also what policy holds back; for a fork, approve exactly the commit the person saw. */
 export function approveStaging(deps: SteerDeps, req: SteerRequest & ApprovalRequest): Promise<CommandResult> {
-  return steerStaging(deps, req, (current) => decideApprove(current, req.actor, req));
+  return steerStaging(deps, req, (current) => decideApprove(current, req.actor, req), { startsStaging: true });
 }

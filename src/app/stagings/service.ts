@@ -28,9 +28,14 @@ import { chartSchemaProblem, overridesProblem } from "./override-rules.ts";
 import type { ChartKey } from "../charts.ts";
 import { redeployStaging } from "./redeploy-staging.ts";
 import { restoreStaging } from "./restore-staging.ts";
+import { keepStaging } from "./keep-staging.ts";
+import { checkRunningLimit, makeRoom, withinLimit } from "../lifecycle/running-limit.ts";
+import { isIssueKey, maxKeysPerStaging } from "../../domain/jira.ts";
+import { refuse } from "../../domain/intent/commands.ts";
 import { steerStaging } from "./steer.ts";
+import type { SteerRequest } from "./steer.ts";
 
-export type CoreDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock" | "codeHost"> & Partial<Pick<AppDeps, "charts">>;
+export type CoreDeps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock" | "codeHost"> & Partial<Pick<AppDeps, "charts" | "issueTracker">>;
 
 export type CoreErrorCode = "not_found" | "forbidden" | "invalid" | "conflict" | "unavailable";
 export type CoreResult<T> = { ok: true; value: T } | { ok: false; code: CoreErrorCode; message: string };
@@ -44,7 +49,7 @@ function allowed(caller: Caller, useCase: UseCase): CoreResult<never> | undefine
 
 /** A refused decision as a core error: a wrong override is invalid input, anything else a conflict with the staging's state. */
 function fromCommand(r: Extract<CommandResult, { ok: false }>): CoreResult<never> {
-  return fail(r.code === "invalid_override" ? "invalid" : "conflict", r.message);
+  return fail(r.code === "invalid_override" || r.code === "invalid_keep" ? "invalid" : "conflict", r.message);
 }
 
 /** A staging as the API shows it. */
@@ -114,6 +119,26 @@ export interface NamedInput {
   tag?: string | null;
   follow?: boolean;
   changes?: OverrideChange[];
+  /** Jira issue keys to link (`--jira KEY`): replaces the keys given this way before. */
+  jira?: string[];
+}
+
+/** `--jira` keys: Jira's shape, of a project the repository links, at most 10. */
+function jiraProblem(settings: RepoSettings, keys: readonly string[] | undefined): string | undefined {
+  if (keys === undefined || keys.length === 0) return undefined;
+  const projects = settings.jira?.projects ?? [];
+  if (projects.length === 0) return `${settings.repo} links no Jira projects: add a \`jira.projects\` list to its project config first`;
+  if (keys.length > maxKeysPerStaging) return `at most ${maxKeysPerStaging} Jira issues per staging (got ${keys.length})`;
+  for (const key of keys) {
+    if (!isIssueKey(key)) return `"${key.slice(0, 40)}" is not a Jira issue key (PROJECT-123)`;
+    if (!projects.includes(key.slice(0, key.lastIndexOf("-")))) return `${key} is not in a Jira project ${settings.repo} links (${projects.join(", ")})`;
+  }
+  return undefined;
+}
+
+async function linkApiIssues(deps: CoreDeps, stagingId: string, keys: readonly string[] | undefined): Promise<void> {
+  if (keys === undefined) return;
+  await deps.store.setIssueLinks(stagingId, ["api"], [...new Set(keys)].map((issueKey) => ({ issueKey, source: "api" as const })), deps.issueTracker !== undefined);
 }
 
 export interface CreateInput extends NamedInput {
@@ -155,6 +180,8 @@ export async function createStaging(deps: CoreDeps, caller: Caller, input: Creat
   if (!settings) return fail("invalid", `${input.repo} is not a repository of the project config: ${deps.project.repositories.map((r) => r.repo).join(", ")}`);
   if (input.ref === undefined && (input.tag === undefined || input.tag === null)) return fail("invalid", "give a git ref (branch, tag or SHA) or an image tag");
   if (input.follow && input.ref === undefined) return fail("invalid", "--follow needs a branch (--ref) to follow");
+  const jira = jiraProblem(settings, input.jira);
+  if (jira) return fail("invalid", jira);
   const [owner, repo] = settings.repo.split("/") as [string, string];
   let identity;
   try {
@@ -174,15 +201,18 @@ export async function createStaging(deps: CoreDeps, caller: Caller, input: Creat
   if (!head.ok) return head;
   const changes = input.changes ?? [];
   const problem = overridesProblem(settings, [], changes) ?? (await chartSchemaProblem(deps, settings, [], changes));
+  const limit = await checkRunningLimit(deps, settings, null);
   const out = await changeAndEnqueue(deps, {
     target: { name: input.name, create: { ...identity, installationId, repoOwner: owner, repoName: repo } },
     event: "api.create",
-    decide: (current) => decideCreate(current?.staging ?? null, caller.actor, head.value, changes, problem),
+    decide: (current) => withinLimit(limit, current?.staging ?? null, decideCreate(current?.staging ?? null, caller.actor, head.value, changes, problem), (message) => refuse("running_limit", message)),
     spec: pullRequestSpec(settings, owner, repo, null),
   });
   if (out.outcome === "duplicate") throw new Error("a create has no delivery id");
   if (!out.result.ok) return fromCommand(out.result);
   if (out.outcome !== "changed") return fail("conflict", out.reason);
+  await linkApiIssues(deps, out.staging.id, input.jira);
+  if (out.staging.desiredState === "active") await makeRoom(deps, settings, limit, out.staging.name);
   return { ok: true, value: out.staging };
 }
 
@@ -203,6 +233,8 @@ export async function updateStaging(deps: CoreDeps, caller: Caller, name: string
   const settings = settingsOf(deps, found);
   if (!settings) return fail("conflict", `${found.repoOwner}/${found.repoName} is no longer in the project config`);
   if (input.follow && input.ref === undefined && !found.headRef) return fail("invalid", "--follow needs a branch (--ref) to follow");
+  const jira = jiraProblem(settings, input.jira);
+  if (jira) return fail("invalid", jira);
   const head = await resolveHead(deps, found.installationId, found.repoOwner, found.repoName, input);
   if (!head.ok) return head;
   const changes = input.changes ?? [];
@@ -214,12 +246,13 @@ export async function updateStaging(deps: CoreDeps, caller: Caller, name: string
     return decision;
   });
   if (!out.ok) return fromCommand(out);
+  await linkApiIssues(deps, found.id, input.jira);
   const staging = await deps.store.get(found.id);
   if (!staging) return fail("not_found", `no staging named "${name}"`);
   return { ok: true, value: { staging, created: false, changed } };
 }
 
-type Steer = typeof archiveStaging;
+type Steer = (deps: CoreDeps, req: SteerRequest) => Promise<CommandResult>;
 
 async function steerByName(deps: CoreDeps, caller: Caller, useCase: UseCase, name: string, steer: Steer): Promise<CoreResult<{ staging: StagingRecord; result: CommandResult }>> {
   const refused = allowed(caller, useCase);
@@ -237,6 +270,8 @@ export const archiveByName = (deps: CoreDeps, caller: Caller, name: string) => s
 export const restoreByName = (deps: CoreDeps, caller: Caller, name: string) => steerByName(deps, caller, "restore", name, restoreStaging);
 export const redeployByName = (deps: CoreDeps, caller: Caller, name: string) => steerByName(deps, caller, "redeploy", name, redeployStaging);
 export const deleteByName = (deps: CoreDeps, caller: Caller, name: string) => steerByName(deps, caller, "delete", name, deleteStaging);
+/** `keep` as people type it: `7d`, `until 2027-01-15`, "" (until `keep off`) or `off`. */
+export const keepByName = (deps: CoreDeps, caller: Caller, name: string, keep: string) => steerByName(deps, caller, "keep", name, (d, req) => keepStaging(d, { ...req, arg: keep }));
 
 /** Removes a staging's record and history without touching the cluster (its namespace, if any, stays). */
 export async function forgetStaging(deps: CoreDeps, caller: Caller, name: string): Promise<CoreResult<StagingRecord>> {

@@ -16,13 +16,17 @@ export type RefusalCode =
   | "deleted"
   | "invalid_override"
   | "exists"
-  | "pull_request";
+  | "pull_request"
+  | "invalid_keep"
+  | "running_limit";
 
 export type CommandResult =
   | {
       ok: true;
-      done: "archived" | "already_archived" | "restoring" | "redeploying" | "approved" | "deleting" | "already_deleted" | "overrides_saved" | "created" | "updated" | "unchanged";
+      done: "archived" | "already_archived" | "restoring" | "redeploying" | "approved" | "deleting" | "already_deleted" | "overrides_saved" | "created" | "updated" | "unchanged" | "kept" | "unkept";
       sha?: string;
+      /** `kept`: until when. */
+      until?: Date;
     }
   | { ok: false; code: RefusalCode; message: string };
 
@@ -134,5 +138,23 @@ export function decideOverrides(current: CurrentStaging, actor: Actor, scope: Ov
     action: { kind: "override", actor, detail: { command: changes.some((c) => c.op === "set") ? "override" : "unset", scope, changes: changes.map((c) => ({ key: c.key, op: c.op })) } },
     bumpGeneration: current.desiredState === "active",
     result: { ok: true, done: "overrides_saved" },
+  };
+}
+
+/**
+ * `keep`: exempt the staging from the idle and retention policies until `keepUntil`
+ * (lifecycle.ts keepForever: until `keep off`), or end the keep (null). A kept archived
+ * staging stays archived; a deleted one has nothing to keep.
+ */
+export function decideKeep(current: CurrentStaging, actor: Actor, keepUntil: Date | null): IntentDecision<CommandResult> {
+  if (current.desiredState === "deleted") return refuse("deleted", `\`${current.name}\` was deleted: there is nothing to keep.`);
+  const same = current.keepUntil?.getTime() === keepUntil?.getTime();
+  if (same) return noChange(keepUntil ? "already kept until then" : "not kept", keepUntil ? { ok: true, done: "kept", until: keepUntil } : { ok: true, done: "unkept" });
+  return {
+    change: true,
+    inputs: { keepUntil },
+    action: { kind: "keep", actor, detail: { command: "keep", until: keepUntil?.toISOString() ?? null } },
+    bumpGeneration: false,
+    result: keepUntil ? { ok: true, done: "kept", until: keepUntil } : { ok: true, done: "unkept" },
   };
 }

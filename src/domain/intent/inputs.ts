@@ -9,7 +9,7 @@ import type { StagingStatus } from "../state-machine.ts";
 /** Deployed, scaled to zero, held back by policy (draft, labels, fork), or uninstalled. */
 export type DesiredState = "active" | "archived" | "held" | "deleted";
 
-export type ActionKind = "deploy" | "update" | "archive" | "restore" | "cleanup" | "override" | "hold" | "recover";
+export type ActionKind = "deploy" | "update" | "archive" | "restore" | "cleanup" | "override" | "hold" | "recover" | "keep";
 
 export interface StagingInputs {
   desiredState: DesiredState;
@@ -29,6 +29,10 @@ export interface StagingInputs {
   imageTag: string | null;
   /** A named staging that tracks its branch: a push to headRef updates it. */
   follow: boolean;
+  /** Kept from idle archive and retention cleanup until then (lifecycle.ts keepForever: until `keep off`). */
+  keepUntil: Date | null;
+  /** The PR carries the repository's keep label. */
+  keepLabel: boolean;
 }
 
 /** What a decision sees of the staging: its inputs and where it stands. */

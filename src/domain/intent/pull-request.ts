@@ -5,6 +5,8 @@
  * cannot archive a PR that was reopened since.
  */
 import type { Actor } from "../actor.ts";
+import type { LifecyclePolicy } from "../lifecycle.ts";
+import { defaultLifecyclePolicy } from "../lifecycle.ts";
 import { decideTrigger } from "../policy.ts";
 import type { TriggerPolicy } from "../settings.ts";
 import type { ActionKind, CurrentStaging, IntentDecision, StagingInputs } from "./inputs.ts";
@@ -24,6 +26,8 @@ export type PullRequestAction =
 export interface PullRequestFacts {
   action: PullRequestAction;
   state: "open" | "closed";
+  /** Closed by merging (GitHub's `merged`): the merge policy applies instead of the close policy. */
+  merged: boolean;
   headSha: string;
   headRef: string;
   draft: boolean;
@@ -34,7 +38,7 @@ export interface PullRequestFacts {
 }
 
 /** How the event was taken, for logs and the webhook's answer. */
-export type PullRequestOutcome = "deploy" | "hold" | "archive" | "kept_deleted" | "stale" | "unknown_staging" | "closed" | "unchanged";
+export type PullRequestOutcome = "deploy" | "hold" | "archive" | "cleanup" | "kept_deleted" | "stale" | "unknown_staging" | "closed" | "unchanged";
 
 const actionKinds: Record<PullRequestAction, ActionKind> = {
   opened: "deploy",
@@ -52,9 +56,10 @@ function isOlder(ev: PullRequestFacts, current: CurrentStaging): boolean {
 }
 
 /** The head fields of the event, and when the head changed (GitHub's time). */
-function headInputs(ev: PullRequestFacts, current: CurrentStaging | null): Partial<StagingInputs> {
+function headInputs(ev: PullRequestFacts, current: CurrentStaging | null, keepLabel: string): Partial<StagingInputs> {
   const changed = !current || current.headSha !== ev.headSha;
   return {
+    keepLabel: ev.labels.includes(keepLabel),
     headSha: ev.headSha,
     headRef: ev.headRef,
     headFromFork: ev.fromFork,
@@ -63,11 +68,15 @@ function headInputs(ev: PullRequestFacts, current: CurrentStaging | null): Parti
   };
 }
 
+/** What closing and merging do, and the keep label: the repository's lifecycle policy (the defaults when absent). */
+export type ClosePolicy = Pick<LifecyclePolicy, "onClose" | "onMerge" | "keepLabel">;
+
 export function decidePullRequestEvent(
   trigger: TriggerPolicy,
   current: CurrentStaging | null,
   ev: PullRequestFacts,
   actor: Actor,
+  lifecycle: ClosePolicy = defaultLifecyclePolicy,
 ): IntentDecision<PullRequestOutcome> {
   const detail = { event: ev.action, sha: ev.headSha };
   const action = { kind: actionKinds[ev.action], actor, detail };
@@ -76,10 +85,15 @@ export function decidePullRequestEvent(
   }
   if (ev.action === "closed") {
     if (!current) return noChange("no staging for this pull request", "unknown_staging");
-    const inputs = { prUpdatedAt: newest(current.prUpdatedAt, ev.updatedAt) };
+    const inputs = { prUpdatedAt: newest(current.prUpdatedAt, ev.updatedAt), keepLabel: ev.labels.includes(lifecycle.keepLabel) };
     if (current.desiredState === "deleted") return { change: true, inputs, action: { ...action, kind: "hold" }, bumpGeneration: false, result: "kept_deleted" };
+    const policy = ev.merged ? "onMerge" : "onClose";
+    if (lifecycle[policy] === "cleanup") {
+      const skipReason = `Cleaned up when the PR was ${ev.merged ? "merged" : "closed"} (lifecycle ${policy}: cleanup); \`/octo deploy\` recreates it.`;
+      return { change: true, inputs: { ...inputs, desiredState: "deleted", skipReason }, action: { ...action, kind: "cleanup", detail: { ...detail, policy } }, bumpGeneration: true, result: "cleanup" };
+    }
     const archived = current.desiredState === "archived";
-    return { change: true, inputs: { ...inputs, desiredState: "archived", skipReason: null }, action, bumpGeneration: !archived, result: "archive" };
+    return { change: true, inputs: { ...inputs, desiredState: "archived", skipReason: null }, action: { ...action, detail: { ...detail, policy } }, bumpGeneration: !archived, result: "archive" };
   }
   // A label or a push on a closed PR (GitHub sends some) does not bring its staging back.
   if (ev.state === "closed") return noChange("the pull request is closed", "closed");
@@ -87,13 +101,13 @@ export function decidePullRequestEvent(
     // Deleted on purpose (`/octo delete`): PR events do not bring it back, `/octo deploy` does.
     return {
       change: true,
-      inputs: { ...headInputs(ev, current), skipReason: "Deleted with `/octo delete`; `/octo deploy` recreates it." },
+      inputs: { ...headInputs(ev, current, lifecycle.keepLabel), skipReason: current.skipReason ?? "Deleted with `/octo delete`; `/octo deploy` recreates it." },
       action: { ...action, kind: "hold" },
       bumpGeneration: false,
       result: "kept_deleted",
     };
   }
-  const head = headInputs(ev, current);
+  const head = headInputs(ev, current, lifecycle.keepLabel);
   const decision = decideTrigger(trigger, { ...ev, approvedSha: current?.approvedSha ?? null });
   if (!decision.deploy) {
     // An archived staging stays archived (`/octo restore` asks for it back, through the fork gate).

@@ -21,11 +21,13 @@ import type { CoreDeps, CoreErrorCode } from "../../app/stagings/service.ts";
 import { authenticate, createToken, listTokens, revokeToken } from "../../app/tokens.ts";
 import type { TokenDeps } from "../../app/tokens.ts";
 import type { OverrideChange } from "../../domain/intent/inputs.ts";
+import { summarizeLifecycle } from "../../domain/lifecycle-summary.ts";
 import type { Caller } from "../../domain/roles.ts";
 import type { Logger } from "../../ports/logger.ts";
+import type { StagingRecord } from "../../ports/store.ts";
 import type { TokenRecord } from "../../ports/tokens.ts";
 import * as s from "./schemas.ts";
-import { actionView, stagingDetailsView, stagingView, tokenView } from "./views.ts";
+import { actionView, stagingDetailsView, stagingView as viewOfStaging, tokenView } from "./views.ts";
 
 export interface ApiOptions {
   deps: CoreDeps;
@@ -177,6 +179,8 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
     result.ok ? { status, body: view(result.value) } : { status: httpStatus[result.code], body: errorBody(result.code, result.message) };
 
   const secretKeysOf = (repo: string) => opts.deps.project.forRepo(repo)?.secretKeys ?? [];
+  const lifeOf = (s: StagingRecord) => summarizeLifecycle(opts.deps.project.forRepo(`${s.repoOwner}/${s.repoName}`)?.lifecycle, opts.deps.project.cost, s, opts.deps.clock.now());
+  const stagingView = (s: StagingRecord) => viewOfStaging(s, lifeOf(s));
 
   app.get("/api/v1/openapi.json", { schema: { hide: true } }, () => app.swagger());
 
@@ -202,6 +206,7 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
           ...(b.ref !== undefined ? { ref: b.ref } : {}),
           ...(b.tag !== undefined ? { tag: b.tag } : {}),
           ...(b.follow !== undefined ? { follow: b.follow } : {}),
+          ...(b.jira !== undefined ? { jira: b.jira } : {}),
           changes: changesOf(b),
         });
         return asAnswer(result, stagingView, 201);
@@ -213,7 +218,7 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
     { schema: { summary: "A staging, with its effective configuration", params: s.nameParams, response: { 200: s.stagingDetailsSchema, ...errorResponses } } },
     async (req, reply) => {
       const result = await core.getStaging(opts.deps, caller(req), req.params.name);
-      return answer(reply, result, (d) => stagingDetailsView(d, secretKeysOf(`${d.staging.repoOwner}/${d.staging.repoName}`)));
+      return answer(reply, result, (d) => stagingDetailsView(d, secretKeysOf(`${d.staging.repoOwner}/${d.staging.repoName}`), lifeOf(d.staging)));
     },
   );
 
@@ -227,7 +232,7 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
           opts.deps,
           caller(req),
           req.params.name,
-          { ...(b.ref !== undefined ? { ref: b.ref } : {}), ...(b.tag !== undefined ? { tag: b.tag } : {}), ...(b.follow !== undefined ? { follow: b.follow } : {}), changes: changesOf(b) },
+          { ...(b.ref !== undefined ? { ref: b.ref } : {}), ...(b.tag !== undefined ? { tag: b.tag } : {}), ...(b.follow !== undefined ? { follow: b.follow } : {}), ...(b.jira !== undefined ? { jira: b.jira } : {}), changes: changesOf(b) },
           b.create ? { create: b.create } : {},
         );
         return asAnswer(result, (v) => ({ staging: stagingView(v.staging), created: v.created, changed: v.changed }), result.ok && result.value.created ? 201 : 200);
@@ -246,6 +251,20 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
         idempotent(req, reply, async () => asAnswer(await run(opts.deps, caller(req), req.params.name), (v) => ({ staging: stagingView(v.staging), result: v.result.ok ? v.result.done : "refused" }), 202)),
     );
   }
+
+  app.post(
+    "/api/v1/stagings/:name/keep",
+    {
+      schema: {
+        summary: "Keep a staging from idle archive and retention cleanup (for some days, through a date, until `off`), or end the keep",
+        params: s.nameParams,
+        body: s.keepBody,
+        response: { 200: s.steeredSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) =>
+      idempotent(req, reply, async () => asAnswer(await core.keepByName(opts.deps, caller(req), req.params.name, req.body.keep), (v) => ({ staging: stagingView(v.staging), result: v.result.ok ? v.result.done : "refused" }), 200)),
+  );
 
   app.delete(
     "/api/v1/stagings/:name",

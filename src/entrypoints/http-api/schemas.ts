@@ -38,6 +38,26 @@ export const stagingSchema = z
     observedGeneration: z.number().int(),
     statusVersion: z.number().int(),
     statusChangedAt: z.string().meta({ format: "date-time" }),
+    archivedAt: z.string().nullable().meta({ format: "date-time", description: "When it was archived (retention counts from here)." }),
+    lastActivityAt: z.string().meta({ format: "date-time", description: "The last push, command or restore by a person (the idle policy counts from here)." }),
+    kept: z
+      .object({ by: z.enum(["label", "keep"]), label: z.string().optional(), until: z.string().nullable().meta({ format: "date-time", description: "null: until `keep off` (or while the label is on the PR)." }) })
+      .nullable()
+      .meta({ description: "Exempt from the idle and retention policies: by the PR's keep label or by `keep`." }),
+    nextPolicyAction: z
+      .object({ action: z.enum(["archive", "cleanup"]), policy: z.enum(["idle", "retention"]), at: z.string().meta({ format: "date-time" }) })
+      .nullable()
+      .meta({ description: "What a lifecycle policy will do to it by itself, and when (docs/users/lifecycle.md)." }),
+    cost: z
+      .object({
+        estimate: z.literal(true),
+        currency: z.string(),
+        perDay: z.number(),
+        toDate: z.number(),
+        savedToDate: z.number().meta({ description: "What archiving saved (CPU and memory not requested while archived)." }),
+      })
+      .nullable()
+      .meta({ description: "An estimate from the pods' resource requests and the volumes' sizes at the configured prices; null without prices (docs/users/lifecycle.md#cost)." }),
   })
   .meta({ id: "Staging" });
 
@@ -85,6 +105,7 @@ export const createBody = z
     ref: z.string().optional().meta({ description: "A branch, tag or commit SHA, resolved through GitHub." }),
     tag: z.string().optional().meta({ description: "An explicit image tag (instead of the commit's)." }),
     follow: z.boolean().optional().meta({ description: "Track the branch: a push to it updates the staging." }),
+    jira: z.array(z.string().max(64)).max(10).optional().meta({ description: "Jira issue keys to link (replacing those given before this way); keys of the repository's Jira projects." }),
     ...overrideEdits,
   })
   .strict()
@@ -95,6 +116,7 @@ export const updateBody = z
     ref: z.string().optional(),
     tag: z.string().nullable().optional().meta({ description: "null removes the explicit tag." }),
     follow: z.boolean().optional(),
+    jira: z.array(z.string().max(64)).max(10).optional().meta({ description: "Jira issue keys to link (replacing those given before this way); keys of the repository's Jira projects." }),
     ...overrideEdits,
     unset: z.array(z.string()).optional().meta({ description: "App override keys to unset." }),
     unsetDeployment: z.array(z.string()).optional(),
@@ -104,6 +126,15 @@ export const updateBody = z
   .meta({ id: "UpdateStaging" });
 
 export const updatedSchema = z.object({ staging: stagingSchema, created: z.boolean(), changed: z.boolean() }).meta({ id: "UpdatedStaging" });
+export const keepBody = z
+  .object({
+    keep: z
+      .string()
+      .max(40)
+      .meta({ description: 'As in PR comments: "7d" (days from now), "until 2027-01-15" (through that day, UTC), "" (until "off"), or "off".', examples: ["7d", "until 2027-01-15", "", "off"] }),
+  })
+  .meta({ id: "KeepRequest" });
+
 export const steeredSchema = z.object({ staging: stagingSchema, result: z.string() }).meta({ id: "SteeredStaging" });
 
 export const actionSchema = z

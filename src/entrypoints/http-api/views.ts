@@ -4,6 +4,7 @@ import { latestEdits } from "../../domain/overrides.ts";
 import type { EffectiveConfig } from "../../domain/overrides.ts";
 import { isSecretKey } from "../../domain/overrides-validation.ts";
 import { isSecretPath } from "../../domain/secrets.ts";
+import type { LifecycleSummary } from "../../domain/lifecycle-summary.ts";
 import type { StagingDetails } from "../../app/stagings/service.ts";
 import type { ActionRecord, OverrideRecord, StagingRecord } from "../../ports/store.ts";
 import type { TokenRecord } from "../../ports/tokens.ts";
@@ -12,7 +13,7 @@ import type { actionSchema, configEntrySchema, stagingDetailsSchema, stagingSche
 const hidden = "[secret]";
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export function stagingView(s: StagingRecord): z.infer<typeof stagingSchema> {
+export function stagingView(s: StagingRecord, life: LifecycleSummary): z.infer<typeof stagingSchema> {
   return {
     name: s.name,
     repo: `${s.repoOwner}/${s.repoName}`,
@@ -32,6 +33,11 @@ export function stagingView(s: StagingRecord): z.infer<typeof stagingSchema> {
     observedGeneration: s.observedGeneration,
     statusVersion: s.statusVersion,
     statusChangedAt: s.statusChangedAt.toISOString(),
+    archivedAt: iso(s.archivedAt),
+    lastActivityAt: s.lastActivityAt.toISOString(),
+    kept: life.kept === null ? null : life.kept.by === "label" ? { by: "label", label: life.kept.label, until: null } : { by: "keep", until: iso(life.kept.until) },
+    nextPolicyAction: life.next ? { action: life.next.action, policy: life.next.policy, at: life.next.at.toISOString() } : null,
+    cost: life.cost ? { estimate: true, currency: life.cost.currency, perDay: life.cost.perDay, toDate: life.cost.toDate, savedToDate: life.cost.savedToDate } : null,
   };
 }
 
@@ -51,9 +57,9 @@ function configEntries(config: EffectiveConfig, overrides: readonly OverrideReco
   });
 }
 
-export function stagingDetailsView(d: StagingDetails, secretKeys: readonly string[]): z.infer<typeof stagingDetailsSchema> {
+export function stagingDetailsView(d: StagingDetails, secretKeys: readonly string[], life: LifecycleSummary): z.infer<typeof stagingDetailsSchema> {
   return {
-    ...stagingView(d.staging),
+    ...stagingView(d.staging, life),
     config: d.config
       ? {
           chart: { repository: d.config.chart.repository, ...(d.config.chart.name ? { name: d.config.chart.name } : {}), ...(d.config.chart.version ? { version: d.config.chart.version } : {}) },

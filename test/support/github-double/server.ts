@@ -12,6 +12,7 @@ import {
   secondaryLimitExceeded, takeSecondary, type Bucket, type RateLimitSetting, type SecondaryRateLimitOptions, type SecondaryRule,
 } from "./limits.ts";
 import { Repositories, type OpenPullRequestOptions, type PullRequestChanges } from "./repositories.ts";
+import { readBody } from "../http-body.ts";
 
 
 interface RecordedGitHubRequest {
@@ -106,14 +107,6 @@ export function generateTestPrivateKey(): string {
   }).privateKey;
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Promise<GitHubDouble> {
   const defaultLimit = options.rateLimit ?? 5000;
