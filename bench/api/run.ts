@@ -17,17 +17,12 @@ import { generateTestPrivateKey, startGitHubDouble } from "../../test/support/gi
 import { startOctostageProcess } from "../../test/support/octostage-process.ts";
 import { e2eRepository } from "../../test/support/system.ts";
 import { summarize } from "../intake/stats.ts";
+import { wholeNumberOption } from "../options.ts";
 import { describeSource } from "../source.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: a whole number`);
-  return n;
-};
+const option = (name: string, fallback: number): number => wholeNumberOption(args, name, fallback);
 const stagings = option("stagings", 1000);
 const requests = option("requests", 500);
 const octoRuns = option("octo-runs", 20);

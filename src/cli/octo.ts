@@ -440,6 +440,25 @@ export function buildProgram(o: Output, env: NodeJS.ProcessEnv, setExit: (code: 
       table(o, ["KEY", "TYPE", "DEFAULT", "DESCRIPTION"], keys.keys.map((k) => [k.key, k.type, k.default === undefined ? "—" : JSON.stringify(k.default), k.description ?? ""]));
     });
 
+  program
+    .command("cost")
+    .argument("<project>", "a project name (or owner/name)")
+    .description("what a repository's stagings cost (an estimate): per day, to date, and what archiving saved")
+    .option("--json", "JSON output")
+    .action(async (project: string, opts: { json?: boolean }) => {
+      const c = await client().request<{ project: string; repo: string; running: number; archived: number; cost: { currency: string; perDay: number; toDate: number; savedToDate: number; savedPerDay: number } | null }>(
+        "GET",
+        `/api/v1/projects/${encodeURIComponent(project)}/cost`,
+      );
+      if (opts.json) return json(c);
+      o.out(`${c.repo}: ${c.running} running, ${c.archived} archived`);
+      if (!c.cost) return o.out("no cost estimate: the project config has no prices (docs/users/lifecycle.md#cost)");
+      o.out(`per day   ${money(c.cost.perDay, c.cost.currency)}`);
+      o.out(`to date   ${money(c.cost.toDate, c.cost.currency)}`);
+      o.out(`archiving saved ${money(c.cost.savedToDate, c.cost.currency)} so far, ${money(c.cost.savedPerDay, c.cost.currency)} per day now`);
+      o.out("(estimates from resource requests and volume sizes at the configured prices)");
+    });
+
   const token = program.command("token").description("API tokens (admin)");
   token
     .command("create")

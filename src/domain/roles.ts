@@ -28,6 +28,7 @@ const roleNeeded = {
   actions: "read",
   actionLog: "read",
   keys: "read",
+  cost: "read",
   create: "operate",
   update: "operate",
   archive: "operate",

@@ -362,11 +362,11 @@ export interface StagingStore {
    */
   listLifecycleCandidates(rules: readonly LifecycleRule[], limit: number): Promise<StagingRecord[]>;
   /**
-   * Sets (or clears, with null) the notice of a coming policy action, only if the staging's
-   * lifecycle facts are still those the sweep read (a keep or a push in between wins); bumps
-   * statusVersion so the reports show it. Returns the staging when it changed.
+   * Sets (or clears, with null) the notices of coming policy actions, in one statement, each only
+   * if the staging's lifecycle facts are still those the sweep read (a keep or a push in between
+   * wins); bumps statusVersion so the reports show it. Returns the stagings that changed.
    */
-  setNotice(id: string, expected: LifecycleFacts, notice: { at: Date; policy: LifecyclePolicyName } | null): Promise<StagingRecord | null>;
+  setNotices(changes: readonly NoticeChange[]): Promise<{ id: string; statusVersion: number }[]>;
   /** Stagings of a repository that run or are being deployed (what the running limit counts). */
   listRunning(repoOwner: string, repoName: string): Promise<StagingRecord[]>;
   /**
@@ -395,6 +395,12 @@ interface IssueLinkRecord {
   source: IssueLinkSource;
   /** What the issue's move into Done did to the staging (its move out of Done undoes it). */
   doneAction: "archive" | "cleanup" | null;
+}
+
+export interface NoticeChange {
+  id: string;
+  expected: LifecycleFacts;
+  notice: { at: Date; policy: LifecyclePolicyName } | null;
 }
 
 /** One repository's lifecycle thresholds for a sweep at some time (see listLifecycleCandidates). */

@@ -200,6 +200,24 @@ describe("octo", () => {
     expect((await octo(["list", "--json"], null)).code).toBe(0);
   });
 
+  it("keep and cost: a keep is shown by info and ended with off; cost says when no prices are configured", async () => {
+    const kept = await octo(["keep", "release-2-4", "until", "2099-01-15"], operator);
+    expect(kept).toMatchObject({ code: 6 }); // refused: invalid input
+    expect(kept.stderr).toContain("keep reaches at most 366 days ahead");
+    const week = await octo(["keep", "release-2-4", "7d"], operator);
+    expect(week.code).toBe(0);
+    expect(week.stderr).toMatch(/^release-2-4: kept until \d{4}-\d\d-\d\dT/);
+    expect((await octo(["info", "release-2-4"], reader)).stdout).toMatch(/kept\s+until \d{4}-/);
+    expect((await octo(["keep", "release-2-4", "7d"], reader)).code).toBe(3);
+    const off = await octo(["keep", "release-2-4", "off"], operator);
+    expect(off.stderr).toContain("release-2-4: not kept");
+    expect((await octo(["info", "release-2-4"], reader)).stdout).toMatch(/kept\s+no/);
+    const cost = await octo(["cost", "web"], reader);
+    expect(cost).toMatchObject({ code: 0 });
+    expect(cost.stdout).toContain("octo-org/web: ");
+    expect(cost.stdout).toContain("no cost estimate: the project config has no prices");
+  });
+
   it("archive, restore, delete and forget", async () => {
     expect((await octo(["archive", "release-2-4", "--wait", "--timeout", "60"], operator)).code).toBe(0);
     expect((await octo(["restore", "release-2-4", "--wait", "--timeout", "60"], operator)).code).toBe(0);

@@ -153,6 +153,14 @@ describe("lifecycle policies", () => {
     const archived = await api.request("GET", "/api/v1/stagings/web-pr-1");
     expect(archived.body.cost.perDay).toBeCloseTo((10 * 0.1 * 24) / 730, 4);
     expect(archived.body.cost.savedToDate).toBeCloseTo(0.2 * 0.04 * 24 + 0.5 * 0.005 * 24, 2);
+    // Per repository: the total per day and to date, and what archiving saved.
+    const project = await api.request("GET", "/api/v1/projects/web/cost");
+    expect(project.status).toBe(200);
+    expect(project.body).toMatchObject({ project: "web", repo: "octo-org/web", cost: { estimate: true, currency: "USD" } });
+    expect(project.body.cost.savedToDate).toBeCloseTo(archived.body.cost.savedToDate, 4);
+    expect(project.body.cost.toDate).toBeGreaterThanOrEqual(archived.body.cost.toDate);
+    expect(project.body.cost.savedPerDay).toBeCloseTo(0.2 * 0.04 * 24 + 0.5 * 0.005 * 24, 4);
+    expect((await api.request("GET", "/api/v1/projects/nope/cost")).status).toBe(404);
   });
 
   it("keep: until a date (PR comment), until `keep off` (API), and by the PR's label", async () => {

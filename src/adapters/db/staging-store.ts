@@ -257,11 +257,14 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
     },
 
     async listLifecycleCandidates(rules, limit) {
-      const due = rules.map((r) => {
-        const retention = r.archivedBefore ? Prisma.sql`(s."desiredState" = 'archived' AND s."archivedAt" <= ${r.archivedBefore})` : Prisma.sql`false`;
-        const idle = r.idleBefore ? Prisma.sql`(s."desiredState" = 'active' AND s."lastActivityAt" <= ${r.idleBefore})` : Prisma.sql`false`;
-        return Prisma.sql`(lower(s."repoOwner") = ${r.repoOwner.toLowerCase()} AND lower(s."repoName") = ${r.repoName.toLowerCase()}
-          AND NOT s."keepLabel" AND (s."keepUntil" IS NULL OR s."keepUntil" <= ${r.keptAfter}) AND (${retention} OR ${idle}))`;
+      // The time tests first (cheap, selective), the repository match (lower() on two columns) last.
+      const due = rules.flatMap((r) => {
+        const repo = Prisma.sql`lower(s."repoOwner") = ${r.repoOwner.toLowerCase()} AND lower(s."repoName") = ${r.repoName.toLowerCase()}`;
+        const unkept = Prisma.sql`NOT s."keepLabel" AND (s."keepUntil" IS NULL OR s."keepUntil" <= ${r.keptAfter})`;
+        return [
+          ...(r.archivedBefore ? [Prisma.sql`(s."desiredState" = 'archived' AND s."archivedAt" <= ${r.archivedBefore} AND ${unkept} AND ${repo})`] : []),
+          ...(r.idleBefore ? [Prisma.sql`(s."desiredState" = 'active' AND s."lastActivityAt" <= ${r.idleBefore} AND ${unkept} AND ${repo})`] : []),
+        ];
       });
       const rows = await db.$queryRaw<Staging[]>`
         SELECT * FROM "Staging" s
@@ -270,15 +273,20 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
       return rows.map(toStaging);
     },
 
-    async setNotice(id, expected, notice) {
-      const rows = await db.$queryRaw<Staging[]>`
-        UPDATE "Staging" SET "noticeAt" = ${notice?.at ?? null}, "noticePolicy" = ${notice?.policy ?? null}, "statusVersion" = "statusVersion" + 1, "updatedAt" = now()
-        WHERE "id" = ${id}::uuid AND "desiredState" = ${expected.desiredState} AND "keepLabel" = ${expected.keepLabel}
-          AND "keepUntil" IS NOT DISTINCT FROM ${expected.keepUntil} AND "lastActivityAt" = ${expected.lastActivityAt}
-          AND "archivedAt" IS NOT DISTINCT FROM ${expected.archivedAt}
-          AND ("noticeAt" IS DISTINCT FROM ${notice?.at ?? null} OR "noticePolicy" IS DISTINCT FROM ${notice?.policy ?? null})
-        RETURNING *`;
-      return rows[0] ? toStaging(rows[0]) : null;
+    async setNotices(changes) {
+      if (changes.length === 0) return [];
+      const ts = (d: Date | null) => Prisma.sql`${d}::timestamp(3)`;
+      const values = changes.map(
+        (c) =>
+          Prisma.sql`(${c.id}::uuid, ${ts(c.notice?.at ?? null)}, ${c.notice?.policy ?? null}::text, ${c.expected.desiredState}::text, ${c.expected.keepLabel}::boolean, ${ts(c.expected.keepUntil)}, ${ts(c.expected.lastActivityAt)}, ${ts(c.expected.archivedAt)})`,
+      );
+      return db.$queryRaw<{ id: string; statusVersion: number }[]>`
+        UPDATE "Staging" s SET "noticeAt" = v.at, "noticePolicy" = v.policy, "statusVersion" = s."statusVersion" + 1, "updatedAt" = now()
+        FROM (VALUES ${Prisma.join(values)}) AS v(id, at, policy, ds, kl, ku, la, aa)
+        WHERE s."id" = v.id AND s."desiredState" = v.ds AND s."keepLabel" = v.kl AND s."keepUntil" IS NOT DISTINCT FROM v.ku
+          AND s."lastActivityAt" = v.la AND s."archivedAt" IS NOT DISTINCT FROM v.aa
+          AND (s."noticeAt" IS DISTINCT FROM v.at OR s."noticePolicy" IS DISTINCT FROM v.policy)
+        RETURNING s."id", s."statusVersion"`;
     },
 
     async listRunning(repoOwner, repoName) {

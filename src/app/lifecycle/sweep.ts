@@ -12,7 +12,7 @@ import { noChange } from "../../domain/intent/inputs.ts";
 import { defaultLifecyclePolicy, describePolicy, formatTime, sweepStep } from "../../domain/lifecycle.ts";
 import type { Deadline, LifecycleFacts, LifecyclePolicy } from "../../domain/lifecycle.ts";
 import { reportDelayMs } from "../../domain/report-pacing.ts";
-import type { LifecycleRule, StagingRecord } from "../../ports/store.ts";
+import type { LifecycleRule, NoticeChange, StagingRecord } from "../../ports/store.ts";
 import type { AppDeps } from "../deps.ts";
 import { changeAndEnqueue, errorSummary } from "../change-staging.ts";
 import { stagingSpec } from "../desired-spec.ts";
@@ -20,6 +20,8 @@ import { stagingSpec } from "../desired-spec.ts";
 type Deps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock">;
 
 const dayMs = 24 * 3600 * 1000;
+/** Stagings acted on or warned at once (the database pool has 10 connections; intake needs some). */
+const sweepConcurrency = 4;
 const hourMs = 3600 * 1000;
 
 export interface SweepSummary {
@@ -73,13 +75,14 @@ export async function sweepLifecycle(deps: Deps, options: { limit?: number } = {
   const rules = [...policies.entries()].map(([repo, policy]) => ruleFor(repo, policy, now));
   const candidates = await deps.store.listLifecycleCandidates(rules, options.limit ?? 5_000);
   summary.candidates = candidates.length;
-  for (const s of candidates) {
+  const notices: NoticeChange[] = [];
+  const handle = async (s: StagingRecord): Promise<void> => {
     const policy = policies.get(`${s.repoOwner}/${s.repoName}`.toLowerCase());
     try {
       if (!policy) {
         // The repository left the project config: no policy acts, a notice given earlier is taken back.
-        if (s.notice && (await deps.store.setNotice(s.id, factsOf(s), null))) summary.noticesCleared++;
-        continue;
+        if (s.notice) notices.push({ id: s.id, expected: factsOf(s), notice: null });
+        return;
       }
       const step = sweepStep(policy, factsOf(s), now, s.notice);
       if ("act" in step) {
@@ -94,20 +97,28 @@ export async function sweepLifecycle(deps: Deps, options: { limit?: number } = {
           else summary.cleanedUp++;
           deps.logger.info({ staging: s.name, policy: step.act.policy, action: step.act.action }, "lifecycle policy acted");
         }
-        continue;
+        return;
       }
       const notice = "warn" in step ? { at: step.warn.at, policy: step.warn.policy } : null;
       const same = notice === null ? s.notice === null : s.notice !== null && s.notice.at.getTime() === notice.at.getTime() && s.notice.policy === notice.policy;
-      if (same) continue;
-      const changed = await deps.store.setNotice(s.id, factsOf(s), notice);
-      if (!changed) continue;
-      if (notice) summary.warned++;
-      else summary.noticesCleared++;
-      await deps.queue.enqueueReport(changed.id, changed.statusVersion, reportDelayMs(now, null, true));
+      if (!same) notices.push({ id: s.id, expected: factsOf(s), notice });
     } catch (err) {
       // One staging's failure (Postgres hiccup, Redis down for the report) does not stop the sweep; the next one retries.
       deps.logger.warn({ staging: s.name, err: errorSummary(err) }, "lifecycle sweep: could not handle a staging; the next sweep tries again");
     }
+  };
+  // A few at a time: each change locks only its own row, and the sweep is mostly waiting for Postgres.
+  for (let i = 0; i < candidates.length; i += sweepConcurrency) await Promise.all(candidates.slice(i, i + sweepConcurrency).map(handle));
+  // Notices in one statement (each still compare-and-set on what was read), then their reports.
+  const warned = new Set(notices.filter((n) => n.notice).map((n) => n.id));
+  try {
+    for (const changed of await deps.store.setNotices(notices)) {
+      if (warned.has(changed.id)) summary.warned++;
+      else summary.noticesCleared++;
+      await deps.queue.enqueueReport(changed.id, changed.statusVersion, reportDelayMs(now, null, true)).catch((err: unknown) => deps.logger.warn({ stagingId: changed.id, err: errorSummary(err) }, "enqueue failed; the reconciler will report the notice"));
+    }
+  } catch (err) {
+    deps.logger.warn({ notices: notices.length, err: errorSummary(err) }, "lifecycle sweep: could not record the notices; the next sweep tries again");
   }
   if (summary.archived || summary.cleanedUp || summary.warned || summary.noticesCleared) deps.logger.info({ ...summary }, "lifecycle sweep");
   return summary;

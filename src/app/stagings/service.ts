@@ -31,6 +31,8 @@ import { restoreStaging } from "./restore-staging.ts";
 import { keepStaging } from "./keep-staging.ts";
 import { checkRunningLimit, makeRoom, withinLimit } from "../lifecycle/running-limit.ts";
 import { isIssueKey, maxKeysPerStaging } from "../../domain/jira.ts";
+import { estimate, sumEstimates } from "../../domain/cost.ts";
+import type { CostEstimate } from "../../domain/cost.ts";
 import { refuse } from "../../domain/intent/commands.ts";
 import { steerStaging } from "./steer.ts";
 import type { SteerRequest } from "./steer.ts";
@@ -313,4 +315,43 @@ export async function getAction(deps: CoreDeps, caller: Caller, id: string): Pro
   const action = uuid.test(id) ? await deps.store.getAction(id) : null;
   if (!action) return fail("not_found", `no action ${id}`);
   return { ok: true, value: { action, staging: await deps.store.get(action.stagingId) } };
+}
+
+export interface ProjectCost {
+  project: string;
+  repo: string;
+  /** Stagings counted: running (or deploying) and archived ones. */
+  running: number;
+  archived: number;
+  /** Null when no prices are configured (project config `cost`). */
+  cost: { currency: string; perDay: number; toDate: number; savedToDate: number; savedPerDay: number } | null;
+}
+
+/**
+ * A repository's stagings' cost, estimated (lifecycle-summary.ts): what they cost per day now,
+ * to date (cleaned-up ones included, for what they cost while they existed), and what archiving saved.
+ */
+export async function projectCost(deps: CoreDeps, caller: Caller, project: string): Promise<CoreResult<ProjectCost>> {
+  const refused = allowed(caller, "cost");
+  if (refused) return refused;
+  const settings = deps.project.repositories.find((r) => r.name === project || r.repo.toLowerCase() === project.toLowerCase());
+  if (!settings) return fail("not_found", `no project "${project}": ${deps.project.repositories.map((r) => r.name).join(", ")}`);
+  const [owner, name] = settings.repo.split("/") as [string, string];
+  const now = deps.clock.now();
+  const estimates: CostEstimate[] = [];
+  let running = 0;
+  let archived = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await deps.store.listStagings({ repo: { owner, name }, includeDeleted: true, limit: 500, ...(after ? { after } : {}) });
+    for (const s of page) {
+      if (s.desiredState === "active") running++;
+      if (s.desiredState === "archived") archived++;
+      if (deps.project.cost && s.usage) estimates.push(estimate(s.usage, deps.project.cost, now));
+    }
+    if (page.length < 500) break;
+    after = page.at(-1)!.name;
+  }
+  const total = deps.project.cost ? (sumEstimates(estimates) ?? { currency: deps.project.cost.currency, perDay: 0, toDate: 0, savedToDate: 0, savedPerDay: 0 }) : null;
+  return { ok: true, value: { project: settings.name, repo: settings.repo, running, archived, cost: total } };
 }

@@ -345,6 +345,12 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
     async (req, reply) => answer(reply, await core.chartKeys(opts.deps, caller(req), req.params.project), (v) => v),
   );
 
+  app.get(
+    "/api/v1/projects/:project/cost",
+    { schema: { summary: "A repository's stagings' cost, estimated: per day, to date, and what archiving saved", params: z.object({ project: z.string().max(140) }), response: { 200: s.projectCostSchema, ...errorResponses } } },
+    async (req, reply) => answer(reply, await core.projectCost(opts.deps, caller(req), req.params.project), (v) => ({ ...v, cost: v.cost ? { estimate: true as const, ...v.cost } : null })),
+  );
+
   app.get("/api/v1/tokens", { schema: { summary: "List API tokens (admin)", response: { 200: z.object({ items: z.array(s.tokenSchema) }), ...errorResponses } } }, async (req, reply) => {
     const result = await listTokens(opts.tokens, caller(req));
     if (!result.ok) return reply.code(result.code === "forbidden" ? 403 : 422).send(errorBody(result.code === "forbidden" ? "forbidden" : "invalid", result.message));

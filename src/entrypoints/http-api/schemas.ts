@@ -126,6 +126,26 @@ export const updateBody = z
   .meta({ id: "UpdateStaging" });
 
 export const updatedSchema = z.object({ staging: stagingSchema, created: z.boolean(), changed: z.boolean() }).meta({ id: "UpdatedStaging" });
+export const projectCostSchema = z
+  .object({
+    project: z.string(),
+    repo: z.string(),
+    running: z.number().int().meta({ description: "Stagings running or being deployed." }),
+    archived: z.number().int(),
+    cost: z
+      .object({
+        estimate: z.literal(true),
+        currency: z.string(),
+        perDay: z.number().meta({ description: "What the repository's stagings cost per day at their current requests." }),
+        toDate: z.number().meta({ description: "What they have cost so far (cleaned-up ones included)." }),
+        savedToDate: z.number().meta({ description: "What archiving saved so far." }),
+        savedPerDay: z.number().meta({ description: "What the archived ones save per day." }),
+      })
+      .nullable()
+      .meta({ description: "null without prices in the project config (docs/users/lifecycle.md#cost)." }),
+  })
+  .meta({ id: "ProjectCost" });
+
 export const keepBody = z
   .object({
     keep: z
