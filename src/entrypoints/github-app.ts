@@ -3,7 +3,8 @@ import { requestPullRequestStaging } from "../app/request-pull-request-staging.t
 import type { AppDeps } from "../app/deps.ts";
 import { errorSummary } from "../app/change-staging.ts";
 import { commentCommands } from "./issue-comment-payload.ts";
-import { toPullRequestEvent } from "./pull-request-payload.ts";
+import { toPullRequestEdit, toPullRequestEvent } from "./pull-request-payload.ts";
+import { relinkPullRequest } from "../app/jira/link-issues.ts";
 import { toPushEvent } from "./push-payload.ts";
 import { followPush } from "../app/stagings/follow-push.ts";
 
@@ -31,6 +32,14 @@ export function githubApp(deps: Deps) {
       const event = toPullRequestEvent(context.id, context.payload);
       const out = await requestPullRequestStaging({ ...deps, logger: log }, event);
       log.info({ repo: `${event.owner}/${event.repo}`, pr: event.number, ...out }, "pull request event handled");
+    });
+
+    // A title or body edited may name other Jira issues (docs/operators/jira.md).
+    app.on("pull_request.edited", async (context) => {
+      const log = deps.logger.child({ deliveryId: context.id, event: "pull_request.edited" });
+      const edit = toPullRequestEdit(context.payload);
+      const keys = await relinkPullRequest({ ...deps, logger: log }, edit);
+      if (keys) log.info({ repo: `${edit.owner}/${edit.repo}`, pr: edit.number, issues: keys }, "pull request edited: Jira links updated");
     });
 
     // A push to a branch that named stagings follow (`octo create --follow`) updates them.

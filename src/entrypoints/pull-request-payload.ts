@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { PullRequestEvent } from "../app/request-pull-request-staging.ts";
+import type { PullRequestEdit } from "../app/jira/link-issues.ts";
 
 /** The subset of GitHub's `pull_request` payload Octostage reads, checked at the edge. */
 const repoRef = z.object({ full_name: z.string() });
@@ -47,4 +48,21 @@ export function toPullRequestEvent(deliveryId: string, raw: unknown): PullReques
     // A deleted fork has no head repo: treat it as a fork, never as trusted.
     fromFork: pr.head.repo === null || pr.head.repo.full_name.toLowerCase() !== pr.base.repo.full_name.toLowerCase(),
   };
+}
+
+/** `pull_request.edited`: what Jira linking reads (the title and body may name issues now). */
+const pullRequestEditPayload = z.object({
+  action: z.literal("edited"),
+  repository: z.object({ name: z.string(), owner: z.object({ login: z.string() }) }),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    title: z.string().max(1024),
+    body: z.string().nullable().optional(),
+    head: z.object({ ref: z.string() }),
+  }),
+});
+
+export function toPullRequestEdit(raw: unknown): PullRequestEdit {
+  const p = pullRequestEditPayload.parse(raw);
+  return { owner: p.repository.owner.login, repo: p.repository.name, number: p.pull_request.number, headRef: p.pull_request.head.ref, title: p.pull_request.title, body: p.pull_request.body ?? "" };
 }

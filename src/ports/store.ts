@@ -380,7 +380,7 @@ export interface StagingStore {
    * Replaces the staging's Jira links found in `sources` with `links` (other sources are kept);
    * with `report`, the staging gets a Jira report channel (remote links on its issues).
    */
-  setIssueLinks(stagingId: string, sources: readonly IssueLinkSource[], links: readonly { issueKey: string; source: IssueLinkSource }[], report: boolean): Promise<void>;
+  setIssueLinks(stagingId: string, sources: readonly IssueLinkSource[], links: readonly { issueKey: string; source: IssueLinkSource }[], report: boolean): Promise<{ added: string[] }>;
   listIssueLinks(stagingId: string): Promise<IssueLinkRecord[]>;
   /** Records that the issue's move into Done archived or cleaned up the staging (null: its move out of Done was handled). */
   setIssueDoneAction(stagingId: string, issueKey: string, action: "archive" | "cleanup" | null): Promise<void>;

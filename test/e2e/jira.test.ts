@@ -5,6 +5,9 @@
 // staging shown on each issue as one remote link, created once and updated in place, checked by
 // the Jira double against Atlassian's OpenAPI description.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTokenStore } from "../../src/adapters/db/token-store.ts";
+import { createToken, operatorCaller } from "../../src/app/tokens.ts";
+import { systemClock } from "../../src/ports/clock.ts";
 import { startJiraDouble } from "../support/jira-double.ts";
 import type { JiraDouble } from "../support/jira-double.ts";
 import { jiraIssueUpdated, signJira } from "../support/jira-webhooks.ts";
@@ -17,9 +20,10 @@ const secret = "jira-webhook-secret-of-32-characters";
 let sys: TestSystem;
 let jira: JiraDouble;
 let jiraUrl = "";
+let apiToken = "";
 
 beforeAll(async () => {
-  jira = await startJiraDouble({ email: "octostage@example.com", apiToken: "jira-api-token", issues: ["WEB-12", "WEB-13", "WEB-14", "OPS-1"] });
+  jira = await startJiraDouble({ email: "octostage@example.com", apiToken: "jira-api-token", issues: ["WEB-12", "WEB-13", "WEB-14", "WEB-15", "OPS-1"] });
   sys = await startTestSystem([{ ...e2eRepository, jira: { projects: ["WEB"] } }], {
     JIRA_BASE_URL: jira.baseUrl,
     JIRA_EMAIL: "octostage@example.com",
@@ -27,6 +31,11 @@ beforeAll(async () => {
     JIRA_WEBHOOK_SECRET: secret,
   });
   jiraUrl = `${sys.app.url}/jira/webhook`;
+  sys.github.installOn("octo-org", "web", installationId);
+  sys.github.setBranch("octo-org", "web", "main", "c".repeat(40));
+  const out = await createToken({ tokens: createTokenStore(sys.db.db), clock: systemClock }, operatorCaller, { name: "qa", role: "operate" });
+  if (!out.ok) throw new Error(out.message);
+  apiToken = out.value.token;
 });
 afterAll(async () => {
   await sys?.stop();
@@ -69,6 +78,18 @@ describe("Jira", () => {
     expect(jira.links("OPS-1")).toEqual([]);
   });
 
+  it("an edited title links the issue it names now (pull_request.edited, as GitHub sends it: the PR and `changes`)", async () => {
+    const edited = pullRequestPayload("opened", { owner: "octo-org", repo: "web", number: 1, installationId, sha: sha(1), ref: "feature/web-12-login", title: "WEB-13 and WEB-14: login page", body: "Fixes WEB-12" });
+    edited.action = "edited";
+    edited.changes = { title: { from: "WEB-13: login page" } };
+    const res = await deliverWebhook(sys.webhookUrl, "pull_request", edited, webhookSecret);
+    expect(res.status).toBe(200);
+    const s = (await find(1))!;
+    expect((await sys.db.store.listIssueLinks(s.id)).map((l) => l.issueKey)).toEqual(["WEB-12", "WEB-13", "WEB-14"]);
+    await waitFor("remote link on WEB-14", () => jira.links("WEB-14").length === 1);
+    expect(s.generation).toBe(1); // an edit deploys nothing
+  });
+
   it("Done archives the linked stagings; the remote link is updated in place (one link, never two)", async () => {
     const res = await send(jiraIssueUpdated({ key: "WEB-12", from: inProgress, to: done }));
     expect(res.status).toBe(200);
@@ -95,13 +116,27 @@ describe("Jira", () => {
     const comment = jiraIssueUpdated({ key: "WEB-12", from: done, to: done });
     comment.changelog.items = [{ field: "summary", fieldtype: "jira", fieldId: "summary", from: null, fromString: "a", to: null, toString: "b" }];
     expect((await send(comment)).body.stagings).toEqual([{ name: "web-pr-1", action: "none", outcome: expect.any(String) }]);
-    expect((await send(jiraIssueUpdated({ key: "WEB-14", from: inProgress, to: done }))).body).toMatchObject({ result: "not_linked" });
+    expect((await send(jiraIssueUpdated({ key: "WEB-15", from: inProgress, to: done }))).body).toMatchObject({ result: "not_linked" });
     expect((await send(jiraIssueUpdated({ key: "OPS-1", from: inProgress, to: done }))).body).toMatchObject({ result: "not_linked" });
     expect((await send(jiraIssueUpdated({ key: "WEB-12", from: inProgress, to: done, webhookEventOverride: "jira:issue_created" }))).body).toMatchObject({ ignored: "event jira:issue_created" });
     expect(await post("{not json", { "x-hub-signature": signJira("{not json", secret) })).toMatchObject({ status: 200, body: { ignored: "the body is not JSON" } });
     expect(await send({ webhookEvent: "jira:issue_updated", issue: { key: "WEB-12" } })).toMatchObject({ status: 200 });
     expect((await find(1))!.generation).toBe(before);
     expect((await find(1))!.desiredState).toBe("active");
+  });
+
+  it("a named staging links issues with --jira (the API's `jira`), only of the repository's Jira projects", async () => {
+    const api = (body: unknown) =>
+      fetch(`${sys.app.url}/api/v1/stagings`, { method: "POST", headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const refused = await api({ name: "qa-login", repo: "octo-org/web", ref: "main", jira: ["OPS-1"] });
+    expect(refused).toMatchObject({ status: 422, body: { error: { code: "invalid", message: "OPS-1 is not in a Jira project octo-org/web links (WEB)" } } });
+    const created = await api({ name: "qa-login", repo: "octo-org/web", ref: "main", jira: ["WEB-15"] });
+    expect(created.status).toBe(201);
+    const s = (await sys.db.store.findByName("qa-login"))!;
+    expect(await sys.db.store.listIssueLinks(s.id)).toEqual([{ issueKey: "WEB-15", source: "api", doneAction: null }]);
+    await waitFor("remote link on WEB-15", () => jira.links("WEB-15").length === 1);
+    const res = await send(jiraIssueUpdated({ key: "WEB-15", from: inProgress, to: done }));
+    expect(res.body.stagings).toEqual([{ name: "qa-login", action: "archive", outcome: "archived" }]);
   });
 
   it("a bad or missing signature is 401 and changes nothing; Jira Automation's shared-secret header is accepted", async () => {

@@ -305,15 +305,16 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
     },
 
     async setIssueLinks(stagingId, sources, links, report) {
-      await db.$transaction(async (tx) => {
+      return db.$transaction(async (tx) => {
         const before = await tx.jiraLink.findMany({ where: { stagingId }, select: { issueKey: true } });
         await tx.jiraLink.deleteMany({ where: { stagingId, source: { in: [...sources] }, issueKey: { notIn: links.map((l) => l.issueKey) } } });
         await tx.jiraLink.createMany({ data: links.map((l) => ({ stagingId, issueKey: l.issueKey, source: l.source })), skipDuplicates: true });
-        const added = links.some((l) => !before.some((b) => b.issueKey === l.issueKey));
+        const added = links.filter((l) => !before.some((b) => b.issueKey === l.issueKey)).map((l) => l.issueKey);
         // The Jira channel reports the staging on each linked issue (a new link: from the start).
         if (report && links.length > 0) {
-          await tx.reportChannel.upsert({ where: { stagingId_channel: { stagingId, channel: "jira" } }, create: { stagingId, channel: "jira" }, update: added ? { reportedVersion: 0 } : {} });
+          await tx.reportChannel.upsert({ where: { stagingId_channel: { stagingId, channel: "jira" } }, create: { stagingId, channel: "jira" }, update: added.length ? { reportedVersion: 0 } : {} });
         }
+        return { added };
       });
     },
 

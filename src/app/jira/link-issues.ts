@@ -10,8 +10,18 @@ import type { IssueLinkSource } from "../../ports/store.ts";
 import type { AppDeps } from "../deps.ts";
 import { errorSummary } from "../change-staging.ts";
 
+type LinkDeps = Pick<AppDeps, "store" | "logger" | "queue"> & Partial<Pick<AppDeps, "issueTracker">>;
+
+/** Records the links; a new one with Jira configured gets its remote link promptly (a report now). */
+export async function saveIssueLinks(deps: LinkDeps, stagingId: string, sources: readonly IssueLinkSource[], links: readonly { issueKey: string; source: IssueLinkSource }[]): Promise<void> {
+  const { added } = await deps.store.setIssueLinks(stagingId, sources, links, deps.issueTracker !== undefined);
+  if (added.length === 0 || !deps.issueTracker) return;
+  const s = await deps.store.get(stagingId);
+  if (s) await deps.queue.enqueueReport(s.id, s.statusVersion, 0).catch((err: unknown) => deps.logger.warn({ stagingId, err: errorSummary(err) }, "enqueue failed; the reconciler will write the remote links"));
+}
+
 export async function linkIssues(
-  deps: Pick<AppDeps, "store" | "logger"> & Partial<Pick<AppDeps, "issueTracker">>,
+  deps: LinkDeps,
   settings: RepoSettings,
   stagingId: string,
   pr: { headRef: string; title: string; body: string },
@@ -28,9 +38,28 @@ export async function linkIssues(
     for (const issueKey of keys) if (!links.some((l) => l.issueKey === issueKey) && links.length < maxKeysPerStaging) links.push({ issueKey, source });
   }
   try {
-    await deps.store.setIssueLinks(stagingId, ["branch", "title", "body"], links, deps.issueTracker !== undefined);
+    await saveIssueLinks(deps, stagingId, ["branch", "title", "body"], links);
   } catch (err) {
     deps.logger.warn({ stagingId, err: errorSummary(err) }, "could not record the staging's Jira issue links; the next pull request event tries again");
   }
   return links.map((l) => l.issueKey);
+}
+
+/** A PR's title or body was edited: what links to Jira issues. */
+export interface PullRequestEdit {
+  owner: string;
+  repo: string;
+  number: number;
+  headRef: string;
+  title: string;
+  body: string;
+}
+
+/** Links the PR's staging (if it has one) again from its edited title and body. */
+export async function relinkPullRequest(deps: LinkDeps & Pick<AppDeps, "project">, pr: PullRequestEdit): Promise<string[] | null> {
+  const settings = deps.project.forRepo(`${pr.owner}/${pr.repo}`);
+  if (!settings?.jira) return null;
+  const staging = await deps.store.find({ repoOwner: pr.owner, repoName: pr.repo, prNumber: pr.number });
+  if (!staging) return null;
+  return linkIssues(deps, settings, staging.id, pr);
 }

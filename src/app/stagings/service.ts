@@ -29,6 +29,7 @@ import type { ChartKey } from "../charts.ts";
 import { redeployStaging } from "./redeploy-staging.ts";
 import { restoreStaging } from "./restore-staging.ts";
 import { keepStaging } from "./keep-staging.ts";
+import { saveIssueLinks } from "../jira/link-issues.ts";
 import { checkRunningLimit, makeRoom, withinLimit } from "../lifecycle/running-limit.ts";
 import { isIssueKey, maxKeysPerStaging } from "../../domain/jira.ts";
 import { estimate, sumEstimates } from "../../domain/cost.ts";
@@ -140,7 +141,7 @@ function jiraProblem(settings: RepoSettings, keys: readonly string[] | undefined
 
 async function linkApiIssues(deps: CoreDeps, stagingId: string, keys: readonly string[] | undefined): Promise<void> {
   if (keys === undefined) return;
-  await deps.store.setIssueLinks(stagingId, ["api"], [...new Set(keys)].map((issueKey) => ({ issueKey, source: "api" as const })), deps.issueTracker !== undefined);
+  await saveIssueLinks(deps, stagingId, ["api"], [...new Set(keys)].map((issueKey) => ({ issueKey, source: "api" as const })));
 }
 
 export interface CreateInput extends NamedInput {
