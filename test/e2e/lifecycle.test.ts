@@ -173,6 +173,9 @@ describe("lifecycle policies", () => {
     const until = new Date(t0 + days(19)).toISOString().slice(0, 10);
     const reply = await comment("web", 4, `/octo keep until ${until}`);
     expect(reply.body).toContain("Keeping `web-pr-4` from idle archive and retention cleanup until");
+    const status = await comment("web", 4, "/octo status");
+    expect(status.body).toContain("📌 Kept from idle archive and retention cleanup until");
+    expect(status.body).toMatch(/💰 Estimated cost: .* per day, .* to date \(estimate\)/);
     const kept = await api.request("POST", "/api/v1/stagings/web-pr-5/keep", { body: { keep: "" } });
     expect(kept.status).toBe(200);
     expect(kept.body).toMatchObject({ result: "kept", staging: { kept: { by: "keep", until: null } } });
