@@ -157,3 +157,69 @@ describe("/octo keep in the command grammar", () => {
     expect(parseCommand("/octo kep 7d")).toMatchObject({ ok: false, suggestion: "keep" });
   });
 });
+
+describe("edges (found by mutation testing)", () => {
+  test("the notice's time and the deadline: the later one counts; exactly warnHours ahead warns; exactly due without notice gets a full window", () => {
+    const p = policy();
+    // Retention was raised after the notice was given: the deadline (day 14) wins over the notice (day 10).
+    expect(sweepStep(p, facts(), after(12 * day), { at: after(10 * day), policy: "retention" })).toEqual({ warn: { action: "cleanup", policy: "retention", at: after(14 * day) } });
+    expect(sweepStep(p, facts(), after(13 * day))).toEqual({ warn: { action: "cleanup", policy: "retention", at: after(14 * day) } });
+    expect(sweepStep(p, facts(), after(13 * day - 1))).toEqual({ quiet: true });
+    expect(sweepStep(p, facts(), after(14 * day))).toEqual({ warn: { action: "cleanup", policy: "retention", at: after(15 * day) } });
+    expect(nextDeadline(policy({ idleDays: 3 }), facts({ desiredState: "held", archivedAt: null }))).toBeNull();
+  });
+
+  test("keep arguments: trimmed, whole words only, bounds inclusive, real dates only", () => {
+    expect(parseKeep("  7d ", t0)).toEqual({ keepUntil: after(7 * day) });
+    expect(parseKeep("1d", t0)).toEqual({ keepUntil: after(day) });
+    expect(parseKeep("366d", t0)).toEqual({ keepUntil: after(366 * day) });
+    expect(parseKeep("367d", t0)).toEqual({ error: expect.stringContaining("got 367d") });
+    for (const bad of ["offx", "xoff", "x7d", "7dx", "until 2027-01-15x", "xuntil 2027-01-15", "until 2027-1-15"]) expect(parseKeep(bad, t0)).toEqual({ error: expect.stringContaining(`not "${bad}"`) });
+    expect(parseKeep("until   2027-01-15", t0)).toEqual({ keepUntil: new Date("2027-01-16T00:00:00Z") });
+    expect(parseKeep("until 2027-13-01", t0)).toEqual({ error: "2027-13-01 is not a date" });
+    expect(parseKeep("until 2027-00-10", t0)).toEqual({ error: "2027-00-10 is not a date" });
+    expect(parseKeep("until 2027-04-31", t0)).toEqual({ error: "2027-04-31 is not a date" });
+    // The day is over at midnight UTC: at that moment it has passed.
+    expect(parseKeep("until 2026-11-30", new Date("2026-12-01T00:00:00Z"))).toEqual({ error: "2026-11-30 has passed" });
+    // 366 days ahead exactly is allowed, a day more is not.
+    const midnight = new Date("2026-12-01T00:00:00Z");
+    expect(parseKeep("until 2027-12-01", midnight)).toEqual({ keepUntil: new Date("2027-12-02T00:00:00Z") });
+    expect(parseKeep("until 2027-12-02", midnight)).toEqual({ error: expect.stringContaining("at most 366 days") });
+  });
+
+  test("what people see: label, keep until off, a keep ending now, no policy configured, held and deleted stagings, cost with usage", () => {
+    const prices = { currency: "USD", cpuHour: 1, memoryGiBHour: 0, storageGiBMonth: 0 };
+    expect(summarizeLifecycle(undefined, undefined, { ...facts({ keepLabel: true }), usage: null }, t0).kept).toEqual({ by: "label", label: "octostage/keep" });
+    expect(summarizeLifecycle(undefined, undefined, { ...facts({ keepUntil: keepForever }), usage: null }, t0).kept).toEqual({ by: "keep", until: null });
+    expect(summarizeLifecycle(undefined, undefined, { ...facts({ keepUntil: t0 }), usage: null }, t0).kept).toBeNull();
+    expect(summarizeLifecycle(undefined, undefined, { ...facts(), usage: null }, t0).next).toEqual({ action: "cleanup", policy: "retention", at: after(14 * day) });
+    expect(summarizeLifecycle(policy({ idleDays: 2 }), undefined, { ...facts({ desiredState: "active" }), usage: null }, t0).next).toMatchObject({ action: "archive", policy: "idle" });
+    expect(summarizeLifecycle(policy({ idleDays: 2 }), undefined, { ...facts({ desiredState: "held" }), usage: null }, t0).next).toBeNull();
+    expect(summarizeLifecycle(undefined, undefined, { ...facts({ desiredState: "deleted" }), usage: null }, t0).next).toBeNull();
+    const usage = { since: t0.toISOString(), updatedAt: t0.toISOString(), cpuCoreHours: 0, memoryGiBHours: 0, storageGiBHours: 0, savedCpuCoreHours: 0, savedMemoryGiBHours: 0, current: { cpuCores: 1, memoryGiB: 0, storageGiB: 0 }, archived: null };
+    expect(summarizeLifecycle(undefined, prices, { ...facts(), usage }, after(hour)).cost).toMatchObject({ perDay: 24, toDate: 1 });
+    expect(summarizeLifecycle(undefined, undefined, { ...facts(), usage }, after(hour)).cost).toBeNull();
+  });
+
+  test("the running limit names at most 5 candidates, and archives when exactly enough unkept ones are left", () => {
+    const running = (name: string, d: number, kept = false) => ({ id: name, name, lastActivityAt: after(-d * day), kept });
+    const many = Array.from({ length: 7 }, (_, i) => running(`s${i}`, 10 - i));
+    expect(decideRunningLimit(policy({ maxRunning: 7, onLimit: "refuse" }), "acme/web", many)).toEqual({ ok: false, message: expect.stringContaining(": s0, s1, s2, s3, s4.") });
+    const two = [running("kept", 9, true), running("b", 1)];
+    expect(decideRunningLimit(policy({ maxRunning: 2 }), "acme/web", two)).toEqual({ ok: true, archive: [two[1]] });
+  });
+});
+
+describe("Jira key edges (found by mutation testing)", () => {
+  test("titles and bodies link keys as Jira writes them (capitals) only; long numbers; the shape is whole", async () => {
+    const { defaultJiraPolicy } = await import("../../src/domain/jira.ts");
+    expect(defaultJiraPolicy).toEqual({ onDone: "archive", restoreOnReopen: true });
+    expect(extractIssueKeys(["WEB"], { texts: ["see web-12 and Web-13"] })).toEqual([]);
+    expect(extractIssueKeys(["WEB"], { texts: ["WEB-1234"] })).toEqual(["WEB-1234"]);
+    expect(extractIssueKeys(["WEB"], { branch: "web-1234-x", texts: ["WEB-7"] })).toEqual(["WEB-1234", "WEB-7"]);
+    expect(isIssueKey("WEB-123")).toBe(true);
+    expect(isIssueKey("WEB-12x")).toBe(false);
+    expect(isIssueKey("xWEB-12")).toBe(false);
+    expect(isIssueKey("W-12")).toBe(false);
+  });
+});
