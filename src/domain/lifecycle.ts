@@ -167,15 +167,20 @@ export interface RunningStaging {
   kept: boolean;
 }
 
-export type LimitDecision = { ok: true } | { ok: true; archive: RunningStaging[] } | { ok: false; message: string };
+export type LimitDecision<T extends RunningStaging = RunningStaging> = { ok: true } | { ok: true; archive: T[] } | { ok: false; message: string };
+
+/** The running stagings a limit may archive, least recently active first (kept ones never). */
+export function archivable<T extends RunningStaging>(running: readonly T[]): T[] {
+  return running.filter((s) => !s.kept).sort((a, b) => a.lastActivityAt.getTime() - b.lastActivityAt.getTime() || a.name.localeCompare(b.name));
+}
 
 /**
  * Whether one more staging may run in a repository already running `running` (the newcomer not
  * among them). Kept stagings are never archived to make room; the least recently active go first.
  */
-export function decideRunningLimit(policy: LifecyclePolicy, repo: string, running: readonly RunningStaging[]): LimitDecision {
+export function decideRunningLimit<T extends RunningStaging>(policy: LifecyclePolicy, repo: string, running: readonly T[]): LimitDecision<T> {
   if (policy.maxRunning === null || running.length < policy.maxRunning) return { ok: true };
-  const candidates = running.filter((s) => !s.kept).sort((a, b) => a.lastActivityAt.getTime() - b.lastActivityAt.getTime() || a.name.localeCompare(b.name));
+  const candidates = archivable(running);
   const excess = running.length + 1 - policy.maxRunning;
   const names = candidates.slice(0, 5).map((s) => s.name);
   if (policy.onLimit === "refuse" || candidates.length < excess) {

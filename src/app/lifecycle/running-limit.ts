@@ -9,7 +9,7 @@
 import type { Actor } from "../../domain/actor.ts";
 import { decideArchive } from "../../domain/intent/commands.ts";
 import type { CurrentStaging, IntentDecision } from "../../domain/intent/inputs.ts";
-import { decideRunningLimit, defaultLifecyclePolicy, isKept } from "../../domain/lifecycle.ts";
+import { archivable, decideRunningLimit, defaultLifecyclePolicy, isKept } from "../../domain/lifecycle.ts";
 import type { LimitDecision, RunningStaging } from "../../domain/lifecycle.ts";
 import type { RepoSettings } from "../../domain/settings.ts";
 import type { StagingRecord } from "../../ports/store.ts";
@@ -21,12 +21,16 @@ type Deps = Pick<AppDeps, "store" | "queue" | "project" | "logger" | "clock">;
 
 const limitActor: Actor = Object.freeze({ source: "system", id: "octostage", name: "running limit" });
 
-function running(s: StagingRecord, now: Date): RunningStaging {
-  return { id: s.id, name: s.name, lastActivityAt: s.lastActivityAt, kept: isKept(s, now) };
+/** A running staging as the limit sees it, with its record (to archive it without reading it again). */
+type Running = RunningStaging & { record: StagingRecord };
+export type RunningLimit = LimitDecision<Running>;
+
+function running(s: StagingRecord, now: Date): Running {
+  return { id: s.id, name: s.name, lastActivityAt: s.lastActivityAt, kept: isKept(s, now), record: s };
 }
 
 /** Whether one more staging may start in the repository (`self`, if it exists, not counted). */
-export async function checkRunningLimit(deps: Pick<AppDeps, "store" | "clock">, settings: RepoSettings, self: string | null): Promise<LimitDecision> {
+export async function checkRunningLimit(deps: Pick<AppDeps, "store" | "clock">, settings: RepoSettings, self: string | null): Promise<RunningLimit> {
   const policy = settings.lifecycle ?? defaultLifecyclePolicy;
   if (policy.maxRunning === null) return { ok: true };
   const [owner, repo] = settings.repo.split("/") as [string, string];
@@ -41,7 +45,7 @@ export async function checkRunningLimit(deps: Pick<AppDeps, "store" | "clock">, 
  * command refused). Other decisions pass unchanged.
  */
 export function withinLimit<R>(
-  limit: LimitDecision,
+  limit: RunningLimit,
   current: CurrentStaging | null,
   decision: IntentDecision<R>,
   refused: (message: string, decision: Extract<IntentDecision<R>, { change: true }>) => IntentDecision<R>,
@@ -52,12 +56,10 @@ export function withinLimit<R>(
 }
 
 /** Archives the stagings the limit chose to make room, as the running limit (audited with the policy). */
-export async function makeRoom(deps: Deps, settings: RepoSettings, limit: LimitDecision, forName: string): Promise<void> {
+export async function makeRoom(deps: Deps, settings: RepoSettings, limit: RunningLimit, forName: string): Promise<void> {
   if (!limit.ok || !("archive" in limit)) return;
   for (const s of limit.archive) {
     try {
-      const staging = await deps.store.get(s.id);
-      if (!staging) continue;
       await changeAndEnqueue(deps, {
         target: { id: s.id },
         event: "lifecycle.maxRunning",
@@ -66,7 +68,7 @@ export async function makeRoom(deps: Deps, settings: RepoSettings, limit: LimitD
           const d = decideArchive(current.staging, limitActor);
           return d.change ? { ...d, action: { ...d.action, detail: { policy: "maxRunning", limit: (settings.lifecycle ?? defaultLifecyclePolicy).maxRunning, for: forName } }, result: null } : { ...d, result: null };
         },
-        spec: stagingSpec(settings, staging),
+        spec: stagingSpec(settings, s.record),
       });
       deps.logger.info({ staging: s.name, for: forName }, "archived to stay within the running limit");
     } catch (err) {
@@ -85,7 +87,7 @@ export async function enforceLimits(deps: Deps): Promise<number> {
     const [owner, repo] = settings.repo.split("/") as [string, string];
     const all = (await deps.store.listRunning(owner, repo)).map((s) => running(s, now));
     if (all.length <= policy.maxRunning) continue;
-    const extras = all.filter((s) => !s.kept).sort((a, b) => a.lastActivityAt.getTime() - b.lastActivityAt.getTime() || a.name.localeCompare(b.name)).slice(0, all.length - policy.maxRunning);
+    const extras = archivable(all).slice(0, all.length - policy.maxRunning);
     await makeRoom(deps, settings, { ok: true, archive: extras }, "the running limit");
     archived += extras.length;
   }

@@ -21,11 +21,6 @@ export interface SteerRequest {
   detail?: Record<string, unknown>;
 }
 
-/** A change that may start the staging (restore, deploy): the repository's running limit applies. */
-export interface StartLimit {
-  startsStaging: true;
-}
-
 /**
  * Runs one decision on a staging in one transaction (the row locked, the decision taken on it
  * as it is now, the spec derived from the result), then enqueues. Every surface that steers a
@@ -35,7 +30,8 @@ export async function steerStaging(
   deps: SteerDeps,
   req: SteerRequest,
   decide: (current: CurrentStaging, overrides: readonly OverrideRecord[], settings: RepoSettings) => IntentDecision<CommandResult>,
-  options: Partial<StartLimit> = {},
+  /** `startsStaging`: the change may start the staging (restore, deploy): the repository's running limit applies. */
+  options: { startsStaging?: boolean } = {},
 ): Promise<CommandResult> {
   const staging = await deps.store.get(req.stagingId);
   if (!staging) return { ok: false, code: "deleted", message: "This staging no longer exists." };
