@@ -56,7 +56,8 @@ function stagingView(s: StagingRecord, lifecycle?: LifecycleView): StagingView {
   };
 }
 
-function fingerprint(value: unknown): string {
+/** A short hash of what a channel wrote: the same again is not written again. */
+export function fingerprint(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 32);
 }
 

@@ -21,6 +21,16 @@ export const maxKeysPerStaging = 10;
 
 const keyShape = /^[A-Z][A-Z0-9_]{1,19}-[1-9][0-9]{0,9}$/;
 
+/** "WEB" of "WEB-12". */
+export function projectOf(key: string): string {
+  return key.slice(0, key.lastIndexOf("-"));
+}
+
+/** A well-formed key of one of these projects. */
+export function isKeyOf(projects: readonly string[], key: string): boolean {
+  return isIssueKey(key) && projects.includes(projectOf(key));
+}
+
 export function isIssueKey(key: string): boolean {
   return keyShape.test(key);
 }
@@ -33,10 +43,9 @@ export function isIssueKey(key: string): boolean {
  */
 export function extractIssueKeys(projects: readonly string[], sources: { branch?: string; texts?: readonly string[] }): string[] {
   if (projects.length === 0) return [];
-  const allowed = new Set(projects);
   const found: string[] = [];
   const add = (key: string) => {
-    if (!found.includes(key) && allowed.has(key.slice(0, key.lastIndexOf("-"))) && isIssueKey(key) && found.length < maxKeysPerStaging) found.push(key);
+    if (!found.includes(key) && isKeyOf(projects, key) && found.length < maxKeysPerStaging) found.push(key);
   };
   const word = /(?<![A-Za-z0-9_-])([A-Za-z][A-Za-z0-9_]{0,19}-[1-9][0-9]{0,9})(?![A-Za-z0-9_]|-[0-9])/g;
   if (sources.branch) for (const m of sources.branch.matchAll(word)) add(m[1]!.toUpperCase());

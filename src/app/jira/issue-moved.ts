@@ -8,7 +8,7 @@
  */
 import type { Actor } from "../../domain/actor.ts";
 import type { CommandResult } from "../../domain/intent/commands.ts";
-import { decideIssueMove, defaultJiraPolicy } from "../../domain/jira.ts";
+import { decideIssueMove, isKeyOf } from "../../domain/jira.ts";
 import type { StatusCategory } from "../../domain/jira.ts";
 import type { AppDeps } from "../deps.ts";
 import { archiveStaging } from "../stagings/archive-staging.ts";
@@ -52,16 +52,15 @@ export async function issueMoved(deps: Deps, move: IssueMove): Promise<IssueMove
     const settings = deps.project.forRepo(`${s.repoOwner}/${s.repoName}`);
     const jira = settings?.jira;
     // The issue's project must still be one the repository links (the config may have changed since).
-    if (!jira || !jira.projects.includes(move.issueKey.slice(0, move.issueKey.lastIndexOf("-")))) {
+    if (!jira || !isKeyOf(jira.projects, move.issueKey)) {
       out.stagings.push({ name: s.name, action: "none", outcome: "the repository no longer links this Jira project" });
       continue;
     }
     const link = (await deps.store.listIssueLinks(s.id)).find((l) => l.issueKey === move.issueKey);
-    const policy = { ...defaultJiraPolicy, ...jira };
     // Jira's changelog names the old status, not its category: "out of Done" is known from what the move into Done did.
     const from = link?.doneAction ? "done" : "indeterminate";
     // An update that did not change the status (a comment, an edit) moves nothing.
-    const action = move.statusChanged ? decideIssueMove(policy, from, move.to) : null;
+    const action = move.statusChanged ? decideIssueMove(jira, from, move.to) : null;
     const req = { stagingId: s.id, actor, event: move.event, detail: { issue: move.issueKey, policy: `jira.${action === "restore" ? "restoreOnReopen" : "onDone"}` } };
     if (action === "archive" || action === "cleanup") {
       const r = action === "archive" ? await archiveStaging(deps, req) : await deleteStaging(deps, req);

@@ -5,7 +5,6 @@
  * changed is written (a hash per issue), Jira's Retry-After pauses the channel, and a refusal
  * for good (no permission, unknown issue) stops retries until the status moves again.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { statusLabel } from "../../domain/report-view.ts";
 import { IssueTrackerError } from "../../ports/issue-tracker.ts";
@@ -14,6 +13,7 @@ import { LeaseLostError } from "../../ports/store.ts";
 import type { StagingRecord } from "../../ports/store.ts";
 import type { AppDeps } from "../deps.ts";
 import { errorSummary } from "../change-staging.ts";
+import { fingerprint } from "../report-status.ts";
 
 type Deps = Pick<AppDeps, "store" | "logger" | "workerId" | "clock" | "queue" | "timing">;
 
@@ -32,10 +32,6 @@ function remoteLink(s: StagingRecord): RemoteLinkInput {
   };
 }
 
-function hash(v: unknown): string {
-  return createHash("sha256").update(JSON.stringify(v)).digest("hex").slice(0, 24);
-}
-
 export async function reportJira(deps: Deps & { issueTracker?: IssueTracker }, stagingId: string): Promise<"none" | "busy" | "done" | "deferred" | "failed" | "stopped"> {
   const tracker = deps.issueTracker;
   if (!tracker) return "none";
@@ -50,8 +46,8 @@ export async function reportJira(deps: Deps & { issueTracker?: IssueTracker }, s
     const current = (await deps.store.get(stagingId)) ?? s;
     const state = jiraState.safeParse(channel.state).data ?? { hashes: {} };
     const link = remoteLink(current);
+    const h = fingerprint(link);
     for (const { issueKey } of await deps.store.listIssueLinks(stagingId)) {
-      const h = hash(link);
       if (state.hashes[issueKey] === h) continue;
       await tracker.upsertRemoteLink(issueKey, link);
       state.hashes[issueKey] = h;

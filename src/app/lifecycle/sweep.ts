@@ -71,26 +71,27 @@ function decidePolicyAction(policy: LifecyclePolicy, current: StagingRecord, now
 export async function sweepLifecycle(deps: Deps, options: { limit?: number } = {}): Promise<SweepSummary> {
   const now = deps.clock.now();
   const summary: SweepSummary = { candidates: 0, archived: 0, cleanedUp: 0, warned: 0, noticesCleared: 0 };
-  const policies = new Map(deps.project.repositories.map((r) => [r.repo.toLowerCase(), r.lifecycle ?? defaultLifecyclePolicy]));
-  const rules = [...policies.entries()].map(([repo, policy]) => ruleFor(repo, policy, now));
+  const repositories = new Map(deps.project.repositories.map((r) => [r.repo.toLowerCase(), { settings: r, policy: r.lifecycle ?? defaultLifecyclePolicy }]));
+  const rules = [...repositories.entries()].map(([repo, { policy }]) => ruleFor(repo, policy, now));
   const candidates = await deps.store.listLifecycleCandidates(rules, options.limit ?? 5_000);
   summary.candidates = candidates.length;
   const notices: NoticeChange[] = [];
   const handle = async (s: StagingRecord): Promise<void> => {
-    const policy = policies.get(`${s.repoOwner}/${s.repoName}`.toLowerCase());
+    const repository = repositories.get(`${s.repoOwner}/${s.repoName}`.toLowerCase());
     try {
-      if (!policy) {
+      if (!repository) {
         // The repository left the project config: no policy acts, a notice given earlier is taken back.
         if (s.notice) notices.push({ id: s.id, expected: factsOf(s), notice: null });
         return;
       }
+      const { settings, policy } = repository;
       const step = sweepStep(policy, factsOf(s), now, s.notice);
       if ("act" in step) {
         const out = await changeAndEnqueue(deps, {
           target: { id: s.id },
           event: `lifecycle.${step.act.policy}`,
           decide: (current) => (current ? decidePolicyAction(policy, current.staging, now) : noChange("gone", "not_due")),
-          spec: stagingSpec(deps.project.forRepo(`${s.repoOwner}/${s.repoName}`)!, s),
+          spec: stagingSpec(settings, s),
         });
         if (out.outcome === "changed") {
           if (step.act.action === "archive") summary.archived++;

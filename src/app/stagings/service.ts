@@ -31,7 +31,7 @@ import { restoreStaging } from "./restore-staging.ts";
 import { keepStaging } from "./keep-staging.ts";
 import { saveIssueLinks } from "../jira/link-issues.ts";
 import { checkRunningLimit, makeRoom, withinLimit } from "../lifecycle/running-limit.ts";
-import { isIssueKey, maxKeysPerStaging } from "../../domain/jira.ts";
+import { isIssueKey, maxKeysPerStaging, projectOf } from "../../domain/jira.ts";
 import { estimate, sumEstimates } from "../../domain/cost.ts";
 import type { CostEstimate } from "../../domain/cost.ts";
 import { refuse } from "../../domain/intent/commands.ts";
@@ -134,7 +134,7 @@ function jiraProblem(settings: RepoSettings, keys: readonly string[] | undefined
   if (keys.length > maxKeysPerStaging) return `at most ${maxKeysPerStaging} Jira issues per staging (got ${keys.length})`;
   for (const key of keys) {
     if (!isIssueKey(key)) return `"${key.slice(0, 40)}" is not a Jira issue key (PROJECT-123)`;
-    if (!projects.includes(key.slice(0, key.lastIndexOf("-")))) return `${key} is not in a Jira project ${settings.repo} links (${projects.join(", ")})`;
+    if (!projects.includes(projectOf(key))) return `${key} is not in a Jira project ${settings.repo} links (${projects.join(", ")})`;
   }
   return undefined;
 }
