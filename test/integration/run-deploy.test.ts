@@ -19,6 +19,7 @@ import { startKubeApiDouble } from "../support/kube-api-double.ts";
 import type { KubeApiDouble } from "../support/kube-api-double.ts";
 import { leaveReleasePending } from "../support/stuck-release.ts";
 import { waitFor } from "../support/wait.ts";
+import { movableClock } from "../support/clock.ts";
 import { testTiming, workerDeps } from "../support/worker-deps.ts";
 
 let db: TestDb;
@@ -218,7 +219,9 @@ describe("run-deploy", () => {
   it("retries a transient helm failure with backoff (counted in Postgres, not by the queue job) and fails at the last attempt with the reason", async () => {
     const s = await record(13, 1);
     helm.failNext("upgrade", "clusterUnreachable", 5);
-    const deps = workerDeps(db, kube, helm, "worker-1", { timing: { ...testTiming, maxAttempts: 2, retryBaseMs: 50 } });
+    // The retry time is the injected clock's: moved forward, never waited for (a short real delay raced a loaded CI).
+    const clock = movableClock();
+    const deps = workerDeps(db, kube, helm, "worker-1", { clock, timing: { ...testTiming, maxAttempts: 2, retryBaseMs: 60_000 } });
     const first = await runDeploy(deps, s.id);
     expect(first).toMatchObject({ outcome: "retrying" });
     let now = (await db.store.get(s.id))!;
@@ -227,8 +230,10 @@ describe("run-deploy", () => {
     // A retry is queued for then (a recovery job, not merged with the job that just ran)...
     expect(deps.queue.deploys).toContainEqual({ stagingId: s.id, generation: 1, recovery: true });
     // ...and not run before its time, whoever asks.
-    expect(await runDeploy(workerDeps(db, kube, helm, "w-early"), s.id)).toEqual({ outcome: "done", generations: [] });
-    await waitFor("retry due", async () => (await db.store.listWork(new Date())).deploy.some((d) => d.id === s.id));
+    expect(await runDeploy(workerDeps(db, kube, helm, "w-early", { clock }), s.id)).toEqual({ outcome: "done", generations: [] });
+    expect((await db.store.listWork(clock.now())).deploy.some((d) => d.id === s.id)).toBe(false);
+    clock.advance(61_000);
+    expect((await db.store.listWork(clock.now())).deploy.some((d) => d.id === s.id)).toBe(true);
     const out = await runDeploy(deps, s.id);
     expect(out.outcome).toBe("done");
     now = (await db.store.get(s.id))!;
