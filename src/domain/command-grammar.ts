@@ -128,26 +128,50 @@ function tooMany(name: "override" | "unset", count: number): string | undefined 
   return `Too many ${what}: at most ${commandLimits.maxPairsPerCommand} per command (got ${count}); split them over several commands`;
 }
 
+/**
+ * key=value pairs of an override, each typed and checked against the override rules (the same
+ * ones the use case applies): shared by PR comments and the named-staging surfaces (Slack).
+ * `what` names the command in errors.
+ */
+export function readOverridePairs(scope: OverrideScope, pairs: readonly ArgToken[], options: ParseOptions, what = "override"): { set: { key: string; value: unknown }[] } | { error: string } {
+  const set: { key: string; value: unknown }[] = [];
+  for (const t of pairs) {
+    if (t.kind !== "pair") return { error: `Missing "=" in "${clipInput(t.text)}": write key=value` };
+    if (t.key === "") return { error: `Missing key before "=" in "${clipInput(t.text)}": write key=value` };
+    if (!t.quoted && t.value === "") {
+      return { error: `No value after "${clipInput(t.key)}=": write ${clipInput(t.key)}="" for empty text, or ${what === "override" ? "/octo unset" : "--unset"} ${clipInput(t.key)} to remove it` };
+    }
+    const value = t.quoted ? t.value : typeBareValue(t.value);
+    const error = validateOverride(scope, t.key, value) ?? (options.allowSecretValues ? undefined : secretKeyRefusal(t.key));
+    if (error) return { error };
+    if (set.some((s) => s.key === t.key)) return { error: `Key "${clipInput(t.key)}" is given twice` };
+    set.push({ key: t.key, value });
+  }
+  return { set };
+}
+
+/** Keys to unset, each checked against the key rules. */
+export function readUnsetKeys(scope: OverrideScope, words: readonly ArgToken[], what = "/octo unset"): { keys: string[] } | { error: string } {
+  const keys: string[] = [];
+  for (const t of words) {
+    if (t.kind === "pair") return { error: `${what} takes keys, not key=value ("${clipInput(t.text)}")` };
+    const error = validateOverrideKey(scope, t.text);
+    if (error) return { error };
+    if (keys.includes(t.text)) return { error: `Key "${clipInput(t.text)}" is given twice` };
+    keys.push(t.text);
+  }
+  return { keys };
+}
+
 function parseOverride(tokens: readonly ArgToken[], options: ParseOptions): ParseResult {
   const scope = scopeOf("override", tokens);
   if (typeof scope !== "string") return fail(scope.error, "override");
   const args = tokens.filter((t) => t.kind !== "flag");
   const countError = tooMany("override", args.length);
   if (countError) return fail(countError, "override");
-  const set: { key: string; value: unknown }[] = [];
-  for (const t of args) {
-    if (t.kind !== "pair") return fail(`Missing "=" in "${clipInput(t.text)}": write key=value`, "override");
-    if (t.key === "") return fail(`Missing key before "=" in "${clipInput(t.text)}": write key=value`, "override");
-    if (!t.quoted && t.value === "") {
-      return fail(`No value after "${clipInput(t.key)}=": write ${clipInput(t.key)}="" for empty text, or /octo unset ${clipInput(t.key)} to remove it`, "override");
-    }
-    const value = t.quoted ? t.value : typeBareValue(t.value);
-    const error = validateOverride(scope, t.key, value) ?? (options.allowSecretValues ? undefined : secretKeyRefusal(t.key));
-    if (error) return fail(error, "override");
-    if (set.some((s) => s.key === t.key)) return fail(`Key "${clipInput(t.key)}" is given twice`, "override");
-    set.push({ key: t.key, value });
-  }
-  return { ok: true, command: { name: "override", scope, set } };
+  const read = readOverridePairs(scope, args, options);
+  if ("error" in read) return fail(read.error, "override");
+  return { ok: true, command: { name: "override", scope, set: read.set } };
 }
 
 function parseUnset(tokens: readonly ArgToken[]): ParseResult {
@@ -156,19 +180,17 @@ function parseUnset(tokens: readonly ArgToken[]): ParseResult {
   const args = tokens.filter((t) => t.kind !== "flag");
   const countError = tooMany("unset", args.length);
   if (countError) return fail(countError, "unset");
-  const keys: string[] = [];
-  for (const t of args) {
-    if (t.kind === "pair") return fail(`/octo unset takes keys, not key=value ("${clipInput(t.text)}")`, "unset");
-    const error = validateOverrideKey(scope, t.text);
-    if (error) return fail(error, "unset");
-    if (keys.includes(t.text)) return fail(`Key "${clipInput(t.text)}" is given twice`, "unset");
-    keys.push(t.text);
-  }
-  return { ok: true, command: { name: "unset", scope, keys } };
+  const read = readUnsetKeys(scope, args);
+  if ("error" in read) return fail(read.error, "unset");
+  return { ok: true, command: { name: "unset", scope, keys: read.keys } };
 }
 
 /** What `/octo keep` takes (its meaning, against the clock, is lifecycle.ts parseKeep's). */
-const keepSyntax = /^(|off|\d{1,4}d|until \d{4}-\d{2}-\d{2})$/i;
+export const keepSyntax = /^(|off|\d{1,4}d|until \d{4}-\d{2}-\d{2})$/i;
+
+export function keepSyntaxError(arg: string): string {
+  return `/octo keep takes nothing (until \`/octo keep off\`), a number of days such as \`7d\`, \`until YYYY-MM-DD\` or \`off\`; not "${clipInput(arg)}"`;
+}
 
 /** One command line, `/octo` included. */
 export function parseCommand(text: string, options: ParseOptions = {}): ParseResult {
@@ -192,7 +214,7 @@ export function parseCommand(text: string, options: ParseOptions = {}): ParseRes
   }
   if (name === "keep") {
     const arg = rest.trim().replace(/\s+/g, " ");
-    if (!keepSyntax.test(arg)) return fail(`/octo keep takes nothing (until \`/octo keep off\`), a number of days such as \`7d\`, \`until YYYY-MM-DD\` or \`off\`; not "${clipInput(arg)}"`, name);
+    if (!keepSyntax.test(arg)) return fail(keepSyntaxError(arg), name);
     return { ok: true, command: { name, arg } };
   }
   if (name !== "override" && name !== "unset") {
