@@ -188,8 +188,8 @@ function parseUnset(tokens: readonly ArgToken[]): ParseResult {
 /** What `/octo keep` takes (its meaning, against the clock, is lifecycle.ts parseKeep's). */
 export const keepSyntax = /^(|off|\d{1,4}d|until \d{4}-\d{2}-\d{2})$/i;
 
-export function keepSyntaxError(arg: string): string {
-  return `/octo keep takes nothing (until \`/octo keep off\`), a number of days such as \`7d\`, \`until YYYY-MM-DD\` or \`off\`; not "${clipInput(arg)}"`;
+export function keepSyntaxError(arg: string, command = "/octo keep"): string {
+  return `${command} takes nothing (until \`/octo keep off\`), a number of days such as \`7d\`, \`until YYYY-MM-DD\` or \`off\`; not "${clipInput(arg)}"`;
 }
 
 /** One command line, `/octo` included. */

@@ -213,7 +213,7 @@ export function parseNamedCommand(text: string, options: ParseOptions = {}): Nam
   if (name === "keep") {
     if (!first) return fail("/octo keep needs the staging's name first", name);
     const arg = extra.join(" ");
-    if (!keepSyntax.test(arg)) return fail(keepSyntaxError(arg).replace("/octo keep takes", "/octo keep NAME takes"), name);
+    if (!keepSyntax.test(arg)) return fail(keepSyntaxError(arg, "/octo keep NAME"), name);
     return { ok: true, command: { name, staging: first, arg } };
   }
   if (name === "keys") {
