@@ -197,7 +197,11 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
     async (job) => handlers.report(stagingJob.parse(job.data).stagingId, childLog(job)),
     // Reports mostly wait for GitHub's write pacing: more of them at once means every
     // staging's check run (the first write of each) is queued before the comments.
-    { ...common, concurrency: opts.reportConcurrency ?? opts.concurrency },
+    // A short job lock (renewed every 4 s while a report runs): the job of a worker that was
+    // killed holds its deduplication key, so the staging's next reports wait behind it until
+    // BullMQ's stalled check gives it back; with the default 30 s lock that was up to ~40 s of
+    // silence on GitHub after a kill (test/fault: "kill -9 of a worker in the middle of a reconcile run").
+    { ...common, concurrency: opts.reportConcurrency ?? opts.concurrency, lockDuration: 8_000, stalledInterval: 4_000 },
   );
   // One reconcile (and one lifecycle sweep) at a time across all processes: a Redis lock per job
   // name with a short expiry, renewed while the run lasts and released by its holder only, so a
