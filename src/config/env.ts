@@ -58,6 +58,16 @@ const envSchema = z.object({
   /** The Jira webhook's secret (or Jira Automation's shared token); the webhook endpoint exists only with it. */
   JIRA_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   JIRA_WEBHOOK_PATH: z.string().startsWith("/", "must start with /").default("/jira/webhook"),
+  /**
+   * Slack (docs/operators/slack.md): the bot token, and the signing secret (requests to
+   * SLACK_EVENTS_PATH) or an app-level token (Socket Mode, no public URL needed).
+   */
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, "must be the app's bot token (xoxb-...)").optional(),
+  SLACK_SIGNING_SECRET: z.string().min(16, "must be the app's signing secret").optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, "must be an app-level token (xapp-...) with connections:write").optional(),
+  /** The Slack Web API's base URL (a proxy, or a test double); Slack's own by default. */
+  SLACK_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL ending in /api/" }).optional(),
+  SLACK_EVENTS_PATH: z.string().startsWith("/", "must start with /").default("/slack/events"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
@@ -85,10 +95,21 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (jira.some(Boolean) && !jira.every(Boolean)) {
     throw new ConfigError("environment", ["JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN: set all three for Jira remote links, or none"]);
   }
+  if ((env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN) && !env.SLACK_BOT_TOKEN) {
+    throw new ConfigError("environment", ["SLACK_BOT_TOKEN: Slack needs the app's bot token (xoxb-...) besides SLACK_SIGNING_SECRET or SLACK_APP_TOKEN"]);
+  }
+  if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
+    throw new ConfigError("environment", ["SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: set the signing secret (Slack calls SLACK_EVENTS_PATH) or an app-level token (Socket Mode)"]);
+  }
   if (env.privateKey && !env.privateKey.includes("PRIVATE KEY-----")) {
     throw new ConfigError("environment", ["PRIVATE_KEY: is not a PEM private key (-----BEGIN ... PRIVATE KEY-----)"]);
   }
   return env;
+}
+
+/** Slack is on when the bot token is set (parseEnv checks the rest). */
+export function hasSlack(env: Env): env is Env & { SLACK_BOT_TOKEN: string } {
+  return Boolean(env.SLACK_BOT_TOKEN);
 }
 
 /** Whether the GitHub App credentials are all there (else Octostage explains how to register). */

@@ -10,6 +10,7 @@ import { defaultValuePolicy } from "../domain/value-policy.ts";
 import { defaultLifecyclePolicy } from "../domain/lifecycle.ts";
 import { defaultJiraPolicy } from "../domain/jira.ts";
 import { parseValuePath } from "../domain/values.ts";
+import { slackAccessEntryProblem } from "../domain/slack-access.ts";
 import { ConfigError, describeIssues } from "./errors.ts";
 
 /**
@@ -54,6 +55,11 @@ const chartSchema = z
       ctx.addIssue({ code: "custom", path: ["name"], message: "is required for an https:// chart repository" });
     }
   });
+
+const slackEntry = z.string().superRefine((e, ctx) => {
+  const problem = slackAccessEntryProblem(e);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const repoSchema = z
   .object({
@@ -127,6 +133,18 @@ const repoSchema = z
       })
       .strict()
       .optional(),
+    // Slack (docs/operators/slack.md): who may do what from Slack, and where notifications go.
+    slack: z
+      .object({
+        channel: z.string().regex(/^[CG][A-Z0-9]{2,}$/, "must be a channel id (C… or G…: the channel's details in Slack show it)").optional(),
+        roles: z
+          .object({ read: z.array(slackEntry).default([]), operate: z.array(slackEntry).default([]), admin: z.array(slackEntry).default([]) })
+          .strict()
+          .default({ read: [], operate: [], admin: [] }),
+        grantedBy: z.string().min(1).max(200).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -164,8 +182,9 @@ function checkRepo(r: RepoSettings, i: number): string[] {
 export function parseProjectConfig(raw: unknown, source = "project config"): ProjectConfig {
   const parsed = projectSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(source, describeIssues(parsed.error));
-  const repositories: RepoSettings[] = parsed.data.repositories.map((r) => ({
+  const repositories: RepoSettings[] = parsed.data.repositories.map(({ slack, ...r }) => ({
     ...r,
+    ...(slack ? { slack: { ...(slack.channel ? { channel: slack.channel } : {}), access: { ...slack.roles, ...(slack.grantedBy ? { grantedBy: slack.grantedBy } : {}) } } } : {}),
     name: r.name ?? r.repo.split("/")[1]!.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
     chart: { repository: r.chart.repository, name: r.chart.name ?? "", ...(r.chart.version ? { version: r.chart.version } : {}) },
     allowedChartRepositories: r.chart.allowedRepositories,

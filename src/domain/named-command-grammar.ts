@@ -237,3 +237,19 @@ export function namedHelpText(topic?: NamedCommandName): string {
     "`/octo create` with nothing after it opens a form.",
   ].join("\n");
 }
+
+/**
+ * The overrides field of a form (Slack's create modal): `key=value` pairs separated by spaces or
+ * new lines, read with the same tokenizer and rules as `--set` (values typed, quotes kept, keys
+ * checked, secret-looking keys refused unless `allowSecretValues`).
+ */
+export function parseOverrideList(text: string, options: ParseOptions = {}): { changes: OverrideChange[] } | { error: string } {
+  const scanned = scanArguments(text.replace(/\r?\n/g, " "));
+  if ("error" in scanned) return scanned;
+  const flag = scanned.tokens.find((t) => t.kind === "flag");
+  if (flag) return { error: `Write key=value pairs, one per line (got "${clipInput(flag.text)}")` };
+  if (scanned.tokens.length > commandLimits.maxPairsPerCommand) return { error: `Too many overrides: at most ${commandLimits.maxPairsPerCommand} (got ${scanned.tokens.length})` };
+  const pairs = readOverridePairs("app", scanned.tokens, options, "--set");
+  if ("error" in pairs) return pairs;
+  return { changes: pairs.set.map((p) => ({ scope: "app" as const, key: p.key, op: "set" as const, value: p.value })) };
+}

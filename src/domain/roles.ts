@@ -42,6 +42,16 @@ const roleNeeded = {
 
 export type UseCase = keyof typeof roleNeeded;
 
+/** The role a use case needs. */
+export function roleNeededFor(useCase: UseCase): Role {
+  return roleNeeded[useCase];
+}
+
+/** Whether `role` is at least `needed`. */
+export function hasRole(role: Role | null, needed: Role): boolean {
+  return role !== null && roleAllows(role, needed);
+}
+
 /** The refusal for a caller whose role is too low, naming the role needed; undefined when allowed. */
 export function roleRefusal(caller: Caller, useCase: UseCase): string | undefined {
   const needed = roleNeeded[useCase];

@@ -2,6 +2,7 @@ import type { CostPrices } from "./cost.ts";
 import type { JiraPolicy } from "./jira.ts";
 import type { LifecyclePolicy } from "./lifecycle.ts";
 import type { Sandbox } from "./sandbox.ts";
+import type { SlackSettings } from "./slack-access.ts";
 import type { ValuePolicy } from "./value-policy.ts";
 
 /** A repository's staging settings, as validated from the project config (src/config/project.ts). */
@@ -54,6 +55,8 @@ export interface RepoSettings {
   lifecycle?: LifecyclePolicy;
   /** Jira issues linked to this repository's stagings (jira.ts); no linking when absent. */
   jira?: JiraPolicy;
+  /** Slack roles and notification channel (slack-access.ts); nobody steers from Slack when absent. */
+  slack?: SlackSettings;
 }
 
 /** The project config: every repository Octostage serves, with its settings. */

@@ -14,6 +14,13 @@ export interface SlackAccess {
   grantedBy?: string;
 }
 
+/** A repository's Slack settings (project config `slack`): its notification channel and roles. */
+export interface SlackSettings {
+  /** Channel id (C…/G…) receiving the repository's staging notifications; none when absent. */
+  channel?: string;
+  access: SlackAccess;
+}
+
 /** The person asking: their user id, the user groups they are in, the channel they ask from. */
 export interface SlackSubject {
   userId: string;

@@ -23,7 +23,7 @@ import type { AppDeps } from "../app/deps.ts";
 import { errorSummary } from "../app/change-staging.ts";
 import { defaultTiming, sleep } from "../app/timing.ts";
 import type { Timing } from "../app/timing.ts";
-import { hasGitHubApp } from "../config/env.ts";
+import { hasGitHubApp, hasSlack } from "../config/env.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { Env } from "../config/env.ts";
 import { loadProjectConfig } from "../config/project.ts";
@@ -34,6 +34,7 @@ import { jiraWebhook } from "../entrypoints/jira-webhook.ts";
 import { createJiraClient } from "../adapters/jira/jira-client.ts";
 import type { Middleware } from "../entrypoints/http-server.ts";
 import { setupPages } from "../entrypoints/setup-pages.ts";
+import { createSlackSurface } from "../entrypoints/slack/slack-app.ts";
 import { webhookEndpoint } from "../entrypoints/webhook-endpoint.ts";
 import { systemClock } from "../ports/clock.ts";
 import type { Clock } from "../ports/clock.ts";
@@ -52,6 +53,8 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** How often an API event stream looks for a new status (default 1 s). */
   apiEventPollMs?: number;
+  /** How often a Slack answer that follows a staging looks at it (default 2 s). */
+  slackFollowPollMs?: number;
   /** The time as use cases see it (tests move it forward to cover weeks of lifecycle policies). */
   clock?: Clock;
 }
@@ -192,7 +195,25 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     }, 3_600_000);
     prune.unref();
     closers.push(() => Promise.resolve(clearInterval(prune)));
+    // Slack's /octo, buttons and form (docs/operators/slack.md): on this server, or over Socket Mode.
+    const slack = hasSlack(env)
+      ? createSlackSurface({
+          deps: { ...intakeDeps, codeHost, charts },
+          logger,
+          botToken: env.SLACK_BOT_TOKEN,
+          ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+          ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
+          ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
+          path: env.SLACK_EVENTS_PATH,
+          ...(opts.slackFollowPollMs ? { followPollMs: opts.slackFollowPollMs } : {}),
+        })
+      : undefined;
+    if (slack) {
+      await slack.start();
+      closers.push(() => slack.close());
+    }
     const handlers: Middleware[] = [
+      ...(slack?.middleware ? [slack.middleware] : []),
       (req, res, next) => ((req.url ?? "").startsWith("/api/v1/") || req.url === "/api/v1" ? api.handle(req, res) : next()),
       webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES }),
       ...(env.JIRA_WEBHOOK_SECRET ? [jiraWebhook({ path: env.JIRA_WEBHOOK_PATH, secret: env.JIRA_WEBHOOK_SECRET, deps: intakeDeps })] : []),
@@ -200,7 +221,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });
     url = http.url;
     closers.push(() => http.close());
-    logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE }, "Octostage server listening");
+    logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE, slack: slack ? (env.SLACK_APP_TOKEN ? "socket mode" : env.SLACK_EVENTS_PATH) : "off" }, "Octostage server listening");
   }
   if (deps && cluster) {
     // The chart installs the deployer ClusterRole; on a development cluster the worker creates it if it may.

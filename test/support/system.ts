@@ -56,6 +56,8 @@ export interface TestSystemOptions {
   clock?: Clock;
   /** Lease, retry and wait durations (defaultTiming otherwise). */
   timing?: Timing;
+  /** How often a Slack answer following a staging looks at it (default 2 s). */
+  slackFollowPollMs?: number;
   /** Top-level project config besides `repositories` (cost prices, housekeeping). */
   project?: Record<string, unknown>;
 }
@@ -93,6 +95,7 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
     octokit: createProbotOctokitClass({ throttle: false, retryAfterBaseMs: 1 }),
     ...(options.apiEventPollMs ? { apiEventPollMs: options.apiEventPollMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.slackFollowPollMs ? { slackFollowPollMs: options.slackFollowPollMs } : {}),
     ...(options.timing ? { timing: options.timing } : {}),
     ...(logs ? { logDestination: { write: (line: string) => void logs.push(line) } } : {}),
   });

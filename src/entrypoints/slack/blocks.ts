@@ -1,0 +1,300 @@
+/**
+ * Block Kit for Slack's answers: one card per staging (status emoji, reason, link, origin, cost,
+ * buttons), lists, configuration (secret values masked), keys, history and the create form.
+ * Within Block Kit's limits: at most 50 blocks a message, 3,000 characters a section text, 10
+ * fields of 2,000, 25 elements an actions block, 75 characters a button label.
+ */
+import type { StagingLine, SlackAnswer } from "../../app/slack/slack-commands.ts";
+import type { ChartKey } from "../../app/charts.ts";
+import { formatValue } from "../../domain/command-tokens.ts";
+import type { StagingStatus } from "../../domain/state-machine.ts";
+import type { ActionRecord, StagingRecord } from "../../ports/store.ts";
+import { stagingDetailsView } from "../http-api/views.ts";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Block Kit is JSON; Bolt types it loosely too */
+type Block = Record<string, any>;
+
+export interface SlackMessage {
+  text: string;
+  blocks: Block[];
+}
+
+export const actionIds = {
+  redeploy: "octo_redeploy",
+  keep: "octo_keep",
+  archive: "octo_archive",
+  restore: "octo_restore",
+  open: "octo_open",
+  createRepo: "octo_create_repo",
+} as const;
+
+export const createCallbackId = "octo_create";
+
+const maxBlocks = 50;
+const sectionLimit = 3000;
+
+/** Text for mrkdwn: Slack's three control characters escaped, and cut to `max` characters. */
+function esc(text: string, max = sectionLimit): string {
+  const escaped = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return escaped.length <= max ? escaped : `${escaped.slice(0, max - 1)}…`;
+}
+
+const plain = (text: string, max = 75) => ({ type: "plain_text", text: text.length <= max ? text : `${text.slice(0, max - 1)}…`, emoji: true });
+const mrkdwn = (text: string) => ({ type: "mrkdwn", text: text.length <= sectionLimit ? text : `${text.slice(0, sectionLimit - 1)}…` });
+const section = (text: string): Block => ({ type: "section", text: mrkdwn(text) });
+const context = (text: string): Block => ({ type: "context", elements: [mrkdwn(text)] });
+
+const emoji: Record<StagingStatus, string> = {
+  pending: ":white_circle:",
+  deploying: ":hourglass_flowing_sand:",
+  running: ":large_green_circle:",
+  degraded: ":large_yellow_circle:",
+  failed: ":red_circle:",
+  archiving: ":hourglass_flowing_sand:",
+  archived: ":file_cabinet:",
+  restoring: ":hourglass_flowing_sand:",
+  cleaning: ":broom:",
+  cleanup_failed: ":warning:",
+  deleted: ":wastebasket:",
+};
+
+/** The status as people read it: emoji, word and reason. */
+function statusText(s: Pick<StagingRecord, "status" | "reason">): string {
+  return `${emoji[s.status]} *${s.status.replace("_", " ")}*${s.reason ? `: ${esc(s.reason, 500)}` : ""}`;
+}
+
+function origin(s: StagingRecord): string {
+  if (s.origin === "pull_request" && s.prNumber !== null) return `<https://github.com/${s.repoOwner}/${s.repoName}/pull/${s.prNumber}|${esc(`${s.repoOwner}/${s.repoName}#${s.prNumber}`)}>`;
+  const what = s.imageTag ? `tag \`${esc(s.imageTag, 128)}\`` : `\`${esc(s.headRef, 128)}\``;
+  return `${esc(`${s.repoOwner}/${s.repoName}`)} · ${what}${s.follow ? " (follows the branch)" : ""}`;
+}
+
+const day = (d: Date) => d.toISOString().slice(0, 10);
+const when = (d: Date) => `<!date^${Math.floor(d.getTime() / 1000)}^{date_short_pretty} {time}|${d.toISOString().slice(0, 16).replace("T", " ")} UTC>`;
+
+function costText(line: StagingLine): string | undefined {
+  const c = line.life.cost;
+  return c ? `~${c.perDay.toFixed(2)} ${esc(c.currency, 8)}/day` : undefined;
+}
+
+function facts(line: StagingLine): string {
+  const s = line.staging;
+  const bits = [origin(s), `changed ${when(s.statusChangedAt)}`];
+  const cost = costText(line);
+  if (cost) bits.push(cost);
+  if (line.life.kept) bits.push(line.life.kept.by === "label" ? `kept by the \`${esc(line.life.kept.label, 50)}\` label` : line.life.kept.until ? `kept until ${day(line.life.kept.until)}` : "kept until `keep off`");
+  if (line.life.next) bits.push(`${line.life.next.action} on ${day(line.life.next.at)} (${line.life.next.policy})`);
+  return bits.join(" · ");
+}
+
+function titleOf(s: StagingRecord): string {
+  return s.url && s.status !== "archived" && s.status !== "deleted" ? `<${s.url}|*${esc(s.name, 63)}*>` : `*${esc(s.name, 63)}*`;
+}
+
+function button(actionId: string, text: string, value: string, extra: Block = {}): Block {
+  return { type: "button", action_id: actionId, text: plain(text), value, ...extra };
+}
+
+/** The buttons that make sense for the staging's state (the use cases check the role again). */
+function buttons(s: StagingRecord): Block | undefined {
+  if (s.desiredState === "deleted") return undefined;
+  const elements: Block[] = [];
+  if (s.url && s.desiredState === "active") elements.push({ type: "button", action_id: actionIds.open, text: plain("Open"), url: s.url.slice(0, 3000), value: s.name });
+  if (s.desiredState === "active") {
+    elements.push(button(actionIds.redeploy, "Redeploy", s.name));
+    elements.push(button(actionIds.keep, "Keep 7 days", s.name));
+    elements.push(
+      button(actionIds.archive, "Archive", s.name, {
+        style: "danger",
+        confirm: { title: plain("Archive this staging?"), text: mrkdwn(`*${esc(s.name, 63)}* is scaled to zero; its volumes are kept and \`/octo restore\` brings it back.`), confirm: plain("Archive"), deny: plain("Cancel"), style: "danger" },
+      }),
+    );
+  }
+  if (s.desiredState === "archived") elements.push(button(actionIds.restore, "Restore", s.name, { style: "primary" }));
+  return elements.length ? { type: "actions", block_id: `staging:${s.name}`.slice(0, 255), elements } : undefined;
+}
+
+/** One staging as a card: title and status, facts, buttons. */
+function stagingBlocks(line: StagingLine, opts: { buttons: boolean }): Block[] {
+  const s = line.staging;
+  const blocks: Block[] = [section(`${titleOf(s)}  ${statusText(s)}`), context(facts(line))];
+  const actions = opts.buttons ? buttons(s) : undefined;
+  if (actions) blocks.push(actions);
+  return blocks;
+}
+
+const fallback = (s: StagingRecord) => `${s.name}: ${s.status}${s.reason ? ` (${s.reason})` : ""}`;
+
+function stagingMessage(line: StagingLine, did?: string): SlackMessage {
+  const s = line.staging;
+  const blocks = stagingBlocks(line, { buttons: s.desiredState !== "deleted" });
+  if (did) blocks.unshift(context(`${esc(s.name, 63)}: ${esc(did, 100)}`));
+  return { text: `${did ? `${s.name} ${did}. ` : ""}${fallback(s)}`.slice(0, 3000), blocks };
+}
+
+function listMessage(a: Extract<SlackAnswer, { kind: "list" }>): SlackMessage {
+  if (a.items.length === 0) return { text: "No stagings", blocks: [section(`No ${a.all ? "" : "live "}stagings in ${a.repos.map((r) => esc(r)).join(", ")}${a.all ? "" : " (`--all` shows deleted ones too)"}.`)] };
+  const blocks: Block[] = [];
+  // Three blocks per staging at most, and room for the "more" note.
+  const room = Math.floor((maxBlocks - 2) / 2);
+  for (const line of a.items.slice(0, room)) blocks.push(section(`${titleOf(line.staging)}  ${statusText(line.staging)}`), context(facts(line)));
+  const left = a.items.length - Math.min(a.items.length, room);
+  const more = [...(left > 0 ? [`${left} more not shown`] : []), ...a.more.map((r) => `${esc(r)} has more: \`/octo list ${esc(r)}\` shows them by repository`)];
+  if (more.length) blocks.push(context(more.join(" · ")));
+  return { text: `${a.items.length} stagings`, blocks };
+}
+
+function configMessage(a: Extract<SlackAnswer, { kind: "config" }>): SlackMessage {
+  const view = stagingDetailsView(a.details, a.secretKeys, a.line.life);
+  const entries = view.config?.entries ?? [];
+  const lines = entries.map((e) => {
+    const value = "value" in e ? `\`${esc(formatValue(e.value), 200)}\`` : "_(unset)_";
+    const by = e.by ? ` by ${esc(e.by, 80)}` : "";
+    return `• ${e.scope === "deployment" ? "deployment " : ""}\`${esc(e.key, 200)}\` = ${value} (${e.source}${by})`;
+  });
+  const blocks: Block[] = [section(`${titleOf(a.line.staging)}  ${statusText(a.line.staging)}`)];
+  if (view.config) blocks.push(context(`chart ${esc(view.config.chart.name ?? view.config.chart.repository, 200)}${view.config.chart.version ? ` ${esc(view.config.chart.version, 40)}` : ""} · timeout ${view.config.deployTimeoutSeconds}s`));
+  else blocks.push(section("The repository is no longer in Octostage's project config."));
+  const { blocks: entryBlocks, shown } = chunked(lines, maxBlocks - blocks.length - 1);
+  blocks.push(...entryBlocks);
+  if (shown < lines.length) blocks.push(context(`${lines.length - shown} more keys than a message holds: \`octo get NAME\` shows them all.`));
+  return { text: `Configuration of ${a.line.staging.name}`, blocks };
+}
+
+function keyLine(k: ChartKey): string {
+  const def = "default" in k ? ` = \`${esc(formatValue(k.default), 80)}\`` : "";
+  return `• \`${esc(k.key, 120)}\` (${esc(k.type, 20)})${def}${k.description ? `: ${esc(k.description, 120)}` : ""}`;
+}
+
+/** Lines into sections, each under the section limit, at most `maxSections`. */
+function chunked(lines: readonly string[], maxSections: number): { blocks: Block[]; shown: number } {
+  const blocks: Block[] = [];
+  let chunk = "";
+  let shown = 0;
+  for (const l of lines) {
+    if (chunk.length + l.length + 1 > sectionLimit - 10) {
+      blocks.push(section(chunk));
+      chunk = "";
+      if (blocks.length >= maxSections) return { blocks, shown };
+    }
+    chunk += (chunk ? "\n" : "") + l;
+    shown++;
+  }
+  if (chunk) blocks.push(section(chunk));
+  return { blocks, shown };
+}
+
+function keysMessage(a: Extract<SlackAnswer, { kind: "keys" }>): SlackMessage {
+  const { blocks, shown } = chunked(a.keys.map(keyLine), maxBlocks - 3);
+  return {
+    text: `Keys of ${a.chart}`,
+    blocks: [
+      section(`*${esc(a.project, 63)}*: chart ${esc(a.chart, 200)}${a.version ? ` ${esc(a.version, 40)}` : ""}, ${a.keys.length} keys`),
+      ...blocks,
+      ...(shown < a.keys.length ? [context(`${a.keys.length - shown} more: \`octo keys ${esc(a.project, 63)}\` lists them all.`)] : []),
+      context("Set one with `/octo update NAME --set key=value`."),
+    ],
+  };
+}
+
+function actionLine(a: ActionRecord): string {
+  const who = a.actorName && a.actorName !== a.actor ? `${a.actorName} (${a.source}:${a.actor})` : `${a.source}:${a.actor}`;
+  return `• ${when(a.createdAt)} *${a.kind}* by ${esc(who, 120)}: ${a.state}${a.error ? ` (${esc(a.error, 200)})` : ""}`;
+}
+
+function historyMessage(a: Extract<SlackAnswer, { kind: "history" }>): SlackMessage {
+  if (a.actions.length === 0) return { text: `No history for ${a.staging.name}`, blocks: [section(`Nothing was done to *${esc(a.staging.name, 63)}* yet.`)] };
+  const { blocks, shown } = chunked(a.actions.map(actionLine), maxBlocks - 2);
+  return {
+    text: `History of ${a.staging.name}`,
+    blocks: [section(`*${esc(a.staging.name, 63)}*: newest first`), ...blocks, ...(shown < a.actions.length ? [context(`${a.actions.length - shown} older entries: \`octo history ${esc(a.staging.name, 63)}\`.`)] : [])],
+  };
+}
+
+function helpMessage(text: string): SlackMessage {
+  const { blocks } = chunked(text.split("\n"), 10);
+  return { text: "Octostage commands", blocks };
+}
+
+/** What Slack shows for an answer (never the create form: that is a modal). */
+export function renderAnswer(a: Exclude<SlackAnswer, { kind: "create-form" }>): SlackMessage {
+  switch (a.kind) {
+    case "help":
+      return helpMessage(a.text);
+    case "error": {
+      const blocks = [section(`:warning: ${esc(a.message)}`)];
+      if (a.usage) blocks.push(context(`Usage: \`${esc(a.usage, 500)}\` · \`/octo help\` lists every command`));
+      return { text: a.message.slice(0, 3000), blocks };
+    }
+    case "list":
+      return listMessage(a);
+    case "staging":
+      return stagingMessage(a.line, a.did);
+    case "config":
+      return configMessage(a);
+    case "keys":
+      return keysMessage(a);
+    case "history":
+      return historyMessage(a);
+  }
+}
+
+/** The create modal's fields: each input's block id and action id. */
+export const createFields = {
+  name: "name",
+  repo: "repo",
+  ref: "ref",
+  tag: "tag",
+  overrides: "overrides",
+} as const;
+
+export interface CreateFormState {
+  repos: { repo: string; project: string }[];
+  repo?: string;
+  keys?: ChartKey[];
+  keysError?: string;
+  /** JSON of where to answer (channel). */
+  privateMetadata: string;
+}
+
+/** The create modal: name, repository (its keys appear when chosen), ref or tag, overrides. */
+export function createModal(state: CreateFormState): Block {
+  const options = state.repos.slice(0, 100).map((r) => ({ text: plain(r.repo), value: r.repo }));
+  const selected = options.find((o) => o.value === state.repo);
+  const blocks: Block[] = [
+    { type: "input", block_id: createFields.name, label: plain("Name"), hint: plain("Lowercase letters, digits and dashes, as in the staging's URL", 150), element: { type: "plain_text_input", action_id: createFields.name, max_length: 40, placeholder: plain("checkout-redesign", 150) } },
+    {
+      type: "input",
+      block_id: createFields.repo,
+      label: plain("Repository"),
+      dispatch_action: true,
+      element: { type: "static_select", action_id: actionIds.createRepo, options, placeholder: plain("Choose a repository", 150), ...(selected ? { initial_option: selected } : {}) },
+    },
+    { type: "input", block_id: createFields.ref, optional: true, label: plain("Branch, tag or commit"), element: { type: "plain_text_input", action_id: createFields.ref, max_length: 255, placeholder: plain("main", 150) } },
+    { type: "input", block_id: createFields.tag, optional: true, label: plain("Or an image tag"), hint: plain("Deploy an image that is already built instead of a commit's", 150), element: { type: "plain_text_input", action_id: createFields.tag, max_length: 128 } },
+    {
+      type: "input",
+      block_id: createFields.overrides,
+      optional: true,
+      label: plain("Overrides"),
+      hint: plain("key=value, one per line. Secrets are refused here: use octo or the API.", 150),
+      element: { type: "plain_text_input", action_id: createFields.overrides, multiline: true, max_length: 3000, placeholder: plain("replicaCount=2", 150) },
+    },
+  ];
+  if (state.keysError) blocks.push(context(`:warning: ${esc(state.keysError, 2000)}`));
+  else if (state.keys) {
+    const lines = state.keys.map(keyLine);
+    const { blocks: keyBlocks, shown } = chunked(lines, 8);
+    blocks.push({ type: "divider" }, section(`*Keys of ${esc(state.repo ?? "", 140)}'s chart*`), ...keyBlocks);
+    if (shown < lines.length) blocks.push(context(`${lines.length - shown} more: \`/octo keys\` lists them all.`));
+  } else blocks.push(context("Choose a repository to see its chart's keys."));
+  return {
+    type: "modal",
+    callback_id: createCallbackId,
+    title: plain("New staging", 24),
+    submit: plain("Create", 24),
+    close: plain("Cancel", 24),
+    private_metadata: state.privateMetadata.slice(0, 3000),
+    blocks: blocks.slice(0, 100),
+  };
+}
