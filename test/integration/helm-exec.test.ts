@@ -74,7 +74,7 @@ describe("runProcess", () => {
       "setInterval(() => {}, 1000); console.log('started');",
     ].join("\n");
     const started = Date.now();
-    const result = await node(script, [], { timeoutMs: 500, killGraceMs: 300 });
+    const result = await node(script, [], { timeoutMs: 2_000, killGraceMs: 300 });
     expect(result).toMatchObject({ timedOut: true, exitCode: null, signal: "SIGKILL" });
     expect(result.stdout).toContain("ignoring SIGTERM");
     expect(Date.now() - started).toBeLessThan(5000);
@@ -135,9 +135,11 @@ describe("runProcess", () => {
   });
 
   it("keeps running while the lease deadline keeps moving forward", async () => {
-    const result = await node("setTimeout(() => console.log('done'), 700)", [], {
+    // The process outlives the first deadline three times over; the 1 s margin absorbs a loaded
+    // machine's event-loop stalls (a 250 ms margin failed when test files ran side by side).
+    const result = await node("setTimeout(() => console.log('done'), 3000)", [], {
       timeoutMs: 10_000,
-      lease: { deadline: () => Date.now() + 250, everyMs: 50 },
+      lease: { deadline: () => Date.now() + 1000, everyMs: 50 },
     });
     expect(result).toMatchObject({ exitCode: 0, stdout: "done\n" });
     expect(result.stoppedBy).toBeUndefined();
