@@ -1,3 +1,4 @@
+import type { ChatChannel } from "../ports/chat.ts";
 import type { ProjectConfig } from "../domain/settings.ts";
 import type { Cluster } from "../ports/cluster.ts";
 import type { Clock } from "../ports/clock.ts";
@@ -27,6 +28,8 @@ export interface AppDeps {
   charts?: ChartCatalog;
   /** Jira Cloud, when its credentials are configured: the remote links on linked issues. */
   issueTracker?: IssueTracker;
+  /** Slack, when its bot token is configured: the repositories' notification channels (report-slack.ts). */
+  chat?: ChatChannel;
   /** Waits, abortably (polling a namespace that is going away). Tests make it instant. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

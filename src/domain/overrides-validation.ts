@@ -190,7 +190,7 @@ export function validateOverride(scope: OverrideScope, key: string, value: unkno
 /** Why a value for a secret-looking key is refused where others can read it (a PR comment). */
 export function secretKeyRefusal(key: string): string | undefined {
   if (!isSecretKey(key)) return undefined;
-  return `"${clipInput(key)}" looks like a secret: its value is not taken from PR comments, where everyone who can read the PR sees it. Set it from Slack or the octo CLI, or ask DevOps to put it in the project configuration.`;
+  return `"${clipInput(key)}" looks like a secret: its value is not taken from PR comments or Slack, where everyone in the conversation sees it. Set it with the octo CLI or the API, or ask DevOps to put it in the project configuration.`;
 }
 
 /** Limits on what a staging's overrides may add up to. */

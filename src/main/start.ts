@@ -19,6 +19,7 @@ import { createKubeCluster } from "../adapters/kube/kube-cluster.ts";
 import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
 import { KubeError } from "../adapters/kube/kube-error.ts";
 import { createQueues } from "../adapters/queue/bullmq.ts";
+import { createSlackChat } from "../adapters/slack/slack-chat.ts";
 import type { AppDeps } from "../app/deps.ts";
 import { errorSummary } from "../app/change-staging.ts";
 import { defaultTiming, sleep } from "../app/timing.ts";
@@ -175,6 +176,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
           workerId,
           timing: opts.timing ?? defaultTiming,
           sleep,
+          ...(hasSlack(env) ? { chat: createSlackChat({ botToken: env.SLACK_BOT_TOKEN, ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}) }) } : {}),
         };
 
   let url: string | undefined;

@@ -6,6 +6,7 @@ import { reconcile } from "../app/reconcile.ts";
 import type { ReconcileOptions } from "../app/reconcile.ts";
 import { reportStatus } from "../app/report-status.ts";
 import { reportJira } from "../app/jira/report-jira.ts";
+import { reportSlack } from "../app/slack/report-slack.ts";
 import { runDeploy } from "../app/run-deploy.ts";
 import { runCommentCommands } from "../app/run-comment-commands.ts";
 import type { AppDeps } from "../app/deps.ts";
@@ -106,6 +107,7 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
         guarded(async () => {
           await reportStatus({ ...deps, logger: log }, stagingId);
           await reportJira({ ...deps, logger: log }, stagingId);
+          await reportSlack({ ...deps, logger: log }, stagingId);
         }),
       command: (commandId, log) => guarded(() => runCommentCommands({ ...deps, logger: log }, commandId)),
       reconcile: (log) =>

@@ -221,7 +221,7 @@ export interface AuditEntry {
   durationMs?: number;
 }
 
-type ReportChannelName = "github" | "jira";
+type ReportChannelName = "github" | "jira" | "slack";
 
 export interface ReportChannelRecord {
   stagingId: string;

@@ -252,3 +252,37 @@ describe("admin", () => {
     expect(await octo("status form-made", users.admin).then((a) => textOf(a.message))).toMatch(/\*(cleaning|deleted)\*/);
   });
 });
+
+describe("notifications", () => {
+  it("one thread per staging in the repository's channel: the card kept current, each status told once, Slack's Retry-After honoured", { timeout: 120_000 }, async () => {
+    await octo("create life-demo --repo octo-org/web --ref main", users.operator);
+    // The notification's card (the /octo answer shown to the channel starts with "life-demo: created").
+    const isCard = (m: any) => m.thread_ts === undefined && m.blocks?.[0]?.type === "section" && (m.blocks ?? []).some((b: any) => b.type === "actions" && b.block_id === "staging:life-demo");
+    const cardTs = await waitFor("the staging's card in the channel", () => slack.messages(channel).find(isCard)?.ts);
+    const replies = () => slack.thread(channel, cardTs).map((m) => m.text ?? "");
+    await waitFor("running told in the thread", () => replies().some((t) => t.startsWith("life-demo is running")), 30_000);
+
+    // The next post is refused with 429 Retry-After: 1; the archive is told after it, once.
+    slack.rateLimit("chat.postMessage", 1, 1);
+    await octo("archive life-demo", users.operator);
+    await waitFor("archived told in the thread", () => replies().some((t) => t.startsWith("life-demo was archived")), 30_000);
+    expect(slack.rateLimited["chat.postMessage"]).toBe(1);
+    await octo("restore life-demo", users.operator);
+    await waitFor("running again", () => replies().filter((t) => t.startsWith("life-demo is running")).length === 2, 30_000);
+    await octo("delete life-demo", users.admin);
+    await waitFor("cleaned up told", () => replies().some((t) => t.startsWith("life-demo was cleaned up")), 30_000);
+
+    expect(replies()).toEqual([
+      "life-demo is running",
+      "life-demo was archived: scaled 1 workload(s) to 0; volumes kept",
+      "life-demo is running",
+      "life-demo was cleaned up: release life-demo uninstalled, namespace octostage-life-demo deleted",
+    ]);
+    // One top-level message for the staging's whole life; every later change edited it or went in its thread.
+    expect(slack.callsOf("chat.postMessage").filter((c) => c.ok && c.args.thread_ts === undefined && String(c.args.text).startsWith("life-demo:"))).toHaveLength(1);
+    expect(slack.callsOf("chat.update").filter((c) => c.ok && c.args.ts === cardTs).length).toBeGreaterThanOrEqual(4);
+    const cardNow = slack.messages(channel).find((m) => m.ts === cardTs)!;
+    expect(textOf(cardNow)).toContain("*deleted*");
+    for (const m of [cardNow, ...slack.thread(channel, cardTs)]) expect(blockKitProblems(m.blocks ?? [], "message")).toEqual([]);
+  });
+});

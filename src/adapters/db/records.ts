@@ -129,7 +129,7 @@ export function toAction(row: Action): ActionRecord {
 export function toChannel(row: ReportChannel): ReportChannelRecord {
   return {
     stagingId: row.stagingId,
-    channel: parse(z.enum(["github", "jira"]), row.channel, `ReportChannel ${row.stagingId} channel`),
+    channel: parse(z.enum(["github", "jira", "slack"]), row.channel, `ReportChannel ${row.stagingId} channel`),
     reportedVersion: row.reportedVersion,
     reportedAt: row.reportedAt,
     state: row.state,

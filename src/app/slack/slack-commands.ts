@@ -29,7 +29,7 @@ export interface SlackPerson extends SlackSubject {
   userName: string;
 }
 
-export interface StagingLine {
+interface StagingLine {
   staging: StagingRecord;
   life: LifecycleSummary;
 }

@@ -4,126 +4,20 @@
  * Within Block Kit's limits: at most 50 blocks a message, 3,000 characters a section text, 10
  * fields of 2,000, 25 elements an actions block, 75 characters a button label.
  */
-import type { StagingLine, SlackAnswer } from "../../app/slack/slack-commands.ts";
+import type { SlackAnswer } from "../../app/slack/slack-commands.ts";
 import type { ChartKey } from "../../app/charts.ts";
 import { formatValue } from "../../domain/command-tokens.ts";
-import type { StagingStatus } from "../../domain/state-machine.ts";
-import type { ActionRecord, StagingRecord } from "../../ports/store.ts";
+import { actionIds, context, esc, maxBlocks, plain, section, sectionLimit, stagingBlocks, statusText, titleOf, facts, when } from "../../domain/slack-card.ts";
+import type { Block, CardStaging, SlackMessage, StagingLine } from "../../domain/slack-card.ts";
+import type { ActionRecord } from "../../ports/store.ts";
 import { stagingDetailsView } from "../http-api/views.ts";
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- Block Kit is JSON; Bolt types it loosely too */
-type Block = Record<string, any>;
-
-export interface SlackMessage {
-  text: string;
-  blocks: Block[];
-}
-
-export const actionIds = {
-  redeploy: "octo_redeploy",
-  keep: "octo_keep",
-  archive: "octo_archive",
-  restore: "octo_restore",
-  open: "octo_open",
-  createRepo: "octo_create_repo",
-} as const;
+export { actionIds };
 
 export const createCallbackId = "octo_create";
+export type { SlackMessage };
 
-const maxBlocks = 50;
-const sectionLimit = 3000;
-
-/** Text for mrkdwn: Slack's three control characters escaped, and cut to `max` characters. */
-function esc(text: string, max = sectionLimit): string {
-  const escaped = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return escaped.length <= max ? escaped : `${escaped.slice(0, max - 1)}…`;
-}
-
-const plain = (text: string, max = 75) => ({ type: "plain_text", text: text.length <= max ? text : `${text.slice(0, max - 1)}…`, emoji: true });
-const mrkdwn = (text: string) => ({ type: "mrkdwn", text: text.length <= sectionLimit ? text : `${text.slice(0, sectionLimit - 1)}…` });
-const section = (text: string): Block => ({ type: "section", text: mrkdwn(text) });
-const context = (text: string): Block => ({ type: "context", elements: [mrkdwn(text)] });
-
-const emoji: Record<StagingStatus, string> = {
-  pending: ":white_circle:",
-  deploying: ":hourglass_flowing_sand:",
-  running: ":large_green_circle:",
-  degraded: ":large_yellow_circle:",
-  failed: ":red_circle:",
-  archiving: ":hourglass_flowing_sand:",
-  archived: ":file_cabinet:",
-  restoring: ":hourglass_flowing_sand:",
-  cleaning: ":broom:",
-  cleanup_failed: ":warning:",
-  deleted: ":wastebasket:",
-};
-
-/** The status as people read it: emoji, word and reason. */
-function statusText(s: Pick<StagingRecord, "status" | "reason">): string {
-  return `${emoji[s.status]} *${s.status.replace("_", " ")}*${s.reason ? `: ${esc(s.reason, 500)}` : ""}`;
-}
-
-function origin(s: StagingRecord): string {
-  if (s.origin === "pull_request" && s.prNumber !== null) return `<https://github.com/${s.repoOwner}/${s.repoName}/pull/${s.prNumber}|${esc(`${s.repoOwner}/${s.repoName}#${s.prNumber}`)}>`;
-  const what = s.imageTag ? `tag \`${esc(s.imageTag, 128)}\`` : `\`${esc(s.headRef, 128)}\``;
-  return `${esc(`${s.repoOwner}/${s.repoName}`)} · ${what}${s.follow ? " (follows the branch)" : ""}`;
-}
-
-const day = (d: Date) => d.toISOString().slice(0, 10);
-const when = (d: Date) => `<!date^${Math.floor(d.getTime() / 1000)}^{date_short_pretty} {time}|${d.toISOString().slice(0, 16).replace("T", " ")} UTC>`;
-
-function costText(line: StagingLine): string | undefined {
-  const c = line.life.cost;
-  return c ? `~${c.perDay.toFixed(2)} ${esc(c.currency, 8)}/day` : undefined;
-}
-
-function facts(line: StagingLine): string {
-  const s = line.staging;
-  const bits = [origin(s), `changed ${when(s.statusChangedAt)}`];
-  const cost = costText(line);
-  if (cost) bits.push(cost);
-  if (line.life.kept) bits.push(line.life.kept.by === "label" ? `kept by the \`${esc(line.life.kept.label, 50)}\` label` : line.life.kept.until ? `kept until ${day(line.life.kept.until)}` : "kept until `keep off`");
-  if (line.life.next) bits.push(`${line.life.next.action} on ${day(line.life.next.at)} (${line.life.next.policy})`);
-  return bits.join(" · ");
-}
-
-function titleOf(s: StagingRecord): string {
-  return s.url && s.status !== "archived" && s.status !== "deleted" ? `<${s.url}|*${esc(s.name, 63)}*>` : `*${esc(s.name, 63)}*`;
-}
-
-function button(actionId: string, text: string, value: string, extra: Block = {}): Block {
-  return { type: "button", action_id: actionId, text: plain(text), value, ...extra };
-}
-
-/** The buttons that make sense for the staging's state (the use cases check the role again). */
-function buttons(s: StagingRecord): Block | undefined {
-  if (s.desiredState === "deleted") return undefined;
-  const elements: Block[] = [];
-  if (s.url && s.desiredState === "active") elements.push({ type: "button", action_id: actionIds.open, text: plain("Open"), url: s.url.slice(0, 3000), value: s.name });
-  if (s.desiredState === "active") {
-    elements.push(button(actionIds.redeploy, "Redeploy", s.name));
-    elements.push(button(actionIds.keep, "Keep 7 days", s.name));
-    elements.push(
-      button(actionIds.archive, "Archive", s.name, {
-        style: "danger",
-        confirm: { title: plain("Archive this staging?"), text: mrkdwn(`*${esc(s.name, 63)}* is scaled to zero; its volumes are kept and \`/octo restore\` brings it back.`), confirm: plain("Archive"), deny: plain("Cancel"), style: "danger" },
-      }),
-    );
-  }
-  if (s.desiredState === "archived") elements.push(button(actionIds.restore, "Restore", s.name, { style: "primary" }));
-  return elements.length ? { type: "actions", block_id: `staging:${s.name}`.slice(0, 255), elements } : undefined;
-}
-
-/** One staging as a card: title and status, facts, buttons. */
-function stagingBlocks(line: StagingLine, opts: { buttons: boolean }): Block[] {
-  const s = line.staging;
-  const blocks: Block[] = [section(`${titleOf(s)}  ${statusText(s)}`), context(facts(line))];
-  const actions = opts.buttons ? buttons(s) : undefined;
-  if (actions) blocks.push(actions);
-  return blocks;
-}
-
-const fallback = (s: StagingRecord) => `${s.name}: ${s.status}${s.reason ? ` (${s.reason})` : ""}`;
+const fallback = (s: CardStaging) => `${s.name}: ${s.status}${s.reason ? ` (${s.reason})` : ""}`;
 
 function stagingMessage(line: StagingLine, did?: string): SlackMessage {
   const s = line.staging;
@@ -207,7 +101,7 @@ function historyMessage(a: Extract<SlackAnswer, { kind: "history" }>): SlackMess
   const { blocks, shown } = chunked(a.actions.map(actionLine), maxBlocks - 2);
   return {
     text: `History of ${a.staging.name}`,
-    blocks: [section(`*${esc(a.staging.name, 63)}*: newest first`), ...blocks, ...(shown < a.actions.length ? [context(`${a.actions.length - shown} older entries: \`octo history ${esc(a.staging.name, 63)}\`.`)] : [])],
+    blocks: [section(`*${esc(a.staging.name, 63)}*: newest first`), ...blocks, ...(shown < a.actions.length ? [context(`${a.actions.length - shown} older entries: \`octo actions ${esc(a.staging.name, 63)}\`.`)] : [])],
   };
 }
 

@@ -76,6 +76,16 @@ function failureText(err: unknown): string {
 
 const failure = (err: unknown): SlackMessage => ({ text: failureText(err), blocks: [{ type: "section", text: { type: "mrkdwn", text: `:warning: ${failureText(err)}` } }] });
 
+/** The channel the form was opened from (its private metadata), where roles given to channels apply. */
+function formChannel(privateMetadata: string | undefined): string | undefined {
+  try {
+    const meta = JSON.parse(privateMetadata || "{}") as { channel?: unknown };
+    return typeof meta.channel === "string" && /^[CGD][A-Z0-9]+$/.test(meta.channel) ? meta.channel : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createSlackSurface(opts: SlackSurfaceOptions): SlackSurface {
   const log = opts.logger.child({ surface: "slack" });
   const { deps } = opts;
@@ -212,7 +222,7 @@ export function createSlackSurface(opts: SlackSurfaceOptions): SlackSurface {
     const view = body.view;
     if (!view || action.type !== "static_select") return;
     try {
-      const who = await person(client, body.user, undefined);
+      const who = await person(client, body.user, formChannel(view.private_metadata));
       const repo = action.selected_option.value;
       const keys = await keysForForm(deps, who, repo);
       await client.views.update({
@@ -244,13 +254,8 @@ export function createSlackSurface(opts: SlackSurfaceOptions): SlackSurface {
       await ack({ response_action: "errors", errors: Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, v.slice(0, 150)])) });
       return;
     }
-    let channel: string = body.user.id;
-    try {
-      const meta = JSON.parse(view.private_metadata || "{}") as { channel?: unknown };
-      if (typeof meta.channel === "string" && /^[CGD][A-Z0-9]+$/.test(meta.channel)) channel = meta.channel;
-    } catch {
-      // No channel: answer in the person's messages with the app.
-    }
+    // No channel: answer in the person's messages with the app.
+    const channel = formChannel(view.private_metadata) ?? body.user.id;
     try {
       const who = await person(client, body.user, channel);
       const answer = await runNamedCommand(deps, who, { name: "create", staging: name, repo, ...(ref ? { ref } : {}), ...(tag ? { tag } : {}), changes: overrides.changes });
