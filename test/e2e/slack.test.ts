@@ -22,7 +22,8 @@ let eventsUrl: string;
 
 const webRepo = {
   ...e2eRepository,
-  values: { ...e2eRepository.values, db: { password: "hunter2-not-for-slack" } },
+  values: { ...e2eRepository.values, db: { password: "hunter2-not-for-slack" }, smtp: { relay: "relay-with-credentials.internal" } },
+  secretKeys: ["smtp.relay"],
   slack: { channel, roles: { read: ["*"], operate: [users.operator, "S0QATEAM1"], admin: [users.admin] }, grantedBy: "#devops" },
 };
 const apiRepo = {
@@ -119,6 +120,10 @@ describe("/octo commands", () => {
     const bad = await octo("create x --repo octo-org/web --ref main --set db.password=hunter3", users.operator);
     expect(textOf(bad.message)).toMatch(/secret/i);
     expect(await sys.db.db.staging.findFirst({ where: { name: "x" } })).toBeNull();
+    // A key the project config lists in secretKeys is refused too, though it does not look like one.
+    const listed = await octo("create x --repo octo-org/web --ref main --set smtp.relay=other.internal", users.operator);
+    expect(textOf(listed.message)).toContain(`"smtp.relay" holds a secret in octo-org/web's project config`);
+    expect(await sys.db.db.staging.findFirst({ where: { name: "x" } })).toBeNull();
   });
 
   it("create answers to the channel at once and replaces that answer as the staging deploys, until it runs", async () => {
@@ -144,7 +149,8 @@ describe("/octo commands", () => {
     const config = await octo("config qa-main", users.reader);
     expect(textOf(config.message)).toContain("`replicaCount` = `3` (override by slack:U0OPERATE1)");
     expect(textOf(config.message)).toContain("`db.password` = `[secret]`");
-    expect(JSON.stringify(slack.calls) + JSON.stringify(slack.responses)).not.toContain("hunter2-not-for-slack");
+    expect(textOf(config.message)).toContain("`smtp.relay` = `[secret]`");
+    for (const secret of ["hunter2-not-for-slack", "relay-with-credentials.internal"]) expect(JSON.stringify(slack.calls) + JSON.stringify(slack.responses)).not.toContain(secret);
     const keys = await octo("keys web", users.reader);
     expect(textOf(keys.message)).toMatch(/chart .*keys/);
     const unknown = await octo("status qa-mian", users.reader);

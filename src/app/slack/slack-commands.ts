@@ -14,6 +14,8 @@ import { summarizeLifecycle } from "../../domain/lifecycle-summary.ts";
 import type { LifecycleSummary } from "../../domain/lifecycle-summary.ts";
 import { namedHelpText, parseNamedCommand } from "../../domain/named-command-grammar.ts";
 import type { NamedCommand } from "../../domain/named-command-grammar.ts";
+import type { OverrideChange } from "../../domain/intent/inputs.ts";
+import { isSecretPath } from "../../domain/secrets.ts";
 import { hasRole, roleNeededFor } from "../../domain/roles.ts";
 import type { Caller, Role, UseCase } from "../../domain/roles.ts";
 import type { RepoSettings } from "../../domain/settings.ts";
@@ -133,6 +135,16 @@ async function stagingAnswer(deps: CoreDeps, person: SlackPerson, staging: Stagi
   return { kind: "staging", line: lineOf(deps, (await deps.store.get(staging.id)) ?? staging), role: roleOn(settings, person) ?? "read", ...(verb ? { did: verb } : {}) };
 }
 
+/**
+ * A value set under one of the repository's `secretKeys` (or an env entry named like a secret):
+ * refused from Slack like secret-looking keys, since everyone in the channel would see it.
+ */
+function secretChange(settings: RepoSettings, changes: readonly OverrideChange[]): string | undefined {
+  const secret = changes.find((c) => c.op === "set" && c.scope === "app" && isSecretPath(settings.values, c.key, settings.secretKeys ?? []));
+  if (!secret) return undefined;
+  return `"${secret.key.slice(0, 100)}" holds a secret in ${settings.repo}'s project config: its value is not taken from Slack, where everyone in the conversation sees it. Set it with the octo CLI or the API.`;
+}
+
 /** Runs one parsed command for a person. */
 export async function runNamedCommand(deps: CoreDeps, person: SlackPerson, cmd: NamedCommand): Promise<SlackAnswer> {
   const usage = `/octo ${cmd.name}`;
@@ -157,6 +169,8 @@ export async function runNamedCommand(deps: CoreDeps, person: SlackPerson, cmd: 
       if (!settings) return error(`${cmd.repo} is not a repository Octostage serves: ${deps.project.repositories.map((r) => r.repo).join(", ")}`);
       const caller = callerFor(person, settings, "create", usage);
       if ("refusal" in caller) return error(caller.refusal);
+      const secret = secretChange(settings, cmd.changes);
+      if (secret) return error(secret, usage);
       const created = await core.createStaging(deps, caller, { name: cmd.staging, repo: cmd.repo, ...(cmd.ref ? { ref: cmd.ref } : {}), ...(cmd.tag ? { tag: cmd.tag } : {}), changes: cmd.changes });
       return fromCore(created, (s) => stagingAnswer(deps, person, s, settings, "created"));
     }
@@ -177,10 +191,13 @@ export async function runNamedCommand(deps: CoreDeps, person: SlackPerson, cmd: 
       return fromCore(await core.getStaging(deps, caller, staging.name), (d) => ({ kind: "config", details: d, line: lineOf(deps, d.staging), secretKeys: settings.secretKeys ?? [] }));
     case "history":
       return fromCore(await core.listActions(deps, caller, staging.name), (actions) => ({ kind: "history", staging, actions: [...actions].reverse() }));
-    case "update":
+    case "update": {
+      const secret = secretChange(settings, cmd.changes);
+      if (secret) return error(secret, usage);
       return fromCore(await core.updateStaging(deps, caller, staging.name, { ...(cmd.ref ? { ref: cmd.ref } : {}), ...(cmd.tag ? { tag: cmd.tag } : {}), changes: cmd.changes }), (v) =>
         stagingAnswer(deps, person, v.staging, settings, v.changed ? verb : "unchanged"),
       );
+    }
     case "keep":
       return fromCore(await core.keepByName(deps, caller, staging.name, cmd.arg), (v) => stagingAnswer(deps, person, v.staging, settings, cmd.arg === "off" ? "no longer kept" : verb));
     case "archive":

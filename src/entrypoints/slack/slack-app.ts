@@ -6,7 +6,7 @@
  * follows the staging and replaces itself as its status moves, until it settles.
  * Setup: docs/operators/slack.md; commands: docs/users/slack.md.
  */
-import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from "@slack/bolt";
 import type { Logger as BoltLogger, RespondFn } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { creatableRepos, keysForForm, runNamedCommand, runSlackCommand, slackGroupsInUse } from "../../app/slack/slack-commands.ts";
@@ -89,13 +89,16 @@ function formChannel(privateMetadata: string | undefined): string | undefined {
 export function createSlackSurface(opts: SlackSurfaceOptions): SlackSurface {
   const log = opts.logger.child({ surface: "slack" });
   const { deps } = opts;
+  const clientOptions = opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {};
   const receiver = opts.appToken ? undefined : new HTTPReceiver({ signingSecret: opts.signingSecret ?? "", endpoints: [opts.path], logger: boltLogger(log) });
+  // Socket Mode's own client (apps.connections.open) takes its Web API options from installerOptions.
+  const socket = opts.appToken ? new SocketModeReceiver({ appToken: opts.appToken, logger: boltLogger(log), installerOptions: { clientOptions } }) : undefined;
   const app = new App({
     token: opts.botToken,
     logger: boltLogger(log),
     // Bolt waits Slack's Retry-After on 429 and retries (WebClient's default).
-    ...(opts.apiUrl ? { clientOptions: { slackApiUrl: opts.apiUrl } } : {}),
-    ...(receiver ? { receiver } : { socketMode: true, appToken: opts.appToken as string }),
+    clientOptions,
+    receiver: receiver ?? socket,
   });
   const followPollMs = opts.followPollMs ?? 2_000;
   const followForMs = opts.followForMs ?? 15 * 60_000;
