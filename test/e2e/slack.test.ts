@@ -4,7 +4,7 @@
 // against @slack/web-api's types and every Block Kit payload against Slack's limits.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockKitProblems } from "../support/block-kit.ts";
-import { startSlackDouble } from "../support/slack-double.ts";
+import { closeCheckedSlackDouble, startSlackDouble } from "../support/slack-double.ts";
 import type { SlackDouble } from "../support/slack-double.ts";
 import { blockActionsPayload, signSlackRequest, slashCommandBody, viewBlockActionsPayload, viewSubmissionPayload } from "../support/slack-payloads.ts";
 import { e2eRepository, installationId, startTestSystem } from "../support/system.ts";
@@ -46,11 +46,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sys?.stop();
-  if (slack) {
-    expect(slack.violations).toEqual([]);
-    await slack.assertCallsMatchWebApi();
-    await slack.close();
-  }
+  await closeCheckedSlackDouble(slack);
 });
 
 async function post(body: string, contentType: string, headers = signSlackRequest(body, signingSecret)): Promise<Response> {

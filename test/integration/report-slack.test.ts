@@ -10,7 +10,7 @@ import { silentLogger } from "../../src/ports/logger.ts";
 import { pushed, sha, testProject } from "../support/builders.ts";
 import { createTestDb } from "../support/db.ts";
 import type { TestDb } from "../support/db.ts";
-import { startSlackDouble } from "../support/slack-double.ts";
+import { closeCheckedSlackDouble, startSlackDouble } from "../support/slack-double.ts";
 import type { SlackDouble } from "../support/slack-double.ts";
 import { recordingQueue, testTiming } from "../support/worker-deps.ts";
 
@@ -25,9 +25,8 @@ beforeAll(async () => {
   slack.addChannel(channel, { name: "web-stagings" });
 });
 afterAll(async () => {
-  expect(slack.violations).toEqual([]);
-  await slack.assertCallsMatchWebApi();
-  await Promise.all([db.drop(), slack.close()]);
+  await db.drop();
+  await closeCheckedSlackDouble(slack);
 });
 beforeEach(() => {
   now = new Date(now.getTime() + 60_000);

@@ -28,6 +28,10 @@
  * response_url webhook (JSON bodies as Bolt's respond() sends: replace_original, delete_original,
  * response_type; at most 5 uses within 30 minutes, then HTTP 404 used_url / expired_url; success is
  * HTTP 200 "ok", bad payloads HTTP 400 with Slack's error word).
+ * SOCKET MODE (with `appToken`): apps.connections.open takes only the app-level token (the bot token
+ * there, or the app token elsewhere, is not_allowed_token_type) and answers a ws:// URL on this server;
+ * a client that connects gets Slack's `hello`; `sendOverSocket(type, payload)` delivers an envelope
+ * ({envelope_id, type, payload, accepts_response_payload}) and resolves with the client's ack.
  * DOES NOT FAKE: scopes (every call is allowed), channel membership, message deletion (chat.delete),
  * Home tabs, files, generated block_ids, Slack's overall payload size limits, Events API deliveries.
  */
@@ -38,6 +42,8 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { WebClient } from "@slack/web-api";
 import ts from "typescript";
+import { WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import { blockKitProblems, messageTextLimit, modalViewProblems } from "./block-kit.ts";
 import { readBody } from "./http-body.ts";
 
@@ -132,6 +138,8 @@ interface SlackResponseMessage {
 
 export interface SlackDoubleOptions {
   botToken: string;
+  /** Socket Mode: the app-level token (xapp-...) apps.connections.open accepts. */
+  appToken?: string;
   teamId?: string;
   botUserId?: string;
   /** Only channels added with `addChannel` exist (default: any id matching /^[CGD][A-Z0-9]+$/). */
@@ -182,6 +190,10 @@ export interface SlackDouble {
   rateLimit(method: string, retryAfterSeconds: number, times?: number): void;
   /** Throws on recorded violations and on calls whose args do not type against @slack/web-api. */
   assertCallsMatchWebApi(): Promise<void>;
+  /** Socket Mode: resolves once a client connected and was greeted with `hello`. */
+  socketConnected(): Promise<void>;
+  /** Socket Mode: delivers an envelope (`slash_commands`, `interactive`...) and resolves with the client's ack. */
+  sendOverSocket(type: string, payload: unknown): Promise<{ envelope_id: string; payload?: any }>;
   close(): Promise<void>;
 }
 
@@ -251,6 +263,17 @@ function decodeField(key: string, value: string): unknown {
   }
 }
 
+/** Ends a test file's double: fails on any recorded violation or call that does not type against @slack/web-api. */
+export async function closeCheckedSlackDouble(slack: SlackDouble | undefined): Promise<void> {
+  if (!slack) return;
+  try {
+    if (slack.violations.length) throw new Error(`Slack double violations:\n${slack.violations.join("\n")}`);
+    await slack.assertCallsMatchWebApi();
+  } finally {
+    await slack.close();
+  }
+}
+
 export async function startSlackDouble(opts: SlackDoubleOptions): Promise<SlackDouble> {
   const now = opts.now ?? Date.now;
   const teamId = opts.teamId ?? "T0OCTOSTG";
@@ -262,6 +285,41 @@ export async function startSlackDouble(opts: SlackDoubleOptions): Promise<SlackD
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const probe = new WebClient();
+  // Socket Mode: clients connect to ws://.../socket/<ticket> from apps.connections.open.
+  const wss = new WebSocketServer({ noServer: true });
+  const sockets: WebSocket[] = [];
+  const tickets = new Set<string>();
+  const acks = new Map<string, (ack: { envelope_id: string; payload?: any }) => void>();
+  let greeted: () => void = () => undefined;
+  const connected = new Promise<void>((resolve) => (greeted = resolve));
+  server.on("upgrade", (req, socket, head) => {
+    const ticket = /^\/socket\/([a-f0-9]+)$/.exec(new URL(req.url ?? "/", "http://x").pathname)?.[1];
+    if (!ticket || !tickets.delete(ticket)) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.push(ws);
+      ws.on("message", (data) => {
+        let ack: { envelope_id?: unknown; payload?: unknown };
+        try {
+          ack = JSON.parse(Buffer.from(data as Buffer).toString("utf8")) as typeof ack;
+        } catch {
+          violation("socket mode: a message that is not JSON");
+          return;
+        }
+        const resolve = typeof ack.envelope_id === "string" ? acks.get(ack.envelope_id) : undefined;
+        if (!resolve) {
+          violation(`socket mode: an ack for an unknown envelope ${String(ack.envelope_id)}`);
+          return;
+        }
+        acks.delete(ack.envelope_id as string);
+        resolve(ack as { envelope_id: string; payload?: any });
+      });
+      ws.send(JSON.stringify({ type: "hello", num_connections: sockets.length, debug_info: { host: "applink-octostage-double", approximate_connection_time: 18060 }, connection_info: { app_id: appId } }));
+      greeted();
+    });
+  });
 
   const channels = new Map<string, { name: string; isPrivate: boolean; created: number }>();
   const channelMessages = new Map<string, SlackMessage[]>();
@@ -345,7 +403,19 @@ export async function startSlackDouble(opts: SlackDoubleOptions): Promise<SlackD
     setUsergroupMembers: (groupId, userIds) => void usergroups.set(groupId, [...userIds]),
     rateLimit: (method, retryAfterSeconds, times = 1) => void rateLimits.set(method, { retryAfter: retryAfterSeconds, remaining: times }),
     assertCallsMatchWebApi: () => assertCallsMatchWebApi(double),
+    socketConnected: () => connected,
+    sendOverSocket(type, payload) {
+      const socket = sockets.at(-1);
+      if (!socket) return Promise.reject(new Error("no Socket Mode client is connected"));
+      const envelopeId = randomBytes(8).toString("hex");
+      return new Promise((resolve) => {
+        acks.set(envelopeId, resolve);
+        socket.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== "events_api" }));
+      });
+    },
     close: () => new Promise<void>((resolve, reject) => {
+      for (const socket of sockets) socket.terminate();
+      wss.close();
       server.close((err) => (err ? reject(err) : resolve()));
       server.closeAllConnections();
     }),
@@ -567,6 +637,12 @@ export async function startSlackDouble(opts: SlackDoubleOptions): Promise<SlackD
       });
     },
 
+    "apps.connections.open"() {
+      const ticket = randomBytes(12).toString("hex");
+      tickets.add(ticket);
+      return ok({ url: `${baseUrl.replace(/^http/, "ws")}/socket/${ticket}` });
+    },
+
     "conversations.info"(args) {
       if (!channelExists(args.channel)) return fail("channel_not_found");
       const id = args.channel;
@@ -621,7 +697,12 @@ export async function startSlackDouble(opts: SlackDoubleOptions): Promise<SlackD
       violation(`${method}: not_authed (no Authorization: Bearer header${decoded.encoding === "json" ? "; JSON bodies cannot carry the token" : ""})`);
       return fail("not_authed");
     }
-    if (token !== opts.botToken) {
+    const appLevel = method === "apps.connections.open";
+    if (opts.appToken !== undefined && (token === opts.appToken) !== appLevel && (token === opts.appToken || token === opts.botToken)) {
+      violation(`${method}: not_allowed_token_type (${appLevel ? "needs the app-level token" : "the app-level token only opens Socket Mode connections"})`);
+      return fail("not_allowed_token_type");
+    }
+    if (token !== (appLevel ? opts.appToken : opts.botToken)) {
       violation(`${method}: invalid_auth (a token other than the bot token)`);
       return fail("invalid_auth");
     }
