@@ -38,6 +38,8 @@ export interface CardStaging {
 export interface StagingLine {
   staging: CardStaging;
   life: LifecycleSummary;
+  /** Who created a named staging (its first action's actor), shown as its origin. */
+  createdBy?: string;
 }
 
 export const actionIds = {
@@ -99,7 +101,8 @@ function costText(line: StagingLine): string | undefined {
 
 export function facts(line: StagingLine): string {
   const s = line.staging;
-  const bits = [origin(s), `changed ${when(s.statusChangedAt)}`];
+  const by = s.origin !== "pull_request" && line.createdBy ? ` · created by ${esc(line.createdBy, 100)}` : "";
+  const bits = [`${origin(s)}${by}`, `changed ${when(s.statusChangedAt)}`];
   const cost = costText(line);
   if (cost) bits.push(cost);
   if (line.life.kept) bits.push(line.life.kept.by === "label" ? `kept by the \`${esc(line.life.kept.label, 50)}\` label` : line.life.kept.until ? `kept until ${day(line.life.kept.until)}` : "kept until `keep off`");

@@ -316,6 +316,8 @@ export interface StagingStore {
   /** The staging's status history, oldest first. */
   listTransitions(id: string): Promise<TransitionRecord[]>;
   listActions(id: string): Promise<ActionRecord[]>;
+  /** Who asked for each staging's first action (who created a named staging), by staging id. */
+  creators(ids: readonly string[]): Promise<Map<string, { source: ActorSource; actor: string; actorName: string | null }>>;
   /** The staging's override edits, oldest first. */
   listOverrides(id: string): Promise<OverrideRecord[]>;
 

@@ -37,7 +37,7 @@ beforeAll(async () => {
   slack = await startSlackDouble({ botToken });
   slack.addChannel(channel, { name: "staging" });
   slack.setUsergroupMembers("S0QATEAM1", [users.qa]);
-  sys = await startTestSystem([webRepo, apiRepo], { SLACK_BOT_TOKEN: botToken, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: slack.url }, { slackFollowPollMs: 50 });
+  sys = await startTestSystem([webRepo, apiRepo], { SLACK_BOT_TOKEN: botToken, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: slack.url }, { slackFollowPollMs: 50, project: { cost: { currency: "EUR", cpuHour: 0.03, memoryGiBHour: 0.004, storageGiBMonth: 0.1 } } });
   eventsUrl = `${sys.app.url}/slack/events`;
   for (const repo of ["web", "api"]) {
     sys.github.installOn("octo-org", repo, installationId);
@@ -139,6 +139,9 @@ describe("/octo commands", () => {
   it("list, status, config (secrets masked) and keys for a reader", async () => {
     const list = await octo("list", users.reader);
     expect(textOf(list.message)).toContain("qa-main");
+    // The origin of a named staging is who created it; the estimate is there with prices configured.
+    expect(textOf(list.message)).toContain("octo-org/web · `main` · created by olivia");
+    expect(textOf(list.message)).toMatch(/~\d+\.\d{2} EUR\/day/);
     expect(textOf(list.message)).toContain("octo-org/web");
     const status = await octo("status qa-main", users.reader);
     expect(textOf(status.message)).toContain("*running*");

@@ -106,6 +106,11 @@ const actionKinds = ["deploy", "update", "archive", "restore", "cleanup", "overr
 const actionStates = ["queued", "running", "succeeded", "failed", "superseded", "skipped"] as const;
 const sources = ["github", "api", "slack", "jira", "system"] as const;
 
+/** An action's source as stored, checked like every enum read back from the database. */
+export function toActorSource(source: string, what: string): ActionRecord["source"] {
+  return parse(z.enum(sources), source, what);
+}
+
 export function toAction(row: Action): ActionRecord {
   return {
     id: row.id,
@@ -113,7 +118,7 @@ export function toAction(row: Action): ActionRecord {
     kind: parse(z.enum(actionKinds), row.kind, `Action ${row.id} kind`),
     actor: row.actor,
     actorName: row.actorName,
-    source: parse(z.enum(sources), row.source, `Action ${row.id} source`),
+    source: toActorSource(row.source, `Action ${row.id} source`),
     generation: row.generation,
     state: parse(z.enum(actionStates), row.state, `Action ${row.id} state`),
     detail: row.detail,

@@ -8,7 +8,7 @@ import type { IssueLinkSource, StagingKey, StagingStore } from "../../ports/stor
 import { changeStaging, json, loadOverrides } from "./change-staging.ts";
 import type { ChangeHooks } from "./change-staging.ts";
 import type { Db } from "./prisma.ts";
-import { toAction, toChannel, toCommand, toStaging } from "./records.ts";
+import { toAction, toActorSource, toChannel, toCommand, toStaging } from "./records.ts";
 import { toStoreError } from "./unavailable.ts";
 import * as worker from "./worker-writes.ts";
 
@@ -131,6 +131,17 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
     async listActions(id) {
       const rows = await db.action.findMany({ where: { stagingId: id }, orderBy: [{ createdAt: "asc" }, { generation: "asc" }] });
       return rows.map(toAction);
+    },
+
+    async creators(ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await db.action.findMany({
+        where: { stagingId: { in: [...ids] } },
+        orderBy: [{ createdAt: "asc" }, { generation: "asc" }],
+        distinct: ["stagingId"],
+        select: { stagingId: true, source: true, actor: true, actorName: true },
+      });
+      return new Map(rows.map((r) => [r.stagingId, { source: toActorSource(r.source, `Action of ${r.stagingId} source`), actor: r.actor, actorName: r.actorName }]));
     },
 
     listOverrides: (id) => loadOverrides(db, id),

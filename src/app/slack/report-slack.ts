@@ -114,7 +114,12 @@ export async function reportSlack(deps: Deps, stagingId: string): Promise<"none"
  * at once after the first post), so a failure half-way never posts the same thing twice.
  */
 async function tell(deps: Deps, chat: ChatChannel, lease: Lease, channel: string, s: StagingRecord, state: SlackState): Promise<void> {
-  const line: StagingLine = { staging: s, life: summarizeLifecycle(deps.project.forRepo(`${s.repoOwner}/${s.repoName}`)?.lifecycle, deps.project.cost, s, deps.clock.now()) };
+  const creator = s.origin === "pull_request" ? undefined : (await deps.store.creators([s.id])).get(s.id);
+  const line: StagingLine = {
+    staging: s,
+    life: summarizeLifecycle(deps.project.forRepo(`${s.repoOwner}/${s.repoName}`)?.lifecycle, deps.project.cost, s, deps.clock.now()),
+    ...(creator ? { createdBy: creator.actorName ?? `${creator.source}:${creator.actor}` } : {}),
+  };
   const message = card(line);
   const cardHash = fingerprint(message);
   if (!state.ts || state.channel !== channel) {

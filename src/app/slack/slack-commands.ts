@@ -61,9 +61,23 @@ function reposWith(deps: Pick<CoreDeps, "project">, person: SlackSubject, needed
   return deps.project.repositories.filter((r) => hasRole(roleOn(r, person), needed));
 }
 
-function lineOf(deps: CoreDeps, staging: StagingRecord): StagingLine {
-  const settings = deps.project.forRepo(`${staging.repoOwner}/${staging.repoName}`);
-  return { staging, life: summarizeLifecycle(settings?.lifecycle, deps.project.cost, staging, deps.clock.now()) };
+/** The stagings as cards show them: lifecycle and cost, and who created the named ones (one query). */
+async function linesOf(deps: CoreDeps, stagings: readonly StagingRecord[]): Promise<StagingLine[]> {
+  const named = stagings.filter((s) => s.origin !== "pull_request").map((s) => s.id);
+  const creators = await deps.store.creators(named);
+  return stagings.map((staging) => {
+    const settings = deps.project.forRepo(`${staging.repoOwner}/${staging.repoName}`);
+    const creator = creators.get(staging.id);
+    return {
+      staging,
+      life: summarizeLifecycle(settings?.lifecycle, deps.project.cost, staging, deps.clock.now()),
+      ...(creator ? { createdBy: creator.actorName ?? `${creator.source}:${creator.actor}` } : {}),
+    };
+  });
+}
+
+async function lineOf(deps: CoreDeps, staging: StagingRecord): Promise<StagingLine> {
+  return (await linesOf(deps, [staging]))[0] as StagingLine;
 }
 
 const error = (message: string, usage?: string): SlackAnswer => ({ kind: "error", message, ...(usage ? { usage } : {}) });
@@ -115,7 +129,7 @@ async function list(deps: CoreDeps, person: SlackPerson, repo: string | undefine
     const caller = { actor: actorOf(person), role: roleOn(settings, person) as Role };
     const page = await core.listStagings(deps, caller, { repo: settings.repo, all, limit: listLimit });
     if (!page.ok) return error(page.message);
-    items.push(...page.value.items.map((s) => lineOf(deps, s)));
+    items.push(...(await linesOf(deps, page.value.items)));
     if (page.value.next !== null) more.push(settings.repo);
   }
   return { kind: "list", items, more, repos: repos.map((r) => r.repo), all };
@@ -132,7 +146,7 @@ const did: Partial<Record<NamedCommand["name"], string>> = {
 };
 
 async function stagingAnswer(deps: CoreDeps, person: SlackPerson, staging: StagingRecord, settings: RepoSettings, verb?: string): Promise<SlackAnswer> {
-  return { kind: "staging", line: lineOf(deps, (await deps.store.get(staging.id)) ?? staging), role: roleOn(settings, person) ?? "read", ...(verb ? { did: verb } : {}) };
+  return { kind: "staging", line: await lineOf(deps, (await deps.store.get(staging.id)) ?? staging), role: roleOn(settings, person) ?? "read", ...(verb ? { did: verb } : {}) };
 }
 
 /**
@@ -188,7 +202,7 @@ export async function runNamedCommand(deps: CoreDeps, person: SlackPerson, cmd: 
     case "status":
       return stagingAnswer(deps, person, staging, settings);
     case "config":
-      return fromCore(await core.getStaging(deps, caller, staging.name), (d) => ({ kind: "config", details: d, line: lineOf(deps, d.staging), secretKeys: settings.secretKeys ?? [] }));
+      return fromCore(await core.getStaging(deps, caller, staging.name), async (d) => ({ kind: "config", details: d, line: await lineOf(deps, d.staging), secretKeys: settings.secretKeys ?? [] }));
     case "history":
       return fromCore(await core.listActions(deps, caller, staging.name), (actions) => ({ kind: "history", staging, actions: [...actions].reverse() }));
     case "update": {
