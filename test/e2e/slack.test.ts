@@ -178,6 +178,27 @@ describe("/octo commands", () => {
     expect(textOf(kept.message)).toMatch(/kept until \d{4}-\d{2}-\d{2}/);
     expect(slack.callsOf("usergroups.users.list").length).toBeGreaterThan(0);
   });
+
+  it("update changes overrides (audited with the Slack user), an update that changes nothing says so, redeploy runs it again", async () => {
+    const updated = await octo("update qa-main --set replicaCount=4 --set feature.banner='QA build'", users.qa, "quentin");
+    expect(updated.message.response_type).toBe("in_channel");
+    expect(textOf(updated.message)).toContain("qa-main: updated");
+    await waitFor("the update to run", () => textOf(slack.responseMessage(updated.url)).includes("*running*"), 30_000);
+    const config = await octo("config qa-main", users.reader);
+    expect(textOf(config.message)).toContain("`replicaCount` = `4` (override by slack:U0QATEAM1)");
+    expect(textOf(config.message)).toContain('`feature.banner` = `"QA build"` (override by slack:U0QATEAM1)');
+    const same = await octo("update qa-main --ref main", users.qa);
+    expect(same.message.response_type).toBe("ephemeral");
+    expect(textOf(same.message)).toContain("qa-main: unchanged");
+    const missing = await octo("update qa-main", users.qa);
+    expect(textOf(missing.message)).toContain("/octo update needs something to change");
+
+    const before = (await sys.db.db.action.findMany({ where: { staging: { name: "qa-main" }, kind: "deploy" } })).length;
+    const redeploy = await octo("redeploy qa-main", users.operator);
+    expect(textOf(redeploy.message)).toContain("qa-main: redeploying");
+    await waitFor("a new deploy of qa-main", async () => (await sys.db.db.action.findMany({ where: { staging: { name: "qa-main" }, kind: "deploy" } })).length > before);
+    await waitFor("running after the redeploy", async () => (await sys.db.db.staging.findFirst({ where: { name: "qa-main" } }))?.status === "running" && textOf(slack.responseMessage(redeploy.url)).includes("*running*"), 30_000);
+  });
 });
 
 describe("buttons", () => {

@@ -45,3 +45,18 @@ describe("Slack roles per repository", () => {
     expect(slackRefusal("acme/web", "archive", "operate", null, undefined)).toContain("ask whoever runs Octostage");
   });
 });
+
+describe("Slack access entries: edges", () => {
+  test("an entry is a whole Slack id: nothing before or after it", () => {
+    for (const bad of ["xU0ALICE", "U0ALICE!", "<@U0ALICE>", "U0", "u0alice", "S0QA x", ""]) expect(slackAccessEntryProblem(bad), bad).toBeDefined();
+    for (const good of ["*", "U0ALICE", "W0ENTERPRISE", "S0QATEAM", "C0STAGING", "G0PRIVATE"]) expect(slackAccessEntryProblem(good), good).toBeUndefined();
+    expect(slackAccessEntryProblem("@" + "a".repeat(100))).toBe(`"@${"a".repeat(39)}" is not a Slack user (U…/W…), user group (S…), channel (C…/G…) or *`);
+  });
+
+  test("a private channel (G…) gives its role to whoever asks from it, and only from it", () => {
+    const access: SlackAccess = { read: [], operate: ["G0PRIVATE"], admin: [] };
+    expect(slackRole(access, { userId: "U1", groups: [], channelId: "G0PRIVATE" })).toBe("operate");
+    expect(slackRole(access, { userId: "U1", groups: [], channelId: "G0OTHER" })).toBeNull();
+    expect(slackRole(access, { userId: "U1", groups: ["G0PRIVATE"] })).toBeNull();
+  });
+});

@@ -87,3 +87,27 @@ describe("Slack staging card", () => {
     expect(statusText({ status: "cleanup_failed", reason: null })).toBe(":warning: *cleanup failed*");
   });
 });
+
+describe("Slack staging card: every status and label", () => {
+  it("every status has its own emoji, and in-between states share the hourglass", () => {
+    const statuses = ["pending", "deploying", "running", "degraded", "failed", "archiving", "archived", "restoring", "cleaning", "cleanup_failed", "deleted"] as const;
+    const shown = statuses.map((status) => statusText({ status, reason: null }).split(" ")[0]);
+    for (const e of shown) expect(e).toMatch(/^:[a-z_]+:$/);
+    expect(shown.filter((e) => e === ":hourglass_flowing_sand:")).toHaveLength(3);
+    expect(new Set(shown).size).toBe(statuses.length - 2);
+  });
+
+  it("button labels and texts are cut to Slack's limits with an ellipsis, not refused", () => {
+    const long = staging({ name: "x".repeat(63), desiredState: "archived", status: "archived" });
+    const restore = stagingBlocks({ staging: long, life: noLife }, { buttons: true }).find((b) => b.type === "actions")!.elements[0];
+    expect(restore).toMatchObject({ action_id: "octo_restore", style: "primary", value: long.name, text: { type: "plain_text", text: "Restore" } });
+    const card = stagingBlocks({ staging: staging({ reason: "r".repeat(2000), name: "n".repeat(63) }), life: noLife, createdBy: "c".repeat(4000) }, { buttons: true });
+    for (const b of card) for (const t of [b.text, ...(b.elements ?? [])]) if (t?.type === "mrkdwn") expect(t.text.length).toBeLessThanOrEqual(3000);
+    expect(card[1]!.elements[0].text.endsWith("…")).toBe(false);
+  });
+
+  it("a named staging's origin is never a pull request link, even with a number", () => {
+    expect(facts({ staging: staging({ origin: "named", prNumber: 7 }), life: noLife })).toMatch(/^octo-org\/web · `main`/);
+    expect(facts({ staging: staging({ origin: "pull_request", prNumber: null }), life: noLife })).toMatch(/^octo-org\/web · `main`/);
+  });
+});
