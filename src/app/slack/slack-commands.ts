@@ -11,11 +11,11 @@
 import type { Actor } from "../../domain/actor.ts";
 import { closestWord } from "../../domain/command-suggest.ts";
 import { summarizeLifecycle } from "../../domain/lifecycle-summary.ts";
-import type { LifecycleSummary } from "../../domain/lifecycle-summary.ts";
 import { namedHelpText, parseNamedCommand } from "../../domain/named-command-grammar.ts";
 import type { NamedCommand } from "../../domain/named-command-grammar.ts";
 import type { OverrideChange } from "../../domain/intent/inputs.ts";
 import { isSecretPath } from "../../domain/secrets.ts";
+import type { StagingLine as CardLine } from "../../domain/slack-card.ts";
 import { hasRole, roleNeededFor } from "../../domain/roles.ts";
 import type { Caller, Role, UseCase } from "../../domain/roles.ts";
 import type { RepoSettings } from "../../domain/settings.ts";
@@ -31,9 +31,8 @@ export interface SlackPerson extends SlackSubject {
   userName: string;
 }
 
-interface StagingLine {
+interface StagingLine extends CardLine {
   staging: StagingRecord;
-  life: LifecycleSummary;
 }
 
 export type SlackAnswer =
