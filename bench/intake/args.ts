@@ -31,6 +31,8 @@ export interface BenchOptions {
   helmNice: number;
   /** OCTOSTAGE_WORKER_CONCURRENCY for the worker (default: Octostage's own default). */
   workerConcurrency: number | undefined;
+  /** After Octostage, send the same webhooks to the floor server (floor-server.ts) and report the ratio. */
+  floor: boolean;
 }
 
 const usage = `Usage: npm run bench:intake -- [options]
@@ -74,6 +76,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       "wait-idle": { type: "string" },
       "helm-nice": { type: "string" },
       "worker-concurrency": { type: "string" },
+      "no-floor": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -98,5 +101,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     waitIdleSeconds: positive("wait-idle", values["wait-idle"], 0, true),
     helmNice: Math.round(positive("helm-nice", values["helm-nice"], 0, true)),
     workerConcurrency: values["worker-concurrency"] === undefined ? undefined : Math.round(positive("worker-concurrency", values["worker-concurrency"], 4)),
+    floor: !(values["no-floor"] ?? false),
   };
 }

@@ -48,6 +48,13 @@ export function renderMarkdown(r: IntakeResults): string {
       `Redis ${pct(r.cpu.redisPct)}; load generator + doubles ${pct(r.cpu.benchPct)}; other ${pct(r.cpu.otherPct)}` +
       (r.cpu.otherTop.length ? ` (${r.cpu.otherTop.map((o) => `${o.comm} ${pct(o.pct)}`).join(", ")})` : ""),
   );
+  row("Octostage CPU per webhook (all its processes)", `${r.cpuPerWebhookMs.toFixed(2)} ms`);
+  if (r.floor) {
+    const f = r.floor;
+    row("Floor (same webhooks right after: HMAC, JSON, 1 transaction of 3 writes, 1 Redis push): answer p50 / p95 / p99 / max (ms)", quantiles(f.answerMs));
+    row("Floor CPU per webhook; deliveries sent / 2xx / lost", `${f.cpuPerWebhookMs.toFixed(2)} ms; ${f.sent} / ${f.ok2xx} / ${f.lost}`);
+    row("**Octostage ÷ floor**: p50 / p99 / CPU per webhook", `**${f.ratio.p50.toFixed(1)}× / ${f.ratio.p99.toFixed(1)}× / ${f.ratio.cpuPerWebhook.toFixed(1)}×**`);
+  }
   row("Machine busy before the run (other work)", pct(r.idleBusyPct));
   row("Graceful stop after the run (SIGTERM → exit)", r.stops.map((s) => `${s.role} ${(s.ms / 1000).toFixed(1)} s (${s.how})`).join(", "));
   row("Server log warnings / errors", `${r.serverLog.warnings} / ${r.serverLog.errors}`);

@@ -13,6 +13,8 @@ import type { SentWebhook } from "./load.ts";
 import { describeMachine, measureCpu, waitForIdle } from "./machine.ts";
 import type { CpuWindow, Machine } from "./machine.ts";
 import type { ProbeOutput } from "./probe.ts";
+import { runFloor } from "./floor.ts";
+import type { FloorResults } from "./floor.ts";
 import { renderMarkdown } from "./report.ts";
 import { summarize } from "./stats.ts";
 import type { Summary } from "./stats.ts";
@@ -81,6 +83,10 @@ export interface IntakeResults {
   probe?: ProbeAnalysis;
   cpuProfile?: Record<string, ProfileSummary>;
   serverLog: { warnings: number; errors: number; samples: string[]; paths: string[] };
+  /** CPU of Octostage's processes per webhook sent (ms), all roles together. */
+  cpuPerWebhookMs: number;
+  /** The same webhooks against the floor server, right after, and Octostage as a multiple of it. */
+  floor?: FloorResults & { ratio: { p50: number; p99: number; cpuPerWebhook: number } };
 }
 
 export interface ProbeAnalysis {
@@ -245,6 +251,13 @@ async function main(): Promise<void> {
 
     log("stopping Octostage");
     const stops = await system.stopProcesses();
+    const cpuPerWebhookMs = (cpu.processes.reduce((a, p) => a + (p.pct || 0), 0) / 100) * cpu.seconds * 1000 / Math.max(1, sent.length);
+    let floor: IntakeResults["floor"];
+    if (opts.floor) {
+      log("running the floor: a minimal server doing the same durable work, same webhooks, same rate");
+      const f = await runFloor(plan, opts.rate, system.db.url, log);
+      floor = { ...f, ratio: { p50: 0, p99: 0, cpuPerWebhook: cpuPerWebhookMs / f.cpuPerWebhookMs } };
+    }
 
     let probe: ProbeAnalysis | undefined;
     if (system.probePath) {
@@ -322,6 +335,8 @@ async function main(): Promise<void> {
       ...(probe ? { probe } : {}),
       ...(cpuProfile ? { cpuProfile } : {}),
       serverLog: readServerLogs(system.logPaths),
+      cpuPerWebhookMs,
+      ...(floor ? { floor: { ...floor, ratio: { ...floor.ratio, p50: answerMs.p50 / floor.answerMs.p50, p99: answerMs.p99 / floor.answerMs.p99 } } } : {}),
     };
   } finally {
     await system.cleanup();
