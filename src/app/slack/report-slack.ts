@@ -110,8 +110,8 @@ export async function reportSlack(deps: Deps, stagingId: string): Promise<"none"
 }
 
 /**
- * Brings the thread up to date; `state` records each step as soon as Slack took it (and is saved
- * at once after the first post), so a failure half-way never posts the same thing twice.
+ * Brings the thread up to date; `state` is saved as soon as Slack took each post, so a failure
+ * half-way (a 429, Slack down, the worker killed) never posts the same thing twice.
  */
 async function tell(deps: Deps, chat: ChatChannel, lease: Lease, channel: string, s: StagingRecord, state: SlackState): Promise<void> {
   const creator = s.origin === "pull_request" ? undefined : (await deps.store.creators([s.id])).get(s.id);
@@ -124,23 +124,25 @@ async function tell(deps: Deps, chat: ChatChannel, lease: Lease, channel: string
   const cardHash = fingerprint(message);
   if (!state.ts || state.channel !== channel) {
     const posted = await chat.post(channel, message);
-    Object.assign(state, { channel, ts: posted.ts, card: cardHash, status: s.status });
+    // A new thread has told nothing yet: saved at once, so a failure after this posts no second card.
+    Object.assign(state, { channel, ts: posted.ts, card: cardHash });
+    delete state.status;
+    delete state.notice;
     await deps.store.updateChannel(lease, "slack", { state });
-    // A staging first seen already settled (Slack turned on later) tells its status once.
-    if (told[s.status]) await chat.post(channel, statusReply(s), posted.ts);
-  } else {
-    if (state.card !== cardHash) {
-      await chat.update(channel, state.ts, message);
-      state.card = cardHash;
-    }
-    if (state.status !== s.status) {
-      if (told[s.status]) await chat.post(channel, statusReply(s), state.ts);
-      state.status = s.status;
-    }
+  } else if (state.card !== cardHash) {
+    await chat.update(channel, state.ts, message);
+    state.card = cardHash;
+  }
+  // A staging first seen already settled (Slack turned on later) tells its status once too.
+  if (state.status !== s.status) {
+    if (told[s.status]) await chat.post(channel, statusReply(s), state.ts);
+    state.status = s.status;
+    // Saved before the next post: a failure after this reply never repeats it.
+    await deps.store.updateChannel(lease, "slack", { state });
   }
   const notice = noticeReply(s);
   const noticeKey = s.notice ? `${s.notice.policy}@${s.notice.at.toISOString()}` : undefined;
-  if (notice && noticeKey && state.notice !== noticeKey && state.ts) {
+  if (notice && noticeKey && state.notice !== noticeKey) {
     await chat.post(channel, notice, state.ts);
     state.notice = noticeKey;
   }
