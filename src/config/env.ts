@@ -14,6 +14,8 @@ const envSchema = z.object({
   WEBHOOK_PATH: z.string().startsWith("/", "must start with /").default("/api/github/webhooks"),
   /** The largest webhook payload taken (bytes); larger ones are refused with 413 before being read. */
   WEBHOOK_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(25 * 1024 * 1024).default(2 * 1024 * 1024),
+  /** Webhooks handled at once; past it, 503 with Retry-After at once (overload is shed, not queued past GitHub's 10 s). */
+  WEBHOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(128),
   GHE_HOST: z.string().optional(),
   GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
   DATABASE_URL: z

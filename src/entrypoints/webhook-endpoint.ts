@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { verify } from "@octokit/webhooks-methods";
 import { StoreUnavailableError } from "../ports/store.ts";
 import type { Logger } from "../ports/logger.ts";
@@ -19,6 +19,12 @@ export interface WebhookEndpointOptions {
   maxBytes?: number;
   /** Bytes being received across all requests at once; past it, requests are refused with 503 before being read. Default 64 MiB. */
   maxInFlightBytes?: number;
+  /**
+   * Webhooks being handled at once (read, verified, recorded); past it, a new one is refused with
+   * 503 and Retry-After at once instead of queueing behind the others for longer than GitHub's
+   * 10 s. Default 128.
+   */
+  maxInFlight?: number;
 }
 
 class BodyTooLarge extends Error {
@@ -84,9 +90,34 @@ function payloadText(contentType: string | undefined, body: string): string {
 export function webhookEndpoint(opts: WebhookEndpointOptions): Middleware {
   const maxBytes = opts.maxBytes ?? 2 * 1024 * 1024;
   const inFlight: InFlight = { bytes: 0, max: opts.maxInFlightBytes ?? 64 * 1024 * 1024 };
+  const maxRequests = opts.maxInFlight ?? 128;
+  let handling = 0;
+  let shedSince: number | undefined;
+  let shed = 0;
   return async (req, res, next) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== opts.path) return next();
+    if (handling >= maxRequests) {
+      // Overload: answer at once (GitHub marks the delivery failed; the PR sync applies a lost push later).
+      shed++;
+      if (shedSince === undefined) shedSince = Date.now();
+      res.setHeader("retry-after", "10");
+      return jsonReplier(req, res)(503, { error: "Octostage is overloaded; redeliver this webhook" });
+    }
+    if (shedSince !== undefined) {
+      opts.logger.warn({ shed, forMs: Date.now() - shedSince, maxInFlight: maxRequests }, "overloaded: webhooks were refused with 503 (WEBHOOK_MAX_IN_FLIGHT)");
+      shedSince = undefined;
+      shed = 0;
+    }
+    handling++;
+    try {
+      await handle(req, res);
+    } finally {
+      handling--;
+    }
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const reply = jsonReplier(req, res);
     if (req.method !== "POST") return reply(405, { error: "use POST" });
     const id = header(req, "x-github-delivery");
@@ -142,5 +173,5 @@ export function webhookEndpoint(opts: WebhookEndpointOptions): Middleware {
       return reply(500, { error: "handler failed; redeliver the webhook once fixed", deliveryId: id });
     }
     reply(200, { ok: true });
-  };
+  }
 }

@@ -217,7 +217,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     const handlers: Middleware[] = [
       ...(slack?.middleware ? [slack.middleware] : []),
       (req, res, next) => ((req.url ?? "").startsWith("/api/v1/") || req.url === "/api/v1" ? api.handle(req, res) : next()),
-      webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES }),
+      webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES, maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT }),
       ...(env.JIRA_WEBHOOK_SECRET ? [jiraWebhook({ path: env.JIRA_WEBHOOK_PATH, secret: env.JIRA_WEBHOOK_SECRET, deps: intakeDeps })] : []),
     ];
     const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });

@@ -9,6 +9,7 @@ import { startHttpServer } from "../../src/entrypoints/http-server.ts";
 import { webhookEndpoint } from "../../src/entrypoints/webhook-endpoint.ts";
 import { silentLogger } from "../../src/ports/logger.ts";
 import { StoreUnavailableError } from "../../src/ports/store.ts";
+import { waitFor } from "../support/wait.ts";
 import { pullRequestPayload } from "../support/webhooks.ts";
 
 const secret = "edge-secret";
@@ -153,5 +154,41 @@ describe("the webhook endpoint", () => {
     // Freed: the same request is taken now.
     const ok = JSON.stringify({ action: "ping", pad: "z".repeat(50 * 1024) });
     expect((await post(ok, await signedHeaders(ok))).status).toBe(200);
+  });
+});
+
+describe("overload", () => {
+  it("past WEBHOOK_MAX_IN_FLIGHT webhooks being handled, a new one gets 503 with Retry-After at once; accepted again once they finish", async () => {
+    // A receiver that holds every webhook until the test lets go (a barrier, no timing).
+    const held: (() => void)[] = [];
+    const arrived: string[] = [];
+    const receiver = {
+      receive: (event: { id: string }) =>
+        new Promise<void>((resolve) => {
+          arrived.push(event.id);
+          held.push(resolve);
+        }),
+    };
+    const small = await startHttpServer({ port: 0, host: "127.0.0.1", logger: silentLogger, readiness: {}, handlers: [webhookEndpoint({ path, secret, receiver, logger: silentLogger, maxInFlight: 2 })] });
+    try {
+      const send = async (id: string) => {
+        const res = await fetch(`${small.url}${path}`, { method: "POST", headers: { ...(await signedHeaders(payload)), "x-github-delivery": id }, body: payload });
+        return { status: res.status, retryAfter: res.headers.get("retry-after") };
+      };
+      const first = send("d-1");
+      const second = send("d-2");
+      await waitFor("both held by the receiver", () => arrived.length === 2);
+      expect(await send("d-3")).toEqual({ status: 503, retryAfter: "10" });
+      expect(arrived).toEqual(["d-1", "d-2"]);
+      for (const release of held.splice(0)) release();
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(200);
+      const again = send("d-4");
+      await waitFor("the next one reaches the receiver", () => arrived.length === 3);
+      held.splice(0).forEach((release) => release());
+      expect((await again).status).toBe(200);
+    } finally {
+      await small.close();
+    }
   });
 });
