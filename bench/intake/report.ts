@@ -32,6 +32,7 @@ export function renderMarkdown(r: IntakeResults): string {
   const non2xx = d.non2xx.map((n) => `${n.count}× ${n.status || n.error}`).join(", ") || "none";
   row("Deliveries sent / 2xx / recorded / lost", `${d.sent} / ${d.ok2xx} / ${Math.min(d.recordedDelivery, d.recordedAction)} / **${d.lost}**`);
   row("Non-2xx answers", non2xx);
+  if (d.superseded) row("Superseded (recorded, older than a later webhook of the PR that was applied)", String(d.superseded));
   if ("skipped" in r.helm) {
     row("Webhook → helm start", r.helm.skipped);
   } else {

@@ -61,6 +61,8 @@ export interface IntakeResults {
     lost: number;
     /** Of those, answered 2xx (the serious kind). */
     lostAfter2xx: number;
+    /** Recorded without an audit row, and a later webhook of the same PR was applied (older events change nothing by design). */
+    superseded: number;
   };
   helm:
     | {
@@ -210,7 +212,13 @@ async function main(): Promise<void> {
     ]);
     const recordedDelivery = new Set(deliveryRows.map((r) => r.id));
     const recordedAction = new Set(actionRows.map((r) => r.deliveryId));
-    const recorded = (w: SentWebhook): boolean => recordedDelivery.has(w.id) && recordedAction.has(w.id);
+    // A delivery recorded without an audit row is an event older (GitHub's updated_at) than one
+    // already applied: by design it changes nothing. It is not lost when a later webhook of the
+    // same PR was applied (has its audit row); counted apart as "superseded".
+    const lastApplied = new Map<number, number>();
+    for (const w of sent) if (recordedAction.has(w.id)) lastApplied.set(w.pr, Math.max(lastApplied.get(w.pr) ?? -1, w.index));
+    const superseded = (w: SentWebhook): boolean => recordedDelivery.has(w.id) && !recordedAction.has(w.id) && (lastApplied.get(w.pr) ?? -1) > w.index;
+    const recorded = (w: SentWebhook): boolean => (recordedDelivery.has(w.id) && recordedAction.has(w.id)) || superseded(w);
     const ok = (w: SentWebhook): boolean => w.status >= 200 && w.status < 300;
     const non2xx = new Map<string, { status: number; count: number; error?: string }>();
     for (const w of sent.filter((x) => !ok(x))) {
@@ -328,6 +336,7 @@ async function main(): Promise<void> {
         recordedAction: sent.filter((w) => recordedAction.has(w.id)).length,
         lost: lost.length,
         lostAfter2xx: lost.filter(ok).length,
+        superseded: sent.filter(superseded).length,
       },
       helm,
       cpu,
