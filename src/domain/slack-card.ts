@@ -118,6 +118,16 @@ function button(actionId: string, text: string, value: string, extra: Block = {}
   return { type: "button", action_id: actionId, text: plain(text), value, ...extra };
 }
 
+/** A card's plain-text fallback (notifications, screen readers): name, status and reason. */
+export function cardText(s: Pick<CardStaging, "name" | "status" | "reason">): string {
+  return `${s.name}: ${s.status}${s.reason ? ` (${s.reason.slice(0, 200)})` : ""}`;
+}
+
+/** Keep a staging 7 days: on its card, and on a lifecycle warning. */
+export function keepButton(name: string, extra: Block = {}): Block {
+  return button(actionIds.keep, "Keep 7 days", name, extra);
+}
+
 /** The buttons that make sense for the staging's state (the use cases check the role again). */
 function buttons(s: CardStaging): Block | undefined {
   if (s.desiredState === "deleted") return undefined;
@@ -125,7 +135,7 @@ function buttons(s: CardStaging): Block | undefined {
   if (s.url && s.desiredState === "active") elements.push({ type: "button", action_id: actionIds.open, text: plain("Open"), url: s.url.slice(0, 3000), value: s.name });
   if (s.desiredState === "active") {
     elements.push(button(actionIds.redeploy, "Redeploy", s.name));
-    elements.push(button(actionIds.keep, "Keep 7 days", s.name));
+    elements.push(keepButton(s.name));
     elements.push(
       button(actionIds.archive, "Archive", s.name, {
         style: "danger",

@@ -235,6 +235,17 @@ function checkElement(ctx: Context, element: unknown, pointer: string, allowed: 
   }
 }
 
+/** A block's `elements`: present, 1 to `max` of them (problems recorded); true when there are some to check. */
+function elementsWithin(problems: Problems, block: Record<string, any>, pointer: string, max: number): boolean {
+  if (!Array.isArray(block.elements)) {
+    problems.push(`missing required field ${at(`${pointer}/elements`)}`);
+    return false;
+  }
+  if (block.elements.length === 0) problems.push(`must provide at least 1 items ${at(`${pointer}/elements`)}`);
+  if (block.elements.length > max) problems.push(`no more than ${max} items allowed ${at(`${pointer}/elements`)}`);
+  return true;
+}
+
 function checkBlock(ctx: Context, block: unknown, pointer: string, surface: BlockSurface, blockIds: Map<string, string>): void {
   const { problems } = ctx;
   if (!isObject(block)) {
@@ -278,10 +289,7 @@ function checkBlock(ctx: Context, block: unknown, pointer: string, surface: Bloc
       checkText(problems, block.text, `${pointer}/text`, 150, { plainOnly: true, required: true });
       break;
     case "context":
-      if (!Array.isArray(block.elements)) problems.push(`missing required field ${at(`${pointer}/elements`)}`);
-      else {
-        if (block.elements.length === 0) problems.push(`must provide at least 1 items ${at(`${pointer}/elements`)}`);
-        if (block.elements.length > 10) problems.push(`no more than 10 items allowed ${at(`${pointer}/elements`)}`);
+      if (elementsWithin(problems, block, pointer, 10)) {
         block.elements.forEach((e: unknown, i: number) => {
           const ep = `${pointer}/elements/${i}`;
           if (isObject(e) && e.type === "image") checkElement(ctx, e, ep, new Set(["image"]), "a context block");
@@ -290,10 +298,7 @@ function checkBlock(ctx: Context, block: unknown, pointer: string, surface: Bloc
       }
       break;
     case "actions":
-      if (!Array.isArray(block.elements)) problems.push(`missing required field ${at(`${pointer}/elements`)}`);
-      else {
-        if (block.elements.length === 0) problems.push(`must provide at least 1 items ${at(`${pointer}/elements`)}`);
-        if (block.elements.length > 25) problems.push(`no more than 25 items allowed ${at(`${pointer}/elements`)}`);
+      if (elementsWithin(problems, block, pointer, 25)) {
         block.elements.forEach((e: unknown, i: number) => checkElement(ctx, e, `${pointer}/elements/${i}`, actionsElements, "an actions block"));
       }
       break;

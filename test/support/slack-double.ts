@@ -462,6 +462,17 @@ export async function startSlackDouble(opts: SlackDoubleOptions): Promise<SlackD
   }
 
   /** Exchanges a trigger id (or interactivity pointer) as Slack does: once, within 3 s. */
+  /** What views.open and views.push check first: a valid view, a free external_id, a live trigger id. */
+  function openingView(method: string, args: Record<string, unknown>): { error: Reply } | { view: Record<string, any>; trigger: TriggerState } {
+    const invalid = viewProblemReply(method, args.view);
+    if (invalid) return { error: invalid };
+    const view = args.view as Record<string, any>;
+    if (externalIdTaken(view.external_id)) return { error: fail("duplicate_external_id") };
+    const exchanged = exchangeTrigger(args);
+    if ("error" in exchanged) return exchanged;
+    return { view, trigger: exchanged.trigger };
+  }
+
   function exchangeTrigger(args: Record<string, unknown>): { error: Reply } | { trigger: TriggerState } {
     const id = args.trigger_id ?? args.interactivity_pointer;
     const trigger = typeof id === "string" ? triggers.get(id) : undefined;
@@ -570,24 +581,17 @@ export async function startSlackDouble(opts: SlackDoubleOptions): Promise<SlackD
     },
 
     "views.open"(args) {
-      const invalid = viewProblemReply("views.open", args.view);
-      if (invalid) return invalid;
-      const view = args.view as Record<string, any>;
-      if (externalIdTaken(view.external_id)) return fail("duplicate_external_id");
-      const exchanged = exchangeTrigger(args);
-      if ("error" in exchanged) return exchanged.error;
+      const opening = openingView("views.open", args);
+      if ("error" in opening) return opening.error;
       const id = randomId("V", 10);
-      return ok({ view: structuredClone(storeView(view, id, id, null)) });
+      return ok({ view: structuredClone(storeView(opening.view, id, id, null)) });
     },
 
     "views.push"(args) {
-      const invalid = viewProblemReply("views.push", args.view);
-      if (invalid) return invalid;
-      const view = args.view as Record<string, any>;
-      if (externalIdTaken(view.external_id)) return fail("duplicate_external_id");
-      const exchanged = exchangeTrigger(args);
-      if ("error" in exchanged) return exchanged.error;
-      const from = exchanged.trigger.viewId ? viewsById.get(exchanged.trigger.viewId) : [...viewsById.values()].at(-1);
+      const opening = openingView("views.push", args);
+      if ("error" in opening) return opening.error;
+      const { view, trigger } = opening;
+      const from = trigger.viewId ? viewsById.get(trigger.viewId) : [...viewsById.values()].at(-1);
       if (!from) {
         violation("views.push: no modal is open to push onto (issue the trigger with issueTriggerId({ viewId }))");
         return fail("invalid_arguments", { response_metadata: { messages: ["[ERROR] no open modal for this trigger"] } });

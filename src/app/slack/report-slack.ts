@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { summarizeLifecycle } from "../../domain/lifecycle-summary.ts";
-import { actionIds, context, esc, section, stagingBlocks, statusText } from "../../domain/slack-card.ts";
+import { cardText, context, esc, keepButton, section, stagingBlocks, statusText } from "../../domain/slack-card.ts";
 import type { SlackMessage, StagingLine } from "../../domain/slack-card.ts";
 import type { StagingStatus } from "../../domain/state-machine.ts";
 import { ChatError } from "../../ports/chat.ts";
@@ -44,8 +44,7 @@ const told: Partial<Record<StagingStatus, string>> = {
 };
 
 function card(line: StagingLine): SlackMessage {
-  const s = line.staging;
-  return { text: `${s.name}: ${s.status}${s.reason ? ` (${s.reason.slice(0, 200)})` : ""}`, blocks: stagingBlocks(line, { buttons: true }) };
+  return { text: cardText(line.staging), blocks: stagingBlocks(line, { buttons: true }) };
 }
 
 function statusReply(s: StagingRecord): SlackMessage {
@@ -63,7 +62,7 @@ function noticeReply(s: StagingRecord): SlackMessage | undefined {
     blocks: [
       section(`:alarm_clock: *${esc(s.name, 63)}* will be ${what} on ${day}.`),
       context(`The ${s.notice.policy} policy of ${esc(`${s.repoOwner}/${s.repoName}`)}: keep it to skip this.`),
-      { type: "actions", block_id: `notice:${s.name}`.slice(0, 255), elements: [{ type: "button", action_id: actionIds.keep, text: { type: "plain_text", text: "Keep 7 days", emoji: true }, value: s.name, style: "primary" }] },
+      { type: "actions", block_id: `notice:${s.name}`.slice(0, 255), elements: [keepButton(s.name, { style: "primary" })] },
     ],
   };
 }

@@ -39,7 +39,7 @@ export type SlackAnswer =
   | { kind: "help"; text: string }
   | { kind: "error"; message: string; usage?: string }
   | { kind: "list"; items: StagingLine[]; more: string[]; repos: string[]; all: boolean }
-  | { kind: "staging"; line: StagingLine; did?: string; role: Role }
+  | { kind: "staging"; line: StagingLine; did?: string }
   | { kind: "config"; details: StagingDetails; line: StagingLine; secretKeys: string[] }
   | { kind: "keys"; project: string; chart: string; version: string | null; keys: ChartKey[] }
   | { kind: "history"; staging: StagingRecord; actions: ActionRecord[] }
@@ -144,8 +144,9 @@ const did: Partial<Record<NamedCommand["name"], string>> = {
   keep: "kept",
 };
 
-async function stagingAnswer(deps: CoreDeps, person: SlackPerson, staging: StagingRecord, settings: RepoSettings, verb?: string): Promise<SlackAnswer> {
-  return { kind: "staging", line: await lineOf(deps, (await deps.store.get(staging.id)) ?? staging), role: roleOn(settings, person) ?? "read", ...(verb ? { did: verb } : {}) };
+/** The staging as the use case left it (each one returns it read back after its change). */
+async function stagingAnswer(deps: CoreDeps, staging: StagingRecord, verb?: string): Promise<SlackAnswer> {
+  return { kind: "staging", line: await lineOf(deps, staging), ...(verb ? { did: verb } : {}) };
 }
 
 /**
@@ -185,7 +186,7 @@ export async function runNamedCommand(deps: CoreDeps, person: SlackPerson, cmd: 
       const secret = secretChange(settings, cmd.changes);
       if (secret) return error(secret, usage);
       const created = await core.createStaging(deps, caller, { name: cmd.staging, repo: cmd.repo, ...(cmd.ref ? { ref: cmd.ref } : {}), ...(cmd.tag ? { tag: cmd.tag } : {}), changes: cmd.changes });
-      return fromCore(created, (s) => stagingAnswer(deps, person, s, settings, "created"));
+      return fromCore(created, (s) => stagingAnswer(deps, s, "created"));
     }
     default:
       break;
@@ -199,7 +200,7 @@ export async function runNamedCommand(deps: CoreDeps, person: SlackPerson, cmd: 
   const verb = did[cmd.name];
   switch (cmd.name) {
     case "status":
-      return stagingAnswer(deps, person, staging, settings);
+      return stagingAnswer(deps, staging);
     case "config":
       return fromCore(await core.getStaging(deps, caller, staging.name), async (d) => ({ kind: "config", details: d, line: await lineOf(deps, d.staging), secretKeys: settings.secretKeys ?? [] }));
     case "history":
@@ -208,19 +209,19 @@ export async function runNamedCommand(deps: CoreDeps, person: SlackPerson, cmd: 
       const secret = secretChange(settings, cmd.changes);
       if (secret) return error(secret, usage);
       return fromCore(await core.updateStaging(deps, caller, staging.name, { ...(cmd.ref ? { ref: cmd.ref } : {}), ...(cmd.tag ? { tag: cmd.tag } : {}), changes: cmd.changes }), (v) =>
-        stagingAnswer(deps, person, v.staging, settings, v.changed ? verb : "unchanged"),
+        stagingAnswer(deps, v.staging, v.changed ? verb : "unchanged"),
       );
     }
     case "keep":
-      return fromCore(await core.keepByName(deps, caller, staging.name, cmd.arg), (v) => stagingAnswer(deps, person, v.staging, settings, cmd.arg === "off" ? "no longer kept" : verb));
+      return fromCore(await core.keepByName(deps, caller, staging.name, cmd.arg), (v) => stagingAnswer(deps, v.staging, cmd.arg === "off" ? "no longer kept" : verb));
     case "archive":
-      return fromCore(await core.archiveByName(deps, caller, staging.name), (v) => stagingAnswer(deps, person, v.staging, settings, verb));
+      return fromCore(await core.archiveByName(deps, caller, staging.name), (v) => stagingAnswer(deps, v.staging, verb));
     case "restore":
-      return fromCore(await core.restoreByName(deps, caller, staging.name), (v) => stagingAnswer(deps, person, v.staging, settings, verb));
+      return fromCore(await core.restoreByName(deps, caller, staging.name), (v) => stagingAnswer(deps, v.staging, verb));
     case "redeploy":
-      return fromCore(await core.redeployByName(deps, caller, staging.name), (v) => stagingAnswer(deps, person, v.staging, settings, verb));
+      return fromCore(await core.redeployByName(deps, caller, staging.name), (v) => stagingAnswer(deps, v.staging, verb));
     case "delete":
-      return fromCore(await core.deleteByName(deps, caller, staging.name), (v) => stagingAnswer(deps, person, v.staging, settings, verb));
+      return fromCore(await core.deleteByName(deps, caller, staging.name), (v) => stagingAnswer(deps, v.staging, verb));
   }
 }
 

@@ -7,8 +7,8 @@
 import type { SlackAnswer } from "../../app/slack/slack-commands.ts";
 import type { ChartKey } from "../../app/charts.ts";
 import { formatValue } from "../../domain/command-tokens.ts";
-import { actionIds, context, esc, maxBlocks, plain, section, sectionLimit, stagingBlocks, statusText, titleOf, facts, when } from "../../domain/slack-card.ts";
-import type { Block, CardStaging, SlackMessage, StagingLine } from "../../domain/slack-card.ts";
+import { actionIds, cardText, context, esc, maxBlocks, plain, section, sectionLimit, stagingBlocks, statusText, titleOf, facts, when } from "../../domain/slack-card.ts";
+import type { Block, SlackMessage, StagingLine } from "../../domain/slack-card.ts";
 import type { ActionRecord } from "../../ports/store.ts";
 import { stagingDetailsView } from "../http-api/views.ts";
 
@@ -17,13 +17,11 @@ export { actionIds };
 export const createCallbackId = "octo_create";
 export type { SlackMessage };
 
-const fallback = (s: CardStaging) => `${s.name}: ${s.status}${s.reason ? ` (${s.reason})` : ""}`;
-
 function stagingMessage(line: StagingLine, did?: string): SlackMessage {
   const s = line.staging;
   const blocks = stagingBlocks(line, { buttons: s.desiredState !== "deleted" });
   if (did) blocks.unshift(context(`${esc(s.name, 63)}: ${esc(did, 100)}`));
-  return { text: `${did ? `${s.name} ${did}. ` : ""}${fallback(s)}`.slice(0, 3000), blocks };
+  return { text: `${did ? `${s.name} ${did}. ` : ""}${cardText(s)}`, blocks };
 }
 
 function listMessage(a: Extract<SlackAnswer, { kind: "list" }>): SlackMessage {
@@ -51,7 +49,7 @@ function configMessage(a: Extract<SlackAnswer, { kind: "config" }>): SlackMessag
   else blocks.push(section("The repository is no longer in Octostage's project config."));
   const { blocks: entryBlocks, shown } = chunked(lines, maxBlocks - blocks.length - 1);
   blocks.push(...entryBlocks);
-  if (shown < lines.length) blocks.push(context(`${lines.length - shown} more keys than a message holds: \`octo get NAME\` shows them all.`));
+  if (shown < lines.length) blocks.push(context(`${lines.length - shown} more keys than a message holds: \`octo info NAME\` shows them all.`));
   return { text: `Configuration of ${a.line.staging.name}`, blocks };
 }
 
