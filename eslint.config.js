@@ -38,6 +38,16 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's script runs in browsers.
+    files: ["src/entrypoints/web/assets/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: Object.fromEntries(
+        ["window", "document", "EventSource", "HTMLFormElement", "fetch", "setTimeout", "clearTimeout"].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
+  {
     files: ["test/**", "bench/**", "scripts/generate-api-docs.ts"],
     rules: {
       "@typescript-eslint/no-explicit-any": "off",

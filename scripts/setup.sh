@@ -4,7 +4,8 @@
 #  2. the Prisma client (generated offline) when prisma/schema.prisma changed;
 #  3. PostgreSQL and Redis on 127.0.0.1 when none answers: started if installed, installed
 #     with apt-get (Debian/Ubuntu, as root) if not, otherwise a message saying what is missing;
-#  4. the databases `octostage` (npm start) and `test` (npm test).
+#  4. the databases `octostage` (npm start) and `test` (npm test);
+#  5. with --browser (npm test): Chromium for the dashboard's browser tests.
 # Fast when everything is in place (a few hundred milliseconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,4 +81,10 @@ fi
 # 4. Databases (CREATE DATABASE through node-postgres: psql may not be installed)
 if is_local "${DATABASE_URL:-}"; then
   "$node_bin" scripts/ensure-databases.mjs octostage test
+fi
+
+# 5. With --browser (npm test): Chromium for the dashboard's browser tests (playwright-core drives it).
+if [ "${1:-}" = "--browser" ] && [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium \
+    || die "Chromium is missing for the dashboard's browser tests and cannot be installed here: install Debian's chromium package (/usr/bin/chromium), or set CHROMIUM_PATH to a Chromium or Chrome binary."
 fi

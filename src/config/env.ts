@@ -70,6 +70,16 @@ const envSchema = z.object({
   /** The Slack Web API's base URL (a proxy, or a test double); Slack's own by default. */
   SLACK_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL ending in /api/" }).optional(),
   SLACK_EVENTS_PATH: z.string().startsWith("/", "must start with /").default("/slack/events"),
+  /**
+   * The web dashboard (docs/operators/dashboard.md): the GitHub App's OAuth client, which the
+   * registration page's manifest flow hands out; without both, there is no dashboard.
+   */
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Signs the dashboard's session cookie; default: derived from the app's private key. */
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters (openssl rand -hex 32)").optional(),
+  /** A banner on every dashboard page: this is `npm run demo`, nothing is real. */
+  OCTOSTAGE_DEMO: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
@@ -97,6 +107,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (jira.some(Boolean) && !jira.every(Boolean)) {
     throw new ConfigError("environment", ["JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN: set all three for Jira remote links, or none"]);
   }
+  if (Boolean(env.GITHUB_CLIENT_ID) !== Boolean(env.GITHUB_CLIENT_SECRET)) {
+    throw new ConfigError("environment", [`${env.GITHUB_CLIENT_ID ? "GITHUB_CLIENT_SECRET" : "GITHUB_CLIENT_ID"}: the dashboard's sign-in needs both the GitHub App's client id and client secret (the app's settings page, "Client secrets")`]);
+  }
   if ((env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN) && !env.SLACK_BOT_TOKEN) {
     throw new ConfigError("environment", ["SLACK_BOT_TOKEN: Slack needs the app's bot token (xoxb-...) besides SLACK_SIGNING_SECRET or SLACK_APP_TOKEN"]);
   }
@@ -112,6 +125,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 /** Slack is on when the bot token is set (parseEnv checks the rest). */
 export function hasSlack(env: Env): env is Env & { SLACK_BOT_TOKEN: string } {
   return Boolean(env.SLACK_BOT_TOKEN);
+}
+
+/** Whether the web dashboard can sign people in (the GitHub App's OAuth client). */
+export function hasDashboard(env: Env): env is Env & { GITHUB_CLIENT_ID: string; GITHUB_CLIENT_SECRET: string } {
+  return Boolean(env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET);
 }
 
 /** Whether the GitHub App credentials are all there (else Octostage explains how to register). */

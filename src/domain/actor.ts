@@ -1,10 +1,10 @@
 /** Who asks for a change: a person or a pipeline on some surface, or Octostage itself. */
 
-export type ActorSource = "github" | "api" | "slack" | "jira" | "system";
+export type ActorSource = "github" | "api" | "slack" | "jira" | "web" | "system";
 
 export interface Actor {
   source: ActorSource;
-  /** Stable id on that surface: a GitHub login, a Slack user id, a token name, "octostage". */
+  /** Stable id on that surface: a GitHub login (also on the web dashboard), a Slack user id, a token name, "octostage". */
   id: string;
   /** How people see it: a display name, the login again. */
   name: string;

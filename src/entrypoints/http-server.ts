@@ -83,3 +83,24 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ server
       }),
   };
 }
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * For a Fastify instance mounted in the one server: its `serverFactory` keeps Fastify's request
+ * handler (the outer server listens; Fastify only routes), `handler()` hands it over once ready.
+ */
+export function mountedFastify(): { serverFactory: (h: Handler) => Server; handler(): Handler } {
+  let handler: Handler | undefined;
+  return {
+    serverFactory: (h) => {
+      handler = h;
+      return createServer();
+    },
+    handler: () => {
+      if (!handler) throw new Error("Fastify did not hand over its request handler");
+      const h = handler;
+      return (req, res) => h(req, res);
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { homedir, hostname } from "node:os";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
@@ -20,11 +20,15 @@ import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
 import { KubeError } from "../adapters/kube/kube-error.ts";
 import { createQueues } from "../adapters/queue/bullmq.ts";
 import { createSlackChat } from "../adapters/slack/slack-chat.ts";
+import { createSignedInUser } from "../adapters/github/signed-in-user.ts";
+import { createRedisSessionStore } from "../adapters/web/redis-sessions.ts";
+import { createRepoRoles } from "../app/web/dashboard.ts";
+import { createDashboard, isDashboardPath } from "../entrypoints/web/dashboard.ts";
 import type { AppDeps } from "../app/deps.ts";
 import { errorSummary } from "../app/change-staging.ts";
 import { defaultTiming, sleep } from "../app/timing.ts";
 import type { Timing } from "../app/timing.ts";
-import { hasGitHubApp, hasSlack } from "../config/env.ts";
+import { hasDashboard, hasGitHubApp, hasSlack } from "../config/env.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { Env } from "../config/env.ts";
 import { loadProjectConfig } from "../config/project.ts";
@@ -56,6 +60,8 @@ export interface StartOptions {
   apiEventPollMs?: number;
   /** How often a Slack answer that follows a staging looks at it (default 2 s). */
   slackFollowPollMs?: number;
+  /** How often the dashboard's live pages look for changes (tests: faster). */
+  dashboardLivePollMs?: number;
   /** The time as use cases see it (tests move it forward to cover weeks of lifecycle policies). */
   clock?: Clock;
 }
@@ -214,8 +220,32 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
       await slack.start();
       closers.push(() => slack.close());
     }
+    // The web dashboard (docs/operators/dashboard.md), with the GitHub App's OAuth client.
+    let dashboard: Awaited<ReturnType<typeof createDashboard>> | undefined;
+    if (hasDashboard(env)) {
+      const sessions = createRedisSessionStore({ redisUrl: env.REDIS_URL, prefix: env.OCTOSTAGE_QUEUE_PREFIX });
+      closers.push(() => sessions.close());
+      const githubUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com";
+      dashboard = await createDashboard({
+        deps: { ...intakeDeps, codeHost, charts, roles: createRepoRoles({ codeHost, project, clock, logger }) },
+        logger,
+        sessions,
+        clientId: env.GITHUB_CLIENT_ID,
+        clientSecret: env.GITHUB_CLIENT_SECRET,
+        // Without SESSION_SECRET, one derived from the private key: a new key signs everyone out.
+        sessionSecret: env.SESSION_SECRET ?? createHash("sha256").update(`octostage-session\u0000${env.privateKey}`).digest("hex"),
+        githubUrl,
+        ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+        signedInUser: createSignedInUser(env.GHE_HOST ? { apiUrl: `${githubUrl}/api/v3` } : {}),
+        demo: env.OCTOSTAGE_DEMO,
+        ...(env.JIRA_BASE_URL ? { jiraUrl: env.JIRA_BASE_URL } : {}),
+        ...(opts.dashboardLivePollMs ? { livePollMs: opts.dashboardLivePollMs } : {}),
+      });
+      closers.push(() => dashboard!.close());
+    }
     const handlers: Middleware[] = [
       ...(slack?.middleware ? [slack.middleware] : []),
+      ...(dashboard ? [((req, res, next) => (isDashboardPath((req.url ?? "/").split("?")[0]!) ? dashboard.handle(req, res) : next())) satisfies Middleware] : []),
       (req, res, next) => ((req.url ?? "").startsWith("/api/v1/") || req.url === "/api/v1" ? api.handle(req, res) : next()),
       webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES, maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT }),
       ...(env.JIRA_WEBHOOK_SECRET ? [jiraWebhook({ path: env.JIRA_WEBHOOK_PATH, secret: env.JIRA_WEBHOOK_SECRET, deps: intakeDeps })] : []),
@@ -223,7 +253,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
     const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });
     url = http.url;
     closers.push(() => http.close());
-    logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE, slack: slack ? (env.SLACK_APP_TOKEN ? "socket mode" : env.SLACK_EVENTS_PATH) : "off" }, "Octostage server listening");
+    logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE, dashboard: dashboard ? `${url}/` : "off (GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET)", slack: slack ? (env.SLACK_APP_TOKEN ? "socket mode" : env.SLACK_EVENTS_PATH) : "off" }, "Octostage server listening");
   }
   if (deps && cluster) {
     // The chart installs the deployer ClusterRole; on a development cluster the worker creates it if it may.

@@ -58,6 +58,9 @@ export interface TestSystemOptions {
   timing?: Timing;
   /** How often a Slack answer following a staging looks at it (default 2 s). */
   slackFollowPollMs?: number;
+  /** The web dashboard on, signing in through the GitHub double's OAuth client; its live pages look every `dashboardLivePollMs`. */
+  dashboard?: boolean;
+  dashboardLivePollMs?: number;
   /** Top-level project config besides `repositories` (cost prices, housekeeping). */
   project?: Record<string, unknown>;
 }
@@ -87,6 +90,7 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
     OCTOSTAGE_QUEUE_PREFIX: `e2e-${randomBytes(4).toString("hex")}`,
     OCTOSTAGE_RECONCILE_SECONDS: "1",
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "silent",
+    ...(options.dashboard ? { GITHUB_CLIENT_ID: github.clientId, GITHUB_CLIENT_SECRET: github.clientSecret } : {}),
     ...extraEnv,
   });
   const logs = options.logs;
@@ -96,6 +100,7 @@ export async function startTestSystem(repositories: unknown[] = [e2eRepository],
     ...(options.apiEventPollMs ? { apiEventPollMs: options.apiEventPollMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.slackFollowPollMs ? { slackFollowPollMs: options.slackFollowPollMs } : {}),
+    ...(options.dashboardLivePollMs ? { dashboardLivePollMs: options.dashboardLivePollMs } : {}),
     ...(options.timing ? { timing: options.timing } : {}),
     ...(logs ? { logDestination: { write: (line: string) => void logs.push(line) } } : {}),
   });

@@ -104,7 +104,7 @@ export function toStaging(row: Staging): StagingRecord {
 
 const actionKinds = ["deploy", "update", "archive", "restore", "cleanup", "override", "hold", "recover", "keep"] as const;
 const actionStates = ["queued", "running", "succeeded", "failed", "superseded", "skipped"] as const;
-const sources = ["github", "api", "slack", "jira", "system"] as const;
+const sources = ["github", "api", "slack", "jira", "web", "system"] as const;
 
 /** An action's source as stored, checked like every enum read back from the database. */
 export function toActorSource(source: string, what: string): ActionRecord["source"] {

@@ -6,13 +6,15 @@ const roles: readonly RepoPermission[] = ["admin", "maintain", "write", "triage"
 
 /**
  * The user's role. GitHub's `permission` field folds maintain into write and triage into read;
- * `role_name` has the real role. A user who is not a collaborator is a 404: "none".
+ * `role_name` has the real role. A user without access is "none" (GitHub's answer, or a 404).
  */
 export async function getPermission(octokit: GitHubClient, pr: PullRequestRef, login: string): Promise<RepoPermission> {
   try {
     const { data } = await callGitHub("repos.getCollaboratorPermissionLevel", () =>
       octokit.rest.repos.getCollaboratorPermissionLevel({ owner: pr.owner, repo: pr.repo, username: login }),
     );
+    // GitHub answers "none" (not a 404) for a user without access to a repository they can see.
+    if (data.permission === "none") return "none";
     const role = (data as { role_name?: string }).role_name ?? data.permission;
     return roles.find((r) => r === role) ?? (data.permission === "write" || data.permission === "admin" ? data.permission : "read");
   } catch (err) {

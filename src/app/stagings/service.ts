@@ -219,6 +219,22 @@ export async function createStaging(deps: CoreDeps, caller: Caller, input: Creat
   return { ok: true, value: out.staging };
 }
 
+/**
+ * Checks override changes as a create or update of `name` would (the value rules, the project's
+ * value policy, the chart's values.schema.json), without changing anything: the form's fields
+ * are checked as they are typed.
+ */
+export async function checkChanges(deps: CoreDeps, caller: Caller, repo: string, changes: readonly OverrideChange[], name?: string): Promise<CoreResult<{ problem: string | null }>> {
+  const refused = allowed(caller, "keys");
+  if (refused) return refused;
+  const settings = deps.project.forRepo(repo);
+  if (!settings) return fail("not_found", `${repo} is not a repository of the project config`);
+  const staging = name ? await deps.store.findByName(name) : null;
+  const existing = staging && `${staging.repoOwner}/${staging.repoName}` === settings.repo ? await deps.store.listOverrides(staging.id) : [];
+  const problem = overridesProblem(settings, existing, changes) ?? (await chartSchemaProblem(deps, settings, existing, changes));
+  return { ok: true, value: { problem: problem ?? null } };
+}
+
 export interface UpdateOptions {
   /** Create the staging when there is none (with `repo`): CI's `octo update NAME --tag SHA --create`. */
   create?: { repo: string };

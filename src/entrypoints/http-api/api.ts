@@ -6,7 +6,6 @@
  * Server-Sent Events (@fastify/sse). Bearer tokens (src/app/tokens.ts) carry a role.
  */
 import { createHash } from "node:crypto";
-import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import rateLimit from "@fastify/rate-limit";
 import { fastifySSE } from "@fastify/sse";
@@ -26,6 +25,7 @@ import type { Caller } from "../../domain/roles.ts";
 import type { Logger } from "../../ports/logger.ts";
 import type { StagingRecord } from "../../ports/store.ts";
 import type { TokenRecord } from "../../ports/tokens.ts";
+import { mountedFastify } from "../http-server.ts";
 import * as s from "./schemas.ts";
 import { actionView, stagingDetailsView, stagingView as viewOfStaging, tokenView } from "./views.ts";
 
@@ -73,13 +73,9 @@ function changesOf(body: { set?: Record<string, unknown>; deployment?: Record<st
 
 /** Builds the API; `handle` serves a request whose path starts with /api/v1. */
 export async function createApi(opts: ApiOptions): Promise<{ handle(req: IncomingMessage, res: ServerResponse): void; openapi(): unknown; close(): Promise<void> }> {
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const mount = mountedFastify();
   const app = Fastify({
-    // The outer server (src/entrypoints/http-server.ts) listens; Fastify only routes.
-    serverFactory: (h) => {
-      handler = h;
-      return createServer();
-    },
+    serverFactory: mount.serverFactory,
     logger: false,
     trustProxy: opts.trustedProxies?.length ? opts.trustedProxies : false,
     bodyLimit: 1024 * 1024,
@@ -372,10 +368,8 @@ export async function createApi(opts: ApiOptions): Promise<{ handle(req: Incomin
   });
 
   await app.ready();
-  const handle = handler;
-  if (!handle) throw new Error("Fastify did not hand over its request handler");
   return {
-    handle: (req, res) => handle(req, res),
+    handle: mount.handler(),
     openapi: () => app.swagger(),
     close: () => app.close(),
   };

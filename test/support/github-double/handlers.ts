@@ -298,6 +298,20 @@ export function createHandlers(s: HandlerState): Record<string, (c: Ctx) => Repl
       const sha = s.repositories.resolve(c.full, c.p.ref!);
       return sha ? { status: 200, body: s.repositories.commitShape(c.full, sha) } : error(422, `No commit found for SHA: ${c.p.ref}`, c.docs);
     },
+    "users/get-authenticated": (c) => {
+      // GitHub answers an installation token so; only a user's token has a "current user".
+      if (c.actor === s.bot) {
+        return { ...error(403, "Resource not accessible by integration", c.docs), violation: "needs a user access token, not an installation token" };
+      }
+      const octocat = c.actor.login === "octocat";
+      const profile = {
+        name: octocat ? "The Octocat" : null, company: octocat ? "@github" : null, blog: octocat ? "https://github.blog" : "",
+        location: octocat ? "San Francisco" : null, email: null, hireable: null, bio: null, twitter_username: null,
+        public_repos: octocat ? 8 : 0, public_gists: octocat ? 8 : 0, followers: 0, following: 0,
+        created_at: "2011-01-25T18:44:36Z", updated_at: "2026-01-01T00:00:00Z",
+      };
+      return { status: 200, body: { ...c.actor, user_view_type: "public", ...profile } };
+    },
     "repos/get-branch": (c) => {
       const branch = s.repositories.branchShape(c.full, c.p.branch!);
       return branch ? { status: 200, body: branch } : error(404, "Branch not found", c.docs);

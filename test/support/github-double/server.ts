@@ -5,12 +5,13 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createOpenApiValidator } from "../openapi-validator.ts";
 import { acceptedPermissions, effectivePermissions, grants, manifestPermissions, REQUIRED, type AppPermissions, type Installation, type IssuedToken } from "./access.ts";
-import { error, nodeId, requestId, userShape, type Reply } from "./common.ts";
+import { error, nodeId, requestId, userId, userShape, type Reply } from "./common.ts";
 import { createHandlers, type RepoPermission } from "./handlers.ts";
 import {
   consume, etagOf, exhausted, lastModifiedOf, notModified, primaryLimitExceeded, PrimaryRateLimits, rateLimitHeaders,
   secondaryLimitExceeded, takeSecondary, type Bucket, type RateLimitSetting, type SecondaryRateLimitOptions, type SecondaryRule,
 } from "./limits.ts";
+import { createOAuthWebFlow } from "./oauth.ts";
 import { Repositories, type OpenPullRequestOptions, type PullRequestChanges } from "./repositories.ts";
 import { readBody } from "../http-body.ts";
 
@@ -30,6 +31,8 @@ export interface GitHubDoubleOptions {
   rateLimit?: number;
   /** The app's permissions as registered (default: app.yml's default_permissions). */
   manifestPermissions?: AppPermissions;
+  /** The app's OAuth client secret for POST /login/oauth/access_token (default "octostage-client-secret"). */
+  clientSecret?: string;
 }
 
 interface DeploymentState {
@@ -87,6 +90,17 @@ export interface GitHubDouble {
   manifestCode(manifest?: Record<string, unknown>): string;
   /** Apps created from manifests, in order (with their credentials). */
   createdApps: any[];
+  /** The app's OAuth client id ("Iv1.octostage") and client secret, for the web application flow. */
+  clientId: string;
+  clientSecret: string;
+  /**
+   * Who is signed in at GitHub when the browser reaches GET /login/oauth/authorize (default "octocat"):
+   * the double skips the consent page and redirects back with a code for that login.
+   * null: the person denies the app (redirect with error=access_denied).
+   */
+  signInAs(login: string | null): void;
+  /** Revokes the user access and refresh tokens issued to `login`: the next request with one answers 401 "Bad credentials". */
+  revokeUserTokens(login: string): void;
   close(): Promise<void>;
 }
 
@@ -95,7 +109,8 @@ type Caller =
   | { kind: "anonymous" }
   | { kind: "jwt" }
   | { kind: "revoked" }
-  | { kind: "user"; credential: string }
+  /** A user access token issued by the double (its login), or any other token (octocat). */
+  | { kind: "user"; login: string }
   | { kind: "installation"; installationId: number; token: IssuedToken };
 
 /** A PEM private key (PKCS#1, as GitHub hands them out) for `new Probot({ appId, privateKey })`; the double accepts any JWT. */
@@ -145,10 +160,24 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     permissions: manifest, events: ["pull_request", "issue_comment"],
   };
   let lastId = 1_000_000;
+  const clientSecret = options.clientSecret ?? "octostage-client-secret";
+  const oauth = createOAuthWebFlow({ clientId: app.client_id, clientSecret, now });
+  const users = new Map<string, Record<string, unknown>>([["octocat", human]]);
+  const userActor = (login: string): Record<string, unknown> => {
+    let found = users.get(login);
+    if (!found) {
+      found = userShape(url, apiUrl, login, userId(login), "User");
+      users.set(login, found);
+    }
+    return found;
+  };
 
   const double: GitHubDouble = {
     url, host, apiUrl,
     requests: [], violations: [], checkRuns: [], comments: [], deployments: [], deploymentStatuses: [], reactions: [], createdApps: [],
+    clientId: app.client_id, clientSecret,
+    signInAs: (login) => void (oauth.signedIn = login),
+    revokeUserTokens: (login) => oauth.revoke(login),
     manifestCode: (manifest = {}) => {
       const code = randomBytes(10).toString("hex");
       manifestCodes.set(code, { manifest, issuedAt: Date.now() });
@@ -199,8 +228,11 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     const [scheme = "", credential = ""] = (authorization ?? "").split(" ");
     if (!credential) return { kind: "anonymous" };
     if (/^bearer$/i.test(scheme) && credential.split(".").length === 3) return { kind: "jwt" };
+    const user = oauth.userOf(credential);
+    if (user === "invalid") return { kind: "revoked" };
+    if (user) return { kind: "user", login: user.login };
     const token = tokens.get(credential);
-    if (!token) return { kind: "user", credential };
+    if (!token) return { kind: "user", login: "octocat" };
     if (installation(token.installationId).uninstalled) return { kind: "revoked" };
     return { kind: "installation", installationId: token.installationId, token };
   };
@@ -209,7 +241,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     switch (caller.kind) {
       case "installation": return limits.bucket(...installationBucket(caller.installationId));
       case "jwt": return limits.bucket("app:1", defaultLimit, "API rate limit exceeded for app ID 1.");
-      case "user": return limits.bucket("user:octocat", defaultLimit, "API rate limit exceeded for user ID 583231.");
+      case "user": return limits.bucket(`user:${caller.login}`, defaultLimit, `API rate limit exceeded for user ID ${userId(caller.login)}.`);
       default: return limits.bucket("ip:127.0.0.1", 60, "API rate limit exceeded for 127.0.0.1. (But here's the good news: "
         + "Authenticated requests get a higher rate limit. Check out the documentation for more details.)");
     }
@@ -235,7 +267,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     const opId = check.operation.operationId;
     if (opId === "apps/create-from-manifest") {
       // No authentication: the one-time code is the credential.
-    } else if (opId.startsWith("apps/")) {
+    } else if (opId.startsWith("apps/") && !opId.endsWith("-for-authenticated-user")) {
       if (caller.kind !== "jwt") return { ...error(401, "A JSON web token could not be decoded", docs), violation: `${what}: needs the app's JWT` };
     } else if (caller.kind === "anonymous") {
       return { ...error(401, "Requires authentication", docs), violation: `${what}: no Authorization header` };
@@ -267,7 +299,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     const { owner, repo } = check.operation.pathParams;
     const reply = handler({
       p: check.operation.pathParams, query: record.query, body: record.body ?? {}, path: record.path,
-      actor: caller.kind === "installation" ? bot : human, docs: docs ?? "https://docs.github.com/rest",
+      actor: caller.kind === "installation" ? bot : caller.kind === "user" ? userActor(caller.login) : human, docs: docs ?? "https://docs.github.com/rest",
       api: `${apiUrl}/repos/${owner}/${repo}`, web: `${url}/${owner}/${repo}`, full: `${owner}/${repo}`,
     });
     return {
@@ -285,6 +317,17 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       const method = (req.method ?? "GET").toUpperCase();
       const record: RecordedGitHubRequest = { method, path, query: Object.fromEntries(parsed.searchParams), body: undefined, status: 0 };
       const id = requestId();
+      const web = underApi ? undefined : oauth.handle(method, path, parsed.searchParams, raw, req.headers);
+      if (web) {
+        // The web host: no API rate limit, no JSON pipeline.
+        record.status = web.status;
+        if (web.params) record.body = web.params;
+        double.requests.push(record);
+        if (web.violation) double.violations.push(web.violation);
+        res.writeHead(web.status, { ...web.headers, "x-github-request-id": id });
+        res.end(web.text);
+        return;
+      }
       const caller = identify(req.headers.authorization);
       const bucket = bucketOf(caller);
       const reply = dispatch(req, raw, record, underApi, caller, bucket, id);
