@@ -9,6 +9,7 @@ import type { AppDeps } from "./deps.ts";
 import type { PodRequests } from "../domain/cost.ts";
 import { observePods } from "./usage.ts";
 import { applyTransition } from "./set-status.ts";
+import { sameSnapshot, workloadSnapshot } from "../domain/workload-snapshot.ts";
 
 type Deps = Pick<AppDeps, "store" | "queue" | "logger" | "clock">;
 
@@ -53,6 +54,19 @@ function decide(
   }
 }
 
+/** What the dashboard shows of the namespace, saved only when it changed. A failure only costs the view. */
+async function saveSnapshot(deps: Deps, staging: StagingRecord, workloads: readonly WorkloadHealthInput[], pods: readonly PodHealthInput[]): Promise<void> {
+  if (staging.desiredState === "deleted") return;
+  const snapshot = workloadSnapshot(workloads, pods);
+  if (sameSnapshot(staging.workloads, snapshot)) return;
+  try {
+    await deps.store.saveWorkloads(staging.id, snapshot);
+    staging.workloads = snapshot;
+  } catch (err) {
+    deps.logger.warn({ staging: staging.name, err: (err as Error).message }, "could not save the workloads seen (the dashboard shows older ones)");
+  }
+}
+
 /**
  * Turns the workloads, pods and Jobs of a staging's namespace into its status. Only acts once
  * the worker has applied the latest generation (else old pods would call a new deploy
@@ -68,6 +82,7 @@ export async function evaluateHealth(
   jobs: readonly JobHealthInput[] = [],
 ): Promise<StagingRecord> {
   await observePods(deps, staging, pods);
+  await saveSnapshot(deps, staging, workloads, pods);
   let current = staging;
   for (let attempt = 0; attempt < 3; attempt++) {
     const move = decide(current, workloads, pods, jobs);

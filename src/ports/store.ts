@@ -1,4 +1,5 @@
 /** Postgres as the use cases see it: the source of truth. Adapter: src/adapters/db/. */
+import type { WorkloadSnapshot } from "../domain/workload-snapshot.ts";
 import type { LifecycleFacts, LifecyclePolicyName } from "../domain/lifecycle.ts";
 import type { UsageLedger } from "../domain/cost.ts";
 import type { Actor, ActorSource } from "../domain/actor.ts";
@@ -49,6 +50,8 @@ export interface StagingRecord extends CurrentStaging {
   notice: { at: Date; policy: LifecyclePolicyName } | null;
   /** Resource usage for the cost estimate; null until observed. */
   usage: UsageLedger | null;
+  /** What the worker last saw of its workloads and pods; null until observed. */
+  workloads: WorkloadSnapshot | null;
 }
 
 export interface ActionRecord {
@@ -377,6 +380,9 @@ export interface StagingStore {
    * overwrites what an archive or a deploy recorded since. False when it was not saved.
    */
   saveUsage(id: string, expectedUpdatedAt: string | null, usage: UsageLedger): Promise<boolean>;
+
+  /** Saves what the worker saw of the staging's workloads and pods (shown, never decided on). */
+  saveWorkloads(id: string, snapshot: WorkloadSnapshot): Promise<void>;
 
   /**
    * Replaces the staging's Jira links found in `sources` with `links` (other sources are kept);

@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installationId, startTestSystem, webhookSecret } from "../support/system.ts";
 import type { TestSystem } from "../support/system.ts";
+import { realisticPod } from "../support/realistic-pod.ts";
 import { waitFor } from "../support/wait.ts";
 import { deliverWebhook, pullRequestPayload } from "../support/webhooks.ts";
 
@@ -173,6 +174,35 @@ describe("the web dashboard", () => {
     await deliverWebhook(sys.webhookUrl, "pull_request", pullRequestPayload("opened", { owner: "octo-org", repo: "web", number: 8, sha: "c".repeat(40), ref: "feature/cart", installationId }), webhookSecret);
     await waitFor("new row running", async () => ((await row.count()) === 1 && (await row.getAttribute("data-status")) === "running" ? true : null), 20_000);
     expect(navigations).toBe(0);
+    await context.close();
+  });
+
+  it("shows the workloads and pods with their problems, live", async () => {
+    const { context, page } = await signIn("rita");
+    await page.goto(`${url}/stagings/web-pr-8`);
+    await waitFor("workloads observed", async () => ((await page.textContent("#workloads-h + *"))?.includes("ready") ? true : null), 20_000);
+    await expect(page.textContent("section[aria-labelledby=workloads-h]")).resolves.toMatch(/Deployment\/web-pr-8-web \d+\/\d+ ready/);
+    // A pod of the staging starts crash looping: its problem appears without reloading.
+    sys.kube.put(realisticPod("octostage-web-pr-8", "web-pr-8-web-7f9c5d8b6-crash", { ready: false }));
+    const pod = page.locator('tr[data-pod="web-pr-8-web-7f9c5d8b6-crash"]');
+    await waitFor("crash loop shown", async () => ((await pod.count()) === 1 ? true : null), 20_000);
+    await expect(pod.textContent()).resolves.toContain("CrashLoopBackOff");
+    sys.kube.remove("Pod", "octostage-web-pr-8", "web-pr-8-web-7f9c5d8b6-crash");
+    await context.close();
+  });
+
+  it("asks GitHub again before a change: write access just removed counts at once", async () => {
+    const { context, page } = await signIn("wendy");
+    await page.goto(`${url}/stagings/web-pr-8`);
+    sys.github.setPermission("octo-org", "web", "wendy", "read");
+    try {
+      await page.getByRole("button", { name: "Archive" }).click();
+      await page.waitForLoadState();
+      await expect(page.textContent("main")).resolves.toContain("Archive needs write access to octo-org/web on GitHub; you have read");
+      expect((await sys.app.deps!.store.findByName("web-pr-8"))?.desiredState).toBe("active");
+    } finally {
+      sys.github.setPermission("octo-org", "web", "wendy", "write");
+    }
     await context.close();
   });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { hasGitHubApp, parseEnv } from "../../src/config/env.ts";
+import { hasDashboard, hasGitHubApp, parseEnv } from "../../src/config/env.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 
 const pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n";
@@ -143,5 +143,20 @@ describe("hasGitHubApp", () => {
     const file = join(dir, "app.pem");
     writeFileSync(file, pem);
     expect(hasGitHubApp(parseEnv({ APP_ID: "1", PRIVATE_KEY_PATH: file, WEBHOOK_SECRET: "s" }))).toBe(true);
+  });
+});
+
+describe("the dashboard's settings", () => {
+  test("the OAuth client needs its id and its secret together", () => {
+    expect(problemsOf({ GITHUB_CLIENT_ID: "Iv1.x" }).join("\n")).toContain("GITHUB_CLIENT_SECRET: the dashboard's sign-in needs both");
+    expect(problemsOf({ GITHUB_CLIENT_SECRET: "s" }).join("\n")).toContain("GITHUB_CLIENT_ID: the dashboard's sign-in needs both");
+    expect(hasDashboard(parseEnv({ GITHUB_CLIENT_ID: "Iv1.x", GITHUB_CLIENT_SECRET: "s" }))).toBe(true);
+    expect(hasDashboard(parseEnv({}))).toBe(false);
+  });
+
+  test("a session secret is long enough, and the demo flag is a boolean", () => {
+    expect(problemsOf({ SESSION_SECRET: "short" }).join("\n")).toContain("SESSION_SECRET: must be at least 32 characters");
+    expect(parseEnv({ OCTOSTAGE_DEMO: "true" }).OCTOSTAGE_DEMO).toBe(true);
+    expect(parseEnv({}).OCTOSTAGE_DEMO).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 /** Rows to records. JSON columns are parsed like any other input, never cast. */
+import type { WorkloadSnapshot } from "../../domain/workload-snapshot.ts";
 import { z } from "zod";
 import type { Action, Command, ReportChannel, Staging } from "../../generated/prisma/client.ts";
 import type { DesiredState } from "../../domain/intent/inputs.ts";
@@ -43,6 +44,12 @@ const usageSchema = z.object({
   current: resourcesSchema,
   archived: z.object({ cpuCores: z.number(), memoryGiB: z.number() }).nullable(),
 }) satisfies z.ZodType<UsageLedger>;
+
+const snapshotSchema = z.object({
+  workloads: z.array(z.object({ kind: z.string(), name: z.string(), ready: z.number(), desired: z.number() })),
+  pods: z.array(z.object({ name: z.string(), phase: z.string(), ready: z.boolean(), restarts: z.number(), problem: z.string().nullable() })),
+  morePods: z.number(),
+}) satisfies z.ZodType<WorkloadSnapshot>;
 
 const replicasSchema = z.record(z.string(), z.number().int().min(0)).nullable();
 const desiredStates = ["active", "archived", "held", "deleted"] as const satisfies readonly DesiredState[];
@@ -99,6 +106,7 @@ export function toStaging(row: Staging): StagingRecord {
     notice: row.noticeAt && (row.noticePolicy === "retention" || row.noticePolicy === "idle") ? { at: row.noticeAt, policy: row.noticePolicy } : null,
     // An estimate: a ledger that no longer reads (an older shape) starts again rather than failing the staging.
     usage: usageSchema.safeParse(row.usage).data ?? null,
+    workloads: snapshotSchema.safeParse(row.workloads).data ?? null,
   };
 }
 

@@ -315,6 +315,10 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
       return n > 0;
     },
 
+    async saveWorkloads(id, snapshot) {
+      await db.$executeRaw`UPDATE "Staging" SET "workloads" = ${JSON.stringify(snapshot)}::jsonb WHERE "id" = ${id}::uuid`;
+    },
+
     async setIssueLinks(stagingId, sources, links, report) {
       return db.$transaction(async (tx) => {
         const before = await tx.jiraLink.findMany({ where: { stagingId }, select: { issueKey: true } });

@@ -357,7 +357,7 @@ export async function createDashboard(opts: DashboardOptions): Promise<{ handle(
     if (!first.ok) return reply.code(httpStatus[first.code]).send({ error: first.message });
     reply.sse.keepAlive();
     const csrf = reply.generateCsrf();
-    const fingerprint = (p: typeof first.value) => `${p.row.staging.statusVersion}:${p.actions.length}:${p.actions.at(-1)?.state ?? ""}:${p.row.staging.generation}:${p.row.life.kept ? 1 : 0}`;
+    const fingerprint = (p: typeof first.value) => `${p.row.staging.statusVersion}:${p.actions.length}:${p.actions.at(-1)?.state ?? ""}:${p.row.staging.generation}:${p.row.life.kept ? 1 : 0}:${JSON.stringify(p.row.staging.workloads)}`;
     let last = fingerprint(first.value);
     await reply.sse.send({ event: "ready", data: { name } });
     poll(reply, async () => {

@@ -193,6 +193,18 @@ export function stagingLive(ctx: PageContext, page: StagingPage): Html {
 </dl>
 ${actionButtons(ctx, page)}
 </section>
+<section aria-labelledby="workloads-h" class="card">
+<h2 id="workloads-h">Workloads</h2>
+${s.workloads === null
+  ? html`<p class="muted">Not observed yet: the worker shows them here once it has looked at the namespace.</p>`
+  : html`<ul class="workloads">${s.workloads.workloads.map((w) => html`<li><code>${w.kind}/${w.name}</code> ${w.ready}/${w.desired} ready</li>`)}</ul>
+${s.workloads.pods.length
+  ? html`<div class="table-wrap"><table class="pods">
+<thead><tr><th scope="col">Pod</th><th scope="col">Phase</th><th scope="col">Ready</th><th scope="col" class="num">Restarts</th><th scope="col">Problem</th></tr></thead>
+<tbody>${s.workloads.pods.map((p) => html`<tr data-pod="${p.name}"><td><code>${p.name}</code></td><td>${p.phase}</td><td>${p.ready ? "yes" : "no"}</td><td class="num">${p.restarts}</td><td>${p.problem ? html`<span class="problem">${p.problem}</span>` : "—"}</td></tr>`)}</tbody>
+</table></div>${s.workloads.morePods ? html`<p class="muted">and ${s.workloads.morePods} more pods</p>` : ""}`
+  : html`<p class="muted">No pods.</p>`}`}
+</section>
 <section aria-labelledby="timeline-h" class="card">
 <h2 id="timeline-h">Timeline</h2>
 <ol class="timeline">${[...page.transitions].reverse().slice(0, 50).map((t) => html`<li>${ago(t.at, ctx.now)}: ${badge(t.from)} → ${badge(t.to)} <span class="muted">${t.cause}${t.reason ? `: ${t.reason}` : ""}</span></li>`)}</ol>
