@@ -89,6 +89,16 @@ describe("the web dashboard", () => {
     expect(sys.github.requests.some((r) => r.path === "/login/oauth/access_token")).toBe(true);
     expect(sys.github.violations).toEqual([]);
     await screenshot(page, "stagings");
+    // On a phone: the table becomes a list, nothing overflows the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await accessible(page);
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${shots}/stagings-phone.png`, fullPage: true });
+    // A page that does not exist: a clear 404, accessible too.
+    const missing = await page.goto(`${url}/stagings/no-such-staging`);
+    expect(missing?.status()).toBe(404);
+    await expect(page.textContent("main")).resolves.toContain('no staging named "no-such-staging"');
+    await accessible(page);
     await context.close();
   });
 
@@ -161,6 +171,16 @@ describe("the web dashboard", () => {
     const action = await sys.db.db.action.findFirst({ where: { kind: "deploy", staging: { name: "qa-login" } }, orderBy: { createdAt: "asc" } });
     expect(action).toMatchObject({ source: "web", actor: "wendy" });
     await screenshot(page, "staging");
+    // Edit shows the override; removing its row removes it.
+    await page.getByRole("link", { name: "Edit" }).click();
+    await expect(page.locator('input[name="key"]').first().inputValue()).resolves.toBe("replicaCount");
+    await expect(page.locator('input[name="value"]').first().inputValue()).resolves.toBe("2");
+    await screenshot(page, "edit");
+    await page.locator('input[name="key"]').first().fill("");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.waitForURL(`${url}/stagings/qa-login?notice=updated`);
+    const overrides = await sys.app.deps!.store.listOverrides(created!.id);
+    expect(overrides.at(-1)).toMatchObject({ key: "replicaCount", op: "unset", source: "web", actor: "wendy" });
     await context.close();
   });
 

@@ -144,7 +144,7 @@ export function listPage(ctx: PageContext, list: StagingList, params: ListParams
 </form>
 ${list.unchecked.length ? html`<p class="warn" role="status">GitHub did not answer for ${list.unchecked.join(", ")}: its stagings are not shown. Reload in a moment.</p>` : ""}
 ${list.repos.length === 0 ? html`<p>You cannot read any repository Octostage serves on GitHub. Ask an owner of the repository for access.</p>` : ""}
-<p class="muted" aria-live="polite"><span id="count">${rows.length}</span> stagings${list.truncated.length ? `; only the first ${list.truncated.length} repositories' 2,000 most recent are shown` : ""}. Updated live.</p>
+<p class="muted" aria-live="polite">Shown: <span id="count">${rows.length}</span>${list.truncated.length ? ` (only the first 2,000 of ${list.truncated.join(", ")})` : ""}. Updated live.</p>
 <div class="table-wrap">
 <table class="stagings" data-live="/stagings/live${listQueryString(params)}">
 <caption class="sr-only">Stagings, most recently changed first</caption>
