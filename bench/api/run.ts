@@ -3,11 +3,11 @@
 // (`node src/main/octostage.ts`, OCTOSTAGE_ROLE=server) on a test schema of the local
 // PostgreSQL, with the GitHub double; requests are sent one after the other (closed loop) after
 // a warm-up. Prints a table and writes bench/api/results-<date>.json.
+import { freePort } from "../../test/support/private-services.ts";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
-import { createServer } from "node:net";
 import { stringify } from "yaml";
 import { createTokenStore } from "../../src/adapters/db/token-store.ts";
 import { createToken, operatorCaller } from "../../src/app/tokens.ts";
@@ -27,16 +27,6 @@ const stagings = option("stagings", 1000);
 const requests = option("requests", 500);
 const octoRuns = option("octo-runs", 20);
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
 
 async function timeRequests(url: string, token: string, n: number): Promise<number[]> {
   const ms: number[] = [];

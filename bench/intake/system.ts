@@ -1,11 +1,11 @@
 // The system under test: Octostage as its own process(es) (`src/main/octostage.ts`, exactly as
 // `npm start` runs it) against real PostgreSQL and Redis, with the GitHub API double, the
 // Kubernetes API double and the helm double executable from test/support.
+import { freePort } from "../../test/support/private-services.ts";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Queue } from "bullmq";
@@ -74,17 +74,6 @@ export interface BenchSystem {
   stopProcesses(): Promise<StopRecord[]>;
   /** Everything else: doubles, schema, Redis keys, temp files. Idempotent. */
   cleanup(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolvePort(port));
-    });
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

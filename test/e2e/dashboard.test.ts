@@ -83,6 +83,8 @@ describe("the web dashboard", () => {
     const row = page.locator('tr[data-staging="web-pr-7"]');
     await expect(row.getAttribute("data-status")).resolves.toBe("running");
     await expect(row.textContent()).resolves.toContain("octo-org/web#7");
+    // Who opened it: the first entry of its audit log (the webhook's sender).
+    await expect(row.textContent()).resolves.toContain("by octocat");
     // The session cookie: HTTP-only, SameSite; its id is not what Redis stores.
     const cookie = (await context.cookies()).find((c) => c.name === "octostage_session");
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax" });
@@ -295,6 +297,14 @@ describe("the web dashboard", () => {
     await page.getByRole("button", { name: "Delete…" }).click();
     expect(dialogs[0]).toContain("Delete qa-login?");
     expect((await sys.app.deps!.store.findByName("qa-login"))?.desiredState).toBe("active");
+    // Confirmed: deleted, and its page offers nothing more to do.
+    page.once("dialog", (d) => void d.accept());
+    await page.getByRole("button", { name: "Delete…" }).click();
+    await page.waitForURL(`${url}/stagings`);
+    expect((await sys.app.deps!.store.findByName("qa-login"))?.desiredState).toBe("deleted");
+    await page.goto(`${url}/stagings/qa-login`);
+    await expect(page.textContent("#live")).resolves.toContain("This staging was deleted");
+    await expect(page.getByRole("button", { name: "Redeploy" }).count()).resolves.toBe(0);
     await context.close();
   });
 

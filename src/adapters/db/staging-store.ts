@@ -135,12 +135,11 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
 
     async creators(ids) {
       if (ids.length === 0) return new Map();
-      const rows = await db.action.findMany({
-        where: { stagingId: { in: [...ids] } },
-        orderBy: [{ createdAt: "asc" }, { generation: "asc" }],
-        distinct: ["stagingId"],
-        select: { stagingId: true, source: true, actor: true, actorName: true },
-      });
+      // DISTINCT ON in SQL: Prisma's `distinct` reads every action of every staging and dedupes in memory.
+      const rows = await db.$queryRaw<{ stagingId: string; source: string; actor: string; actorName: string | null }[]>`
+        SELECT DISTINCT ON ("stagingId") "stagingId"::text AS "stagingId", "source", "actor", "actorName"
+        FROM "Action" WHERE "stagingId" = ANY(${[...ids]}::uuid[])
+        ORDER BY "stagingId", "createdAt" ASC, "generation" ASC`;
       return new Map(rows.map((r) => [r.stagingId, { source: toActorSource(r.source, `Action of ${r.stagingId} source`), actor: r.actor, actorName: r.actorName }]));
     },
 

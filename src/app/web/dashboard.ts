@@ -320,7 +320,7 @@ export async function overview(deps: WebDeps, person: WebPerson): Promise<CoreRe
     const settings = deps.project.forRepo(repo)!;
     const cost = await core.projectCost(deps, { actor: webActor(person), role }, settings.name);
     if (!cost.ok) return cost;
-    const rows = list.value.rows.filter((r) => repoOf(r.staging) === repo);
+    const rows = list.value.rows.filter((r) => repoOf(r.staging).toLowerCase() === repo.toLowerCase());
     const counts: Partial<Record<StagingStatus, number>> = {};
     for (const r of rows) counts[r.staging.status] = (counts[r.staging.status] ?? 0) + 1;
     const dueForCleanup = rows

@@ -49,6 +49,7 @@ function layout(ctx: PageContext, title: string, active: "stagings" | "repos" | 
 <meta name="color-scheme" content="light dark">
 <meta name="csrf-token" content="${ctx.csrf}">
 <title>${title} · Octostage${ctx.demo ? " (demo)" : ""}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
 </head>
@@ -79,7 +80,8 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
 }
 
 export function errorPage(ctx: PageContext, status: number, message: string): Html {
-  return layout(ctx, status === 404 ? "Not found" : "Error", "none", html`<h1>${status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong"}</h1><p class="error" role="alert">${message}</p><p><a href="/stagings">All stagings</a></p>`);
+  const heading: Record<number, string> = { 401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Not possible now", 422: "Not accepted", 503: "Not available right now" };
+  return layout(ctx, heading[status] ?? "Error", "none", html`<h1>${heading[status] ?? "Something went wrong"}</h1><p class="error" role="alert">${message}</p><p><a href="/stagings">All stagings</a></p>`);
 }
 
 function origin(row: StagingRow, githubUrl: string): Html {
@@ -146,7 +148,7 @@ ${list.unchecked.length ? html`<p class="warn" role="status">GitHub did not answ
 ${list.repos.length === 0 ? html`<p>You cannot read any repository Octostage serves on GitHub. Ask an owner of the repository for access.</p>` : ""}
 <p class="muted" aria-live="polite">Shown: <span id="count">${rows.length}</span>${list.truncated.length ? ` (only the first 2,000 of ${list.truncated.join(", ")})` : ""}. Updated live.</p>
 <div class="table-wrap">
-<table class="stagings" data-live="/stagings/live${listQueryString(params)}">
+<table class="stagings" data-live="/stagings/live${listQueryString(params)}${listQueryString(params) ? "&" : "?"}at=${ctx.now.getTime()}">
 <caption class="sr-only">Stagings, most recently changed first</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Origin</th><th scope="col">Status</th><th scope="col">URL</th><th scope="col">Commit</th><th scope="col">Last change</th><th scope="col" class="num">Cost</th></tr></thead>
 <tbody>${rows.map((r) => stagingRowHtml(r, ctx))}</tbody>
@@ -157,10 +159,11 @@ ${list.repos.length === 0 ? html`<p>You cannot read any repository Octostage ser
 
 const actionButtons = (ctx: PageContext, page: StagingPage): Html => {
   const s = page.row.staging;
+  if (s.desiredState === "deleted") return html`<p class="muted">This staging was deleted: its namespace and volumes are gone (or going). Its history stays here.</p>`;
   const canOperate = hasRole(page.row.role, "operate");
   if (!canOperate) return html`<p class="muted">You can read this staging; changing it needs write access to ${s.repoOwner}/${s.repoName} on GitHub.</p>`;
   const form = (action: string, label: string, extra: Html | string = "", cls = "") =>
-    html`<form method="post" action="/stagings/${s.name}/${action}" class="inline" ${cls === "danger" ? raw(`data-confirm="Delete ${s.name}? Its namespace and volumes are removed."`) : ""}><input type="hidden" name="_csrf" value="${ctx.csrf}">${extra}<button type="submit" class="${cls}">${label}</button></form>`;
+    html`<form method="post" action="/stagings/${s.name}/${action}" class="inline" ${cls === "danger" ? html`data-confirm="${`Delete ${s.name}? Its namespace and volumes are removed.`}"` : ""}><input type="hidden" name="_csrf" value="${ctx.csrf}">${extra}<button type="submit" class="${cls}">${label}</button></form>`;
   const archived = s.status === "archived" || s.desiredState === "archived";
   return html`<div class="actions">
 ${archived ? form("restore", "Restore", "", "primary") : html`${form("redeploy", "Redeploy")}${form("archive", "Archive")}`}
@@ -181,13 +184,13 @@ export function stagingLive(ctx: PageContext, page: StagingPage): Html {
 <h2 id="status-h">Status</h2>
 <p class="status-line">${badge(s.status)} ${s.reason ? html`<span class="reason">${s.reason}</span>` : ""}</p>
 <dl class="facts">
-<dt>URL</dt><dd>${s.url ? html`<a href="${s.url}" rel="noopener">${s.url}</a>` : "—"}</dd>
+<dt>URL</dt><dd>${s.url && s.status !== "archived" && s.desiredState !== "deleted" ? html`<a href="${s.url}" rel="noopener">${s.url}</a>` : (s.url ?? "—")}</dd>
 <dt>Origin</dt><dd>${origin(page.row, ctx.githubUrl)}</dd>
 <dt>Commit</dt><dd>${sha ? html`<code>${sha.slice(0, 12)}</code>` : "—"}${s.imageTag ? html` (image tag <code>${s.imageTag}</code>)` : ""}</dd>
 <dt>Namespace</dt><dd><code>${s.namespace}</code></dd>
 <dt>Last change</dt><dd>${ago(s.statusChangedAt, ctx.now)}</dd>
 <dt>Cost</dt><dd>${life.cost ? `${money(life.cost.currency, life.cost.perDay)} per day, ${money(life.cost.currency, life.cost.toDate)} to date (estimate)` : "—"}</dd>
-<dt>Keep</dt><dd>${life.kept ? (life.kept.by === "label" ? `kept by the ${life.kept.label} label` : life.kept.until ? html`kept until ${until(life.kept.until, ctx.now)}` : "kept until ended") : "not kept"}</dd>
+<dt>Keep</dt><dd>${life.kept ? (life.kept.by === "label" ? `kept by the ${life.kept.label} label` : life.kept.until ? html`kept, ends ${until(life.kept.until, ctx.now)}` : "kept until ended") : "not kept"}</dd>
 <dt>Next</dt><dd>${life.next ? html`${life.next.action} ${until(life.next.at, ctx.now)} (${life.next.policy} policy)` : "nothing planned"}</dd>
 <dt>Jira</dt><dd>${page.issues.length ? page.issues.map((k, i) => html`${i ? ", " : ""}${ctx.jiraUrl ? html`<a href="${ctx.jiraUrl}/browse/${k}">${k}</a>` : k}`) : "no linked issues"}</dd>
 </dl>
