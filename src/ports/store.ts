@@ -298,6 +298,11 @@ export interface StagingStore {
   findByName(name: string): Promise<StagingRecord | null>;
   /** Stagings by name, after the cursor `after` (a name), at most `limit`; deleted ones only with `includeDeleted`. */
   listStagings(filter: StagingFilter): Promise<StagingRecord[]>;
+  /**
+   * A mark of the repositories' stagings that changes whenever one is added, removed or changes
+   * status or generation (one aggregate query): a live list re-reads them only when it moved.
+   */
+  listMark(repos: readonly string[]): Promise<string>;
   /** Named stagings that follow `ref` of the repository (a push to it updates them). */
   listFollowing(repoOwner: string, repoName: string, ref: string): Promise<StagingRecord[]>;
   /** Removes the staging's record and history; the cluster is not touched. */

@@ -70,6 +70,23 @@ describe("staging store (real Postgres)", () => {
     expect((await t.store.find(key(3)))!.generation).toBe(4);
   });
 
+  it("a list mark moves when a staging of the repositories comes, changes status or generation, and not otherwise", async () => {
+    const before = await t.store.listMark(["octo-org/web"]);
+    expect(await t.store.listMark(["octo-org/web"])).toBe(before);
+    const { id } = await pushed(t.store, 40, sha(1));
+    const added = await t.store.listMark(["Octo-Org/Web"]);
+    expect(added).not.toBe(before);
+    await t.store.saveWorkloads(id, { workloads: [], pods: [], morePods: 0 });
+    expect(await t.store.listMark(["octo-org/web"])).toBe(added);
+    await t.store.transition(id, { to: "deploying", reason: null, cause: "test", actor: "me" });
+    const moved = await t.store.listMark(["octo-org/web"]);
+    expect(moved).not.toBe(added);
+    await pushed(t.store, 40, sha(2));
+    expect(await t.store.listMark(["octo-org/web"])).not.toBe(moved);
+    // Another repository's stagings are not in it.
+    expect(await t.store.listMark(["octo-org/other"])).toBe("0:0:0:");
+  });
+
   it("applies allowed transitions with history and refuses illegal ones", async () => {
     const { id } = await pushed(t.store, 4, sha(1));
     const moved = await t.store.transition(id, { to: "deploying", reason: "x", cause: "test", actor: "me" });

@@ -133,6 +133,14 @@ export function createStagingStore(db: Db, options: StagingStoreOptions = {}): S
       return rows.map(toAction);
     },
 
+    async listMark(repos) {
+      if (repos.length === 0) return "0";
+      const [row] = await db.$queryRaw<{ mark: string }[]>`
+        SELECT count(*)::text || ':' || coalesce(sum("statusVersion"), 0)::text || ':' || coalesce(sum("generation"), 0)::text || ':' || coalesce(max("statusChangedAt")::text, '') AS mark
+        FROM "Staging" WHERE lower("repoOwner" || '/' || "repoName") = ANY(${repos.map((r) => r.toLowerCase())}::text[])`;
+      return row?.mark ?? "0";
+    },
+
     async creators(ids) {
       if (ids.length === 0) return new Map();
       // DISTINCT ON in SQL: Prisma's `distinct` reads every action of every staging and dedupes in memory.

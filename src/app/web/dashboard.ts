@@ -162,6 +162,12 @@ export async function listForPerson(deps: WebDeps, person: WebPerson, filter: Li
   return { ok: true, value: { rows: await rowsOf(deps, found), repos: repos.map((r) => ({ repo: r.settings.repo, role: r.role })), unchecked, truncated } };
 }
 
+/** A mark of the stagings the person may read that moves whenever one of them changes status (the live table's cheap check). */
+export async function listMark(deps: WebDeps, person: WebPerson): Promise<string> {
+  const { repos } = await deps.roles.readable(person.login);
+  return deps.store.listMark(repos.map((r) => r.settings.repo));
+}
+
 /** The staging when the person may read it (its repository's role), else not found. */
 async function visible(deps: WebDeps, person: WebPerson, name: string, options: { fresh?: boolean } = {}): Promise<CoreResult<{ staging: StagingRecord; role: Role }>> {
   const staging = await deps.store.findByName(name);

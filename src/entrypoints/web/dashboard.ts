@@ -300,6 +300,8 @@ export async function createDashboard(opts: DashboardOptions): Promise<{ handle(
   app.get("/stagings/live", { sse: { kind: "only" } }, async (req, reply) => {
     const params = listParams(req.query as Record<string, string | undefined>);
     const who = person(req);
+    // The mark first: a change made while the list is read moves it, and the next poll reads again.
+    let mark = await web.listMark(deps, who);
     const first = await web.listForPerson(deps, who, params);
     if (!first.ok) return reply.code(httpStatus[first.code]).send({ error: first.message });
     reply.sse.keepAlive();
@@ -311,7 +313,14 @@ export async function createDashboard(opts: DashboardOptions): Promise<{ handle(
     // A tab closed while the list was read: nothing to send, nothing to log.
     if (!reply.sse.isConnected) return;
     await reply.sse.send({ event: "ready", data: { count: shown.size } });
+    // Re-read the list only when the mark moved (a status or generation changed, a staging came
+    // or went), and every 30 s anyway for what the mark does not cover (cost, a new URL).
+    let readAt = Date.now();
     poll(reply, async () => {
+      const nextMark = await web.listMark(deps, who);
+      if (nextMark === mark && Date.now() - readAt < 30_000) return;
+      mark = nextMark;
+      readAt = Date.now();
       const now = await web.listForPerson(deps, who, params);
       if (!now.ok) return;
       const next = new Map<string, string>();
