@@ -209,6 +209,73 @@ describe("one transaction per intent (deterministic interleavings)", () => {
   });
 });
 
+/** A store whose first fast-path change stops between its read and its write, until `pause.release()`. */
+function pauseFirstFastWriter() {
+  const pause = barrier();
+  let paused = false;
+  const store = t.storeWith({
+    hooks: {
+      afterRead: async () => {
+        if (paused) return;
+        paused = true;
+        await pause.wait();
+      },
+    },
+  });
+  return { store, pause };
+}
+
+describe("the intake fast path (read, then one conditional statement)", () => {
+  it("a push on an existing staging is one read and one write: delivery, staging and audit entry together", async () => {
+    const s = await pushed(t.store, 50, sha(1));
+    const out = await recordPullRequestEvent(t.store, 50, sha(2), { deliveryId: "fast-1" });
+    expect(out).toMatchObject({ outcome: "changed", staging: { headSha: sha(2), generation: 2, statusVersion: s.statusVersion + 1 } });
+    const actions = await t.store.listActions(s.id);
+    expect(actions.at(-1)).toMatchObject({ kind: "update", generation: 2, state: "queued", deliveryId: "fast-1", actor: "dev", source: "github" });
+    expect(actions.at(-1)!.id).toBe(out.outcome === "changed" ? out.actionId : "");
+    expect(await recordPullRequestEvent(t.store, 50, sha(3), { deliveryId: "fast-1" })).toEqual({ outcome: "duplicate" });
+    expect((await t.store.get(s.id))!.headSha).toBe(sha(2));
+  });
+
+  it("a row changed between the read and the write: the push is decided again on the row as it is, nothing is lost", async () => {
+    const s = await pushed(t.store, 51, sha(1));
+    const { store, pause } = pauseFirstFastWriter();
+    const push = store.changeStaging(pullRequestChange(51, sha(2), { deliveryId: "fast-2" }));
+    await pause.reached();
+    // An override committed while the push waits between its read and its write.
+    expect((await t.store.changeStaging(overrideChange(s.id, 51, 7))).outcome).toBe("changed");
+    pause.release();
+    expect(await push).toMatchObject({ outcome: "changed" });
+    const after = (await t.store.get(s.id))!;
+    expect(after.headSha).toBe(sha(2));
+    // The push's desired spec was computed with the override it had not read.
+    expect(after.desiredSpec.values).toMatchObject({ api: { replicas: 7 }, image: { tag: sha(2) } });
+    expect(after.generation).toBe(3);
+    expect((await t.store.listActions(s.id)).filter((a) => a.deliveryId === "fast-2")).toHaveLength(1);
+  });
+
+  it("the same delivery twice at once: one change, the other a duplicate", async () => {
+    const s = await pushed(t.store, 52, sha(1));
+    const { store, pause } = pauseFirstFastWriter();
+    const first = store.changeStaging(pullRequestChange(52, sha(2), { deliveryId: "fast-3" }));
+    await pause.reached();
+    const second = await t.store.changeStaging(pullRequestChange(52, sha(2), { deliveryId: "fast-3" }));
+    expect(second).toMatchObject({ outcome: "changed" });
+    pause.release();
+    expect(await first).toEqual({ outcome: "duplicate" });
+    const after = (await t.store.get(s.id))!;
+    expect(after.generation).toBe(2);
+    expect((await t.store.listActions(s.id)).filter((a) => a.deliveryId === "fast-3")).toHaveLength(1);
+  });
+
+  it("an event that changes nothing still records its delivery: its redelivery is a duplicate", async () => {
+    await pushed(t.store, 53, sha(1), { updatedAt: new Date("2026-12-01T10:05:00Z") });
+    const stale = await recordPullRequestEvent(t.store, 53, sha(0), { updatedAt: new Date("2026-12-01T10:00:00Z"), deliveryId: "fast-4" });
+    expect(stale).toMatchObject({ outcome: "unchanged", result: "stale" });
+    expect(await recordPullRequestEvent(t.store, 53, sha(0), { deliveryId: "fast-4" })).toEqual({ outcome: "duplicate" });
+  });
+});
+
 describe("fenced leases", () => {
   it("a new token each time the lease changes hands; renewals only by the holder with its token", async () => {
     const s = await pushed(t.store, 30, sha(1));

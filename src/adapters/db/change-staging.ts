@@ -5,6 +5,7 @@
  * staging (a push and a command, say) are serialized by the row lock; each sees the other's
  * committed change, so none is lost.
  */
+import { randomUUID } from "node:crypto";
 import { Prisma } from "../../generated/prisma/client.ts";
 import type { Staging } from "../../generated/prisma/client.ts";
 import type { StagingInputs } from "../../domain/intent/inputs.ts";
@@ -86,10 +87,127 @@ const emptyInputs: Omit<StagingInputs, "headSha" | "headRef"> = {
 };
 
 export interface ChangeHooks {
-  /** Runs inside the transaction, right after the staging row is locked (tests pause writers here). */
+  /**
+   * Runs inside the transaction, right after the staging row is locked (tests pause writers here).
+   * A store with this hook always takes the locking path (the fast path locks nothing).
+   */
   afterLock?(target: ChangeRequest<unknown>["target"]): Promise<void>;
+  /** Runs on the fast path between its read and its conditional write (tests change the row here). */
+  afterRead?(target: ChangeRequest<unknown>["target"]): Promise<void>;
   /** Runs inside a lease holder's write, right after its lease was checked (tests pause writers here). */
   afterFence?(lease: Lease): Promise<void>;
+}
+
+/** The row's columns a change of intent writes (both paths). */
+function changedColumns(current: StagingRecord | null, inputs: StagingInputs, spec: ReturnType<ChangeRequest<unknown>["spec"]>, action: { actor: { source: string } }, now: Date) {
+  return {
+    desiredState: inputs.desiredState,
+    headSha: inputs.headSha,
+    headRef: inputs.headRef,
+    headFromFork: inputs.headFromFork,
+    headChangedAt: inputs.headChangedAt,
+    prUpdatedAt: inputs.prUpdatedAt,
+    approvedSha: inputs.approvedSha,
+    approvedBy: inputs.approvedBy,
+    skipReason: inputs.skipReason,
+    imageTag: inputs.imageTag,
+    follow: inputs.follow,
+    keepUntil: inputs.keepUntil,
+    keepLabel: inputs.keepLabel,
+    // Retention counts from the archive; idle from the last thing a person (not a policy) did.
+    archivedAt: inputs.desiredState !== "archived" ? null : current?.desiredState === "archived" ? current.archivedAt : now,
+    ...(action.actor.source === "system" ? {} : { lastActivityAt: now }),
+    // A notice of a coming policy action is put back by the next sweep if it still holds.
+    noticeAt: null,
+    noticePolicy: null,
+    desiredSpec: json(spec),
+    url: spec.url,
+  };
+}
+
+type FastRow = Staging & { rowVersion: string; overridesJson: { scope: string; key: string; op: string; value: unknown; actor: string; source: string; updatedAt: string }[] };
+
+/**
+ * The hot path of intake (issue 14): a pull request event on an existing staging in two
+ * statements and no interactive transaction. One read (the row, its row version `xmin` and its
+ * overrides), the same decision as the locking path, then one statement that writes only if the
+ * row is still the one read: it updates the staging (WHERE xmin is unchanged), records the
+ * delivery and the audit entry from that update, all or nothing. A row changed in between (a
+ * command, a worker's write) makes the update match nothing: the locking path then decides again
+ * on the row as it is. Delivery ids stay exact: a delivery is recorded only with its change, and
+ * a redelivery finds it (ON CONFLICT) and is a duplicate. Events that create a staging or edit
+ * overrides take the locking path.
+ */
+async function changeFast<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks: ChangeHooks): Promise<ChangeOutcome<R> | undefined> {
+  if (!("key" in req.target) || hooks.afterLock) return undefined;
+  const { key } = req.target;
+  const rows = await db.$queryRaw<FastRow[]>`
+    SELECT s.*, s.xmin::text AS "rowVersion",
+      COALESCE((SELECT json_agg(json_build_object('scope', o."scope", 'key', o."key", 'op', o."op", 'value', o."value", 'actor', o."actor", 'source', o."source", 'updatedAt', o."updatedAt") ORDER BY o."updatedAt", o."id")
+                FROM "Override" o WHERE o."stagingId" = s."id"), '[]'::json) AS "overridesJson",
+      ${req.deliveryId ?? null}::text IS NOT NULL AND EXISTS (SELECT 1 FROM "WebhookDelivery" d WHERE d."id" = ${req.deliveryId ?? ""}) AS "seen"
+    FROM "Staging" s
+    WHERE s."repoOwner" = ${key.repoOwner} AND s."repoName" = ${key.repoName} AND s."prNumber" = ${key.prNumber}`;
+  const row = rows[0] as (FastRow & { seen: boolean }) | undefined;
+  if (!row) return undefined;
+  if (row.seen) return { outcome: "duplicate" };
+  await hooks.afterRead?.(req.target);
+  const current = toStaging(row);
+  const overrides: OverrideRecord[] = row.overridesJson.map((o) => ({
+    scope: o.scope === "deployment" ? ("deployment" as const) : ("app" as const),
+    key: o.key,
+    op: o.op === "unset" ? ("unset" as const) : ("set" as const),
+    ...(o.op === "set" ? { value: o.value } : {}),
+    actor: o.actor,
+    source: o.source,
+    at: new Date(o.updatedAt),
+  }));
+  const decision = req.decide({ staging: current, overrides });
+  if (!decision.change) {
+    // Nothing to change, but the delivery is recorded: its redelivery is a duplicate, not work.
+    if (!req.deliveryId) return { outcome: "unchanged", reason: decision.reason, result: decision.result, staging: current };
+    const inserted = await db.$executeRaw`INSERT INTO "WebhookDelivery" ("id", "event") VALUES (${req.deliveryId}, ${req.event}) ON CONFLICT DO NOTHING`;
+    return inserted === 0 ? { outcome: "duplicate" } : { outcome: "unchanged", reason: decision.reason, result: decision.result, staging: current };
+  }
+  if ((decision.overrides ?? []).length > 0) return undefined;
+  const now = clock.now();
+  const { action } = decision;
+  const inputs: StagingInputs = { ...inputsOf(current), ...decision.inputs };
+  const spec = req.spec(inputs, overrides, current.name);
+  const c = changedColumns(current, inputs, spec, action, now);
+  const bump = decision.bumpGeneration === true;
+  const actionId = randomUUID();
+  const written = await db.$queryRaw<Staging[]>`
+    WITH u AS (
+      UPDATE "Staging" SET
+        "desiredState" = ${c.desiredState}, "headSha" = ${c.headSha}, "headRef" = ${c.headRef}, "headFromFork" = ${c.headFromFork},
+        "headChangedAt" = ${c.headChangedAt}, "prUpdatedAt" = ${c.prUpdatedAt}, "approvedSha" = ${c.approvedSha}, "approvedBy" = ${c.approvedBy},
+        "skipReason" = ${c.skipReason}, "imageTag" = ${c.imageTag}, "follow" = ${c.follow}, "keepUntil" = ${c.keepUntil}, "keepLabel" = ${c.keepLabel},
+        "archivedAt" = ${c.archivedAt}, "lastActivityAt" = ${c.lastActivityAt ?? current.lastActivityAt}, "noticeAt" = NULL, "noticePolicy" = NULL,
+        "desiredSpec" = ${JSON.stringify(spec)}::jsonb, "url" = ${c.url},
+        "statusVersion" = "statusVersion" + 1,
+        "generation" = "generation" + ${bump ? 1 : 0},
+        "retryAt" = CASE WHEN ${bump} THEN NULL ELSE "retryAt" END,
+        "attempts" = CASE WHEN ${bump} THEN 0 ELSE "attempts" END,
+        "updatedAt" = ${now}
+      WHERE "id" = ${current.id}::uuid AND xmin::text = ${row.rowVersion}
+      RETURNING *
+    ),
+    d AS (
+      INSERT INTO "WebhookDelivery" ("id", "event") SELECT ${req.deliveryId ?? null}, ${req.event} FROM u WHERE ${req.deliveryId ?? null}::text IS NOT NULL
+      ON CONFLICT DO NOTHING RETURNING "id"
+    ),
+    a AS (
+      INSERT INTO "Action" ("id", "stagingId", "kind", "actor", "actorName", "source", "detail", "generation", "state", "deliveryId", "createdAt")
+      SELECT ${actionId}::uuid, u."id", ${action.kind}, ${action.actor.id}, ${action.actor.name}, ${action.actor.source},
+             ${action.detail === undefined ? null : JSON.stringify(action.detail)}::jsonb, u."generation", ${bump ? "queued" : "skipped"}, ${req.deliveryId ?? null}, ${now}
+      FROM u RETURNING "id"
+    )
+    SELECT u.* FROM u, a`;
+  const out = written[0];
+  // Changed since it was read: decide again under the row lock.
+  if (!out) return undefined;
+  return { outcome: "changed", result: decision.result, staging: toStaging(out), actionId, created: false };
 }
 
 async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks: ChangeHooks): Promise<ChangeOutcome<R>> {
@@ -121,29 +239,7 @@ async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
     const name = current?.name ?? ("id" in req.target ? "" : (req.target.create?.name ?? ""));
     const spec = req.spec(inputs, after, name);
 
-    const data = {
-      desiredState: inputs.desiredState,
-      headSha: inputs.headSha,
-      headRef: inputs.headRef,
-      headFromFork: inputs.headFromFork,
-      headChangedAt: inputs.headChangedAt,
-      prUpdatedAt: inputs.prUpdatedAt,
-      approvedSha: inputs.approvedSha,
-      approvedBy: inputs.approvedBy,
-      skipReason: inputs.skipReason,
-      imageTag: inputs.imageTag,
-      follow: inputs.follow,
-      keepUntil: inputs.keepUntil,
-      keepLabel: inputs.keepLabel,
-      // Retention counts from the archive; idle from the last thing a person (not a policy) did.
-      archivedAt: inputs.desiredState !== "archived" ? null : current?.desiredState === "archived" ? current.archivedAt : now,
-      ...(action.actor.source === "system" ? {} : { lastActivityAt: now }),
-      // A notice of a coming policy action is put back by the next sweep if it still holds.
-      noticeAt: null,
-      noticePolicy: null,
-      desiredSpec: json(spec),
-      url: spec.url,
-    };
+    const data = changedColumns(current, inputs, spec, action, now);
     let staging: Staging;
     let created = false;
     if (current) {
@@ -203,6 +299,8 @@ async function changeOnce<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
 }
 
 export async function changeStaging<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks: ChangeHooks = {}): Promise<ChangeOutcome<R>> {
+  const fast = await changeFast(db, clock, req, hooks);
+  if (fast) return fast;
   try {
     return await changeOnce(db, clock, req, hooks);
   } catch (err) {
