@@ -57,7 +57,7 @@
  * per-repo installation scoping (every installation reaches every repository, all repositories are private),
  * permission changes are seen at once by tokens already issued (GitHub fixes them at issuance), issues themselves
  * (any issue number accepts comments), commits of check runs and deployments (any head_sha is accepted; an unknown
- * non-SHA deployment ref gets a made-up sha), required_contexts/auto_merge, case-insensitive names, the search
+ * non-SHA deployment ref gets a made-up sha), required_contexts/auto_merge, case-insensitive names (except collaborator permissions), the search
  * and GraphQL rate limits, abuse detection by itself (secondary limits only when a test asks for them);
  * for user access tokens: the consent page and browser session, registered callback URLs (any absolute redirect_uri
  * is accepted), the authorize parameters login/prompt/allow_signup/scope and the token request's repository_id

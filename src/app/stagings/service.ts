@@ -230,7 +230,8 @@ export async function checkChanges(deps: CoreDeps, caller: Caller, repo: string,
   const settings = deps.project.forRepo(repo);
   if (!settings) return fail("not_found", `${repo} is not a repository of the project config`);
   const staging = name ? await deps.store.findByName(name) : null;
-  const existing = staging && `${staging.repoOwner}/${staging.repoName}` === settings.repo ? await deps.store.listOverrides(staging.id) : [];
+  // GitHub's names are case-insensitive: a staging stored as GitHub spells its repository is still this one.
+  const existing = staging && `${staging.repoOwner}/${staging.repoName}`.toLowerCase() === settings.repo.toLowerCase() ? await deps.store.listOverrides(staging.id) : [];
   const problem = overridesProblem(settings, existing, changes) ?? (await chartSchemaProblem(deps, settings, existing, changes));
   return { ok: true, value: { problem: problem ?? null } };
 }

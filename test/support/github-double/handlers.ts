@@ -282,7 +282,8 @@ export function createHandlers(s: HandlerState): Record<string, (c: Ctx) => Repl
     },
     "repos/get-collaborator-permission-level": (c) => {
       const login = c.p.username!;
-      const role = s.permissions.get(`${c.full}/${login}`) ?? "read";
+      // Owners, repositories and logins are case-insensitive on GitHub.
+      const role = s.permissions.get(`${c.full}/${login}`.toLowerCase()) ?? "read";
       const flags = {
         admin: role === "admin", maintain: role === "admin" || role === "maintain",
         push: ["admin", "maintain", "write"].includes(role), triage: role !== "read" && role !== "none", pull: role !== "none",

@@ -183,7 +183,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       manifestCodes.set(code, { manifest, issuedAt: Date.now() });
       return code;
     },
-    setPermission: (owner, repo, login, permission) => void permissions.set(`${owner}/${repo}/${login}`, permission),
+    setPermission: (owner, repo, login, permission) => void permissions.set(`${owner}/${repo}/${login}`.toLowerCase(), permission),
     setPullRequest: (owner, repo, pr: { number: number }) => void repositories.setPull(owner, repo, pr),
     failNext: (method, pattern, status, count = 1) => void failures.push({ method: method.toUpperCase(), pattern, status, left: count }),
     secondaryRateLimitNext: (count, rule = {}) => void secondary.push({ ...rule, left: count }),
