@@ -1,6 +1,7 @@
 // Fault injection benchmark: the scenarios of test/fault/ (worker kill -9 during helm, Redis
 // restart + FLUSHALL, PostgreSQL restart, Kubernetes API 500s and dropped watches, GitHub 502s
-// and secondary rate limits, a worker killed during a reconcile run or during a recovery deploy)
+// and secondary rate limits, a worker killed during a reconcile run or during a recovery deploy,
+// every worker killed and one restarted)
 // run N times against one system: a server and two workers as separate processes, a private
 // PostgreSQL and Redis, the doubles in this process.
 // `npm run bench:fault -- [--runs 3]`; bench/README.md ("Fault injection") explains the numbers.
@@ -10,7 +11,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import { startFaultSystem } from "../../test/fault/fault-system.ts";
 import type { FaultSystem } from "../../test/fault/fault-system.ts";
-import { baseline, githubFaults, killDuringReconcile, killDuringRecovery, kubeFaults, postgresOutage, redisFlush, redisRestart, workerKill } from "../../test/fault/scenarios.ts";
+import { baseline, githubFaults, killDuringReconcile, killDuringRecovery, kubeFaults, postgresOutage, redisFlush, redisRestart, restartAfterKill, workerKill } from "../../test/fault/scenarios.ts";
 import type { KillBugResult, ScenarioResult } from "../../test/fault/scenarios.ts";
 import { ms, summarize } from "../intake/stats.ts";
 
@@ -66,6 +67,7 @@ const stat = (values: number[]): string => {
 };
 
 const killName = "worker kill -9 during helm";
+const restartName = "every worker killed during helm, one restarted 1 s later";
 const redisRestartName = "Redis restart (2 pushes + /octo override during the outage)";
 const redisFlushName = "Redis FLUSHALL during a deploy";
 const postgresName = "PostgreSQL restart (a push during the outage, redelivered)";
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
     log(`baseline: 3 stagings running after ${b.convergeMs[0]} ms`);
     const scenarios: [string, () => Promise<ScenarioResult>][] = [
       [killName, () => workerKill(sys, 1)],
+      [restartName, () => restartAfterKill(sys, 1)],
       [redisRestartName, () => redisRestart(sys)],
       [redisFlushName, () => redisFlush(sys)],
       [postgresName, () => postgresOutage(sys, 1)],
@@ -167,6 +170,9 @@ async function main(): Promise<void> {
   };
   lines.push("");
   lines.push(`- Recovery after a worker kill -9 (kill → staging running the pushed SHA, deployed by the other worker): ${stat(numbers(rows, killName, (r) => [r.recoveryMs]))}; kill → GitHub shows it: ${stat(numbers(rows, killName, (r) => [r.reportedMs]))}; the killed worker's helm gone after ${stat(numbers(rows, killName, (r) => [r.helmGoneMs]))}`);
+  lines.push(
+    `- Every worker killed during helm, one restarted 1 s later (that worker ready → the staging runs the pushed SHA; the row's converge column is this): ${stat(numbers(rows, restartName, (r) => [r.recoveryMs]))}; → GitHub shows it: ${stat(numbers(rows, restartName, (r) => [r.reportedMs]))}; deploy lease left at the kill: ${stat(numbers(rows, restartName, (r) => [r.leaseLeftMs]))}`,
+  );
   lines.push(`- Webhooks while Redis was down: answered in ${stat(numbers(rows, redisRestartName, deliveryMs("duringOutage")))}; Redis back → pushes applied ${stat(numbers(rows, redisRestartName, (r) => [r.pushesAppliedMs]))}, /octo override applied ${stat(numbers(rows, redisRestartName, (r) => [r.overrideAppliedMs]))}`);
   lines.push(`- FLUSHALL → reconcile schedule back in Redis: ${stat(numbers(rows, redisFlushName, (r) => [r.scheduleBackMs]))}`);
   lines.push(

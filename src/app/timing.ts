@@ -3,7 +3,11 @@
  * timeouts with short values instead of waiting. Production uses `defaultTiming`.
  */
 export interface Timing {
-  /** A deploy lease lasts this long unless renewed (database time). */
+  /**
+   * A deploy lease lasts this long unless renewed (database time). The deploy queue's job lock
+   * is derived from it (`defaultDeployLeaseMs` in src/adapters/queue/bullmq.ts, which adapters
+   * cannot import from here: test/integration/queue-recovery.test.ts checks that they agree).
+   */
   deployLeaseMs: number;
   /** The lease is renewed this often while helm runs. */
   heartbeatMs: number;

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFaultSystem } from "./fault-system.ts";
 import type { FaultSystem } from "./fault-system.ts";
-import { baseline, githubFaults, killDuringReconcile, killDuringRecovery, kubeFaults, postgresOutage, redisFlush, redisRestart, workerKill } from "./scenarios.ts";
+import { baseline, githubFaults, killDuringReconcile, killDuringRecovery, kubeFaults, postgresOutage, redisFlush, redisRestart, restartAfterKill, workerKill } from "./scenarios.ts";
 import type { PostgresResult, ScenarioResult } from "./scenarios.ts";
 
 const testTimeout = 240_000;
@@ -63,6 +63,17 @@ describe("Octostage under faults (server + 2 workers as processes)", () => {
     expect(r.helmGoneMs).toBeLessThan(5_000);
     expect(r.deployedByOther, "the pushed SHA was deployed by another helm run").toBe(true);
     expect(r.recoveryMs).toBeLessThan(20_000);
+    await expectEverythingApplied(r);
+    expect(s.workers).toHaveLength(2);
+  });
+
+  // Issue 14, "Fast recovery": with no worker alive nothing happens until one is back; then the
+  // dead holder's lease (8 s from its last renewal) must expire before the deploy is redone.
+  it("kill -9 of every worker during helm, one restarted after a pause: the staging runs the pushed SHA within 15 s of that worker being ready", { timeout: testTimeout }, async () => {
+    const s = system();
+    const r = await restartAfterKill(s);
+    console.info(`[fault] restart after kill: lease left ${r.leaseLeftMs} ms at the kill, pause ${r.pauseMs} ms, startup ${r.startupMs} ms, running ${r.recoveryMs} ms and on GitHub ${r.reportedMs} ms after the worker was ready`);
+    expect(r.recoveryMs).toBeLessThan(15_000);
     await expectEverythingApplied(r);
     expect(s.workers).toHaveLength(2);
   });

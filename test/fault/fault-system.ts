@@ -1,9 +1,10 @@
 /**
  * Octostage as separate processes for fault injection: one server (OCTOSTAGE_ROLE=server) and two
- * workers (OCTOSTAGE_ROLE=worker), each `node src/main/octostage.ts`, against a PostgreSQL and a
+ * workers (OCTOSTAGE_ROLE=worker; bench/recovery runs one), each `node src/main/octostage.ts`, against a PostgreSQL and a
  * Redis of their own (test/support/private-services.ts: they can be stopped, restarted and
  * flushed without disturbing other test files) and the Kubernetes API, helm and GitHub doubles,
- * which run in this process. Used by test/fault/fault-suite.test.ts and bench/fault/run.ts.
+ * which run in this process. Used by test/fault/fault-suite.test.ts, bench/fault/run.ts and
+ * bench/recovery/run.ts.
  *
  * It keeps a ledger of the intents it sent (each PR's last pushed SHA, each override command) and
  * checks them against what Octostage did: the Staging rows (read with plain SQL, so a restart of
@@ -144,6 +145,13 @@ function valueAt(values: unknown, path: string): unknown {
 export interface FaultSystemOptions {
   /** Extra environment for every Octostage process. */
   env?: Record<string, string>;
+  /** Workers started with the server (default 2: worker-a, worker-b). */
+  workers?: number;
+  /**
+   * The kubeconfig the processes use (default: the Kubernetes API double's own), e.g. one that
+   * points at a proxy in front of the double (bench/recovery adds latency that way).
+   */
+  kubeconfig?: (kube: KubeApiDouble, dir: string) => Promise<string>;
 }
 
 export async function startFaultSystem(options: FaultSystemOptions = {}): Promise<FaultSystem> {
@@ -152,6 +160,16 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
   const [kube, github] = await Promise.all([startKubeApiDouble(), startGitHubDouble()]);
   const helm = createHelmDouble();
   github.setPermission(owner, repo, committer, "write");
+  let kubeconfigPath = kube.kubeconfigPath;
+  if (options.kubeconfig) {
+    try {
+      kubeconfigPath = await options.kubeconfig(kube, dir);
+    } catch (err) {
+      await Promise.all([kube.close(), github.close(), services.stop()]);
+      helm.cleanup();
+      throw err;
+    }
+  }
   const configPath = join(dir, "octostage.yaml");
   writeFileSync(configPath, stringify({ repositories: [faultRepository] }));
   const port = await freePort();
@@ -167,7 +185,7 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
     HOST: "127.0.0.1",
     HELM_BIN: helm.bin,
     ...helm.env,
-    KUBECONFIG: kube.kubeconfigPath,
+    KUBECONFIG: kubeconfigPath,
     OCTOSTAGE_CONFIG: configPath,
     OCTOSTAGE_QUEUE_PREFIX: `fault-${randomUUID().slice(0, 8)}`,
     OCTOSTAGE_RECONCILE_SECONDS: "1",
@@ -198,7 +216,8 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
     // The server first: it applies the migrations, so the workers do not race to.
     server = await startOctostageProcess("server", { ...env, PORT: String(port) }, { name: "server", logPath: join(dir, "server.log") });
     processes.push(server);
-    await Promise.all([startWorker("worker-a"), startWorker("worker-b")]);
+    const names = Array.from({ length: options.workers ?? 2 }, (_, i) => `worker-${String.fromCharCode(97 + i)}`);
+    await Promise.all(names.map((name) => startWorker(name)));
   } catch (err) {
     for (const p of processes) p.kill("SIGKILL");
     redis.disconnect();

@@ -136,6 +136,61 @@ export async function workerKill(sys: FaultSystem, pr = 1): Promise<WorkerKillRe
   }
 }
 
+export interface RestartResult extends ScenarioResult {
+  /** The dead deploy lease's time left at the kill (ms). */
+  leaseLeftMs: number | undefined;
+  pauseMs: number;
+  /** The first worker started again → it is ready ("Octostage worker started"). */
+  startupMs: number;
+  /** That worker ready → the staging runs the pushed SHA. */
+  recoveryMs: number;
+  /** That worker ready → GitHub shows it. */
+  reportedMs: number;
+}
+
+/**
+ * No worker left (issue 14, "Fast recovery"): a push with helm held, every worker killed with
+ * SIGKILL while the lease holder runs helm, a pause, then one worker started again (the others
+ * after the staging converged, for the scenarios that follow). Nothing can happen before a
+ * worker is back; then the dead holder's lease must expire before the deploy is redone. Measured
+ * from that worker being ready to the staging running the pushed SHA.
+ */
+export async function restartAfterKill(sys: FaultSystem, pr = 1, pauseMs = 1_000): Promise<RestartResult> {
+  const before = sys.sent.count;
+  const { sha } = await hungDeploy(sys, pr);
+  await outsideReconcile(sys);
+  const victims = [...sys.workers];
+  for (const w of victims) w.kill("SIGKILL");
+  const killedAt = Date.now();
+  const [lease] = await sys.query<{ expires: number }>(
+    `SELECT (extract(epoch FROM l."expiresAt") * 1000)::float8 AS expires FROM "Lease" l JOIN "Staging" s ON s.id = l."stagingId"
+      WHERE s."prNumber" = $1 AND l.kind = 'deploy' AND l."expiresAt" > now()`,
+    [pr],
+  );
+  await Promise.all(victims.map((w) => w.exited));
+  await new Promise((r) => setTimeout(r, pauseMs));
+  const [first, ...others] = victims;
+  const startedAt = Date.now();
+  await sys.replaceWorker(first!);
+  const availableAt = Date.now();
+  const deployed = await sys.waitConverged(convergeTimeoutMs, { reported: false, prs: [pr] });
+  const recoveryMs = Date.now() - availableAt;
+  const reported = await sys.waitConverged(convergeTimeoutMs, { prs: [pr] });
+  const reportedMs = Date.now() - availableAt;
+  for (const w of others) await sys.replaceWorker(w);
+  const redone = sys.upgrades(pr).filter((c) => tagOf(c) === sha && Date.parse(c.startedAt) > killedAt && c.exitCode === 0);
+  const problems = [...new Set([...deployed.problems, ...reported.problems])];
+  if (!redone.length) problems.push(`PR ${pr}: no successful helm upgrade of the pushed SHA after the kill`);
+  return {
+    ...summary(sys, "every worker killed during helm, one restarted", victims.length, before, [recoveryMs], problems),
+    leaseLeftMs: lease ? lease.expires - killedAt : undefined,
+    pauseMs,
+    startupMs: availableAt - startedAt,
+    recoveryMs,
+    reportedMs,
+  };
+}
+
 /** Pushes `pr` with helm hanging for a minute once its pending revision is written; returns the worker running it. */
 async function hungDeploy(sys: FaultSystem, pr: number): Promise<{ victim: OctostageProcess; call: HelmCall; sha: string }> {
   sys.helm.hang(60_000, "upgrade", 1);

@@ -171,6 +171,53 @@ export interface JobHandlers {
   command(commandId: string, log: Logger): Promise<void>;
 }
 
+/** The deploy lease of src/app/timing.ts (`deployLeaseMs`): adapters do not import the use cases' timing; test/integration/queue-recovery.test.ts checks they agree. */
+export const defaultDeployLeaseMs = 8_000;
+
+export interface DeployLock {
+  /** BullMQ's job lock: a job whose lock expired is "stalled" (its worker died or froze). */
+  lockDuration: number;
+  lockRenewTime: number;
+  /** How often BullMQ looks for stalled jobs (and gives them back to the queue). */
+  stalledInterval: number;
+  /** A job given back after a stall runs the deploy again this often… */
+  retryEveryMs: number;
+  /** …for this long: until the lease its dead worker may have held has expired, whenever it died. */
+  retryForMs: number;
+}
+
+/**
+ * How the deploy queue recovers the job of a worker that died mid-deploy (issue 14, "Fast
+ * recovery"). The job stays "active" with a lock nobody renews; BullMQ's stalled-job check gives
+ * it back once the lock has expired. With BullMQ's defaults (a 30 s lock, checked every 30 s)
+ * that took 30–60 s, and meanwhile the dead job held the staging's deduplication key; recovery
+ * waited for the reconciler's next tick after the dead worker's deploy lease expired.
+ *
+ * Here the lock is short and renewed often, so the job is back at most `lockDuration +
+ * stalledInterval` (4 s by default) after the death, usually before the dead worker's lease has
+ * expired (that lease was renewed before the death and lasts `deployLeaseMs`). The job then runs
+ * the deploy every `retryEveryMs` (each try ends at once, "busy", while the lease is held) until
+ * `retryForMs` after it came back: the lease expired by then at the latest (it was renewed
+ * before the death, at most `lockDuration − lockRenewTime` before the lock expired), so the
+ * staging is redeployed within `retryEveryMs` of the lease expiring, or at once if it already
+ * has. Fencing is untouched: a try takes the staging only through its expired lease.
+ * A worker that only froze for `lockDuration` gets its job duplicated the same way: the copy
+ * finds the lease held, tries for `retryForMs` and ends (and the frozen worker's completion of the
+ * job fails: it lost the lock).
+ */
+export function deployLockOptions(deployLeaseMs: number): DeployLock {
+  const lockDuration = Math.min(3_000, Math.round((deployLeaseMs * 3) / 8));
+  const lockRenewTime = Math.round(lockDuration / 6);
+  const retryEveryMs = lockRenewTime;
+  return {
+    lockDuration,
+    lockRenewTime,
+    stalledInterval: Math.round(lockDuration / 3),
+    retryEveryMs,
+    retryForMs: deployLeaseMs - (lockDuration - lockRenewTime) + retryEveryMs,
+  };
+}
+
 export interface BullWorkers {
   /** Stops taking new jobs (those running go on). */
   pause(): Promise<void>;
@@ -178,19 +225,32 @@ export interface BullWorkers {
   close(): Promise<void>;
 }
 
-export function startWorkers(opts: QueueOptions & { concurrency: number; reportConcurrency?: number; reconcileLockMs?: number }, handlers: JobHandlers): BullWorkers {
+export function startWorkers(
+  opts: QueueOptions & { concurrency: number; reportConcurrency?: number; reconcileLockMs?: number; /** Default `defaultDeployLeaseMs`. */ deployLeaseMs?: number },
+  handlers: JobHandlers,
+): BullWorkers {
   const connection = redisConnection(opts.redisUrl, "worker", opts.logger);
   const common = { connection, prefix: opts.prefix };
   const childLog = (job: Job) => opts.logger.child({ queue: job.queueName, jobId: job.id });
+  const lock = deployLockOptions(opts.deployLeaseMs ?? defaultDeployLeaseMs);
+  let closing = false;
   const deploy = new Worker(
     queueNames.deploy,
     async (job) => {
       const data = stagingJob.parse(job.data);
-      const out = await handlers.deploy(data.stagingId, childLog(job));
-      // Permanent failures fail the job at once (no retries) so operators see them.
-      if (out.permanentError) throw new UnrecoverableError(out.permanentError);
+      const log = childLog(job);
+      // Given back by the stalled-job check: its worker died (see deployLockOptions).
+      const until = job.stalledCounter > 0 ? Date.now() + lock.retryForMs : 0;
+      if (until) log.info({ stagingId: data.stagingId, retryForMs: lock.retryForMs }, "deploy job given back after its worker stopped: trying until that worker's deploy lease has expired");
+      for (;;) {
+        const out = await handlers.deploy(data.stagingId, log);
+        // Permanent failures fail the job at once (no retries) so operators see them.
+        if (out.permanentError) throw new UnrecoverableError(out.permanentError);
+        if (closing || Date.now() + lock.retryEveryMs > until) return;
+        await new Promise((r) => setTimeout(r, lock.retryEveryMs));
+      }
     },
-    { ...common, concurrency: opts.concurrency },
+    { ...common, concurrency: opts.concurrency, lockDuration: lock.lockDuration, lockRenewTime: lock.lockRenewTime, stalledInterval: lock.stalledInterval },
   );
   const report = new Worker(
     queueNames.report,
@@ -241,6 +301,7 @@ export function startWorkers(opts: QueueOptions & { concurrency: number; reportC
       for (const w of all) void w.resume();
     },
     async close() {
+      closing = true;
       // Waits for running jobs (they stop quickly: helm is aborted on shutdown), not for a Redis that is down.
       await withTimeout("close workers", 30_000, Promise.all(all.map((w) => w.close()))).catch((err: unknown) =>
         opts.logger.warn({ err: errorMeta(err) }, "workers did not close cleanly"),
