@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 
-type Scenario = "all" | "propagation" | "scale";
+type Scenario = "all" | "propagation" | "scale" | "foreign-events" | "informer-memory";
 
 export interface StatusBenchOptions {
   scenario: Scenario;
@@ -19,17 +19,26 @@ export interface StatusBenchOptions {
   /** Scale: measured steady-state seconds. */
   seconds: number;
   /** Scale: pods of other teams (no staging), as a real API server returns them, in 50 namespaces. */
-  otherPods: number;
+  foreignPods: number;
+  /** Scale: changes per second to those pods during the measured window (0: none). */
+  foreignChurn: number;
+  /** Scale: OCTOSTAGE_ROLE of the measured process: all (server and worker) or worker (what holds the informers). */
+  role: "all" | "worker";
   logLevel: string;
   /** Extra node flags for the Octostage process, e.g. "--max-old-space-size=256". */
   nodeFlags: string[];
+  /** Extra environment of the Octostage process, e.g. MALLOC_TRIM_THRESHOLD_=131072. */
+  serverEnv: Record<string, string>;
   /** Also write the results as JSON here. */
   out: string | undefined;
 }
 
 const usage = `Usage: npm run bench:status -- [options]
 
-  --scenario S        propagation | scale | all (default all)
+  --scenario S        propagation | scale | all (default all); or foreign-events (what one
+                      event of another team's pod costs the informer, in this process), or
+                      informer-memory (RSS of a process that only runs the kube adapter's
+                      watches, for each of --sizes with --foreign-pods, 5 fresh processes)
   --stagings N        propagation: stagings created by webhooks (default 20)
   --samples N         propagation: changes measured (default 100)
   --gap-ms N          propagation: pause before each change (default 1200)
@@ -37,12 +46,19 @@ const usage = `Usage: npm run bench:status -- [options]
   --sizes A,B,C       scale: stagings tracked (default 10,100,1000)
   --settle N          scale: seconds after start-up before measuring (default 20)
   --seconds N         scale: measured steady-state seconds (default 60)
-  --other-pods N      scale: also N pods outside staging namespaces, full-size like a
-                      real API server's (test/support/realistic-pod.ts; default 0)
+  --foreign-pods N    scale: also N pods of other teams, outside staging namespaces, in 50
+                      namespaces, full-size like a real API server's
+                      (test/support/realistic-pod.ts; default 0; --other-pods is the old name)
+  --foreign-churn R   scale: R changes per second to those pods (a pod turning unready or
+                      ready again) during the measured window (default 0)
+  --role ROLE         scale: all (server and worker in one process, as npm start) or worker
+                      (OCTOSTAGE_ROLE=worker: the process that watches the cluster; default all)
   --log-level LEVEL   server LOG_LEVEL (default warn)
   --node-flags="..."  node flags for the Octostage process after the ones of
                       package.json's "serve" script (with =, e.g.
                       --node-flags=--max-old-space-size=128)
+  --server-env K=V    an environment variable for the Octostage process (repeatable), e.g.
+                      --server-env MALLOC_TRIM_THRESHOLD_=131072
   --out FILE          also write the results as JSON
 `;
 
@@ -66,8 +82,12 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
       settle: { type: "string" },
       seconds: { type: "string" },
       "other-pods": { type: "string" },
+      "foreign-pods": { type: "string" },
+      "foreign-churn": { type: "string" },
+      role: { type: "string" },
       "log-level": { type: "string" },
       "node-flags": { type: "string" },
+      "server-env": { type: "string", multiple: true },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -78,12 +98,16 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
     process.exit(0);
   }
   const scenario = values.scenario ?? "all";
-  if (scenario !== "all" && scenario !== "propagation" && scenario !== "scale") throw new Error(`--scenario must be propagation, scale or all, got ${scenario}`);
+  if (!["all", "propagation", "scale", "foreign-events", "informer-memory"].includes(scenario)) throw new Error(`--scenario must be propagation, scale, all, foreign-events or informer-memory, got ${scenario}`);
   const sizes = (values.sizes ?? "10,100,1000").split(",").map((s) => Math.round(num("sizes", s.trim(), 0)));
   if (sizes.some((n) => n < 1)) throw new Error("--sizes must be positive whole numbers");
   const stagings = Math.max(1, Math.round(num("stagings", values.stagings, 20)));
+  const role = values.role ?? "all";
+  const checkedScenario = scenario as Scenario;
+  if (role !== "all" && role !== "worker") throw new Error(`--role must be all or worker, got ${role}`);
+  if (role === "worker" && scenario !== "scale") throw new Error("--role worker needs --scenario scale (propagation sends webhooks to the server)");
   return {
-    scenario,
+    scenario: checkedScenario,
     stagings,
     burst: Math.min(stagings, Math.round(num("burst", values.burst, stagings))),
     samples: Math.max(1, Math.round(num("samples", values.samples, 100))),
@@ -91,9 +115,18 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
     sizes,
     settleSeconds: num("settle", values.settle, 20),
     seconds: Math.max(1, num("seconds", values.seconds, 60)),
-    otherPods: Math.round(num("other-pods", values["other-pods"], 0)),
+    foreignPods: Math.round(num("foreign-pods", values["foreign-pods"] ?? values["other-pods"], 0)),
+    foreignChurn: num("foreign-churn", values["foreign-churn"], 0),
+    role,
     logLevel: values["log-level"] ?? "warn",
     nodeFlags: (values["node-flags"] ?? "").split(" ").filter(Boolean),
+    serverEnv: Object.fromEntries(
+      (values["server-env"] ?? []).map((kv) => {
+        const eq = kv.indexOf("=");
+        if (eq < 1) throw new Error(`--server-env must be NAME=VALUE, got ${kv}`);
+        return [kv.slice(0, eq), kv.slice(eq + 1)];
+      }),
+    ),
     out: values.out,
   };
 }

@@ -87,13 +87,13 @@ async function flip(sys: StatusSystem, targets: Target[], gapMs: number, timeout
   }
   const ids = targets.map((t) => t.id);
   while (performance.now() - t0 < timeoutMs && plan.some((p) => p.toGitHub === undefined || !p.reported)) {
-    const rows = await sys.db.db.staging.findMany({ where: { id: { in: ids } }, select: { id: true, status: true, statusVersion: true, reportedVersion: true } });
+    const rows = await sys.db.db.staging.findMany({ where: { id: { in: ids } }, select: { id: true, status: true, statusVersion: true, channels: { where: { channel: "github" }, select: { reportedVersion: true } } } });
     const now = performance.now();
     for (const p of plan) {
       const row = rows.find((r) => r.id === p.t.id)!;
       if (p.toPostgres === undefined && row.status === (p.toFail ? "failed" : "running")) p.toPostgres = now - t0;
       else if (p.toPostgres === undefined && row.status !== (p.toFail ? "running" : "failed")) p.detour = true;
-      p.reported = p.toPostgres !== undefined && row.reportedVersion >= row.statusVersion;
+      p.reported = p.toPostgres !== undefined && (row.channels[0]?.reportedVersion ?? 0) >= row.statusVersion;
     }
     for (let i = from; i < sys.github.requests.length; i++) {
       const r = sys.github.requests[i]!;
@@ -116,7 +116,7 @@ async function flip(sys: StatusSystem, targets: Target[], gapMs: number, timeout
 
 export async function runPropagation(opts: StatusBenchOptions): Promise<PropagationResult> {
   const started = performance.now();
-  const sys = await startStatusSystem(opts.logLevel, opts.nodeFlags);
+  const sys = await startStatusSystem(opts.logLevel, opts.nodeFlags, undefined, "all", opts.serverEnv);
   try {
     log(`Octostage up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); creating ${opts.stagings} stagings through webhooks`);
     const targets = await createStagings(sys, opts.stagings);

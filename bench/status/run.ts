@@ -3,6 +3,10 @@
 import { writeFileSync } from "node:fs";
 import { serverNodeFlags } from "../serve-command.ts";
 import { parseOptions } from "./args.ts";
+import { runForeignEvents } from "./foreign-events.ts";
+import type { ForeignEventResult } from "./foreign-events.ts";
+import { runInformerMemory } from "./informer-memory.ts";
+import type { InformerMemoryResult } from "./informer-memory.ts";
 import { machine, revision } from "./proc.ts";
 import { runPropagation } from "./propagation.ts";
 import type { PropagationResult } from "./propagation.ts";
@@ -51,7 +55,7 @@ function printScale(results: ScaleResult[]): void {
     row(["Stagings", "window s", "Kubernetes req/min", "GitHub req/min", "Postgres scans/min", "Postgres rows written/min", "server CPU %", "machine busy %", "RSS MiB (start / max / end / VmHWM)", "start-up ms"]),
     row(["---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
     ...results.map((r) =>
-      row([r.otherPods ? `${r.stagings} (+${r.otherPods} other pods)` : r.stagings, r.seconds.toFixed(0), r.kubePerMin.toFixed(1), r.githubPerMin.toFixed(1), r.dbScansPerMin.toFixed(0), r.dbWritesPerMin.toFixed(0), r.serverCpuPct.toFixed(1), r.machineBusyPct.toFixed(0), `${mib(r.rss.startRss)} / ${mib(r.rss.maxRss)} / ${mib(r.rss.endRss)} / ${mib(r.rss.peak)}`, Math.round(r.startupMs)]),
+      row([`${r.stagings}${r.foreignPods ? ` (+${r.foreignPods} foreign pods${r.foreignChanges ? `, ${r.foreignChangesPerSec.toFixed(0)} changes/s` : ""})` : ""}${r.role === "worker" ? ", worker" : ""}`, r.seconds.toFixed(0), r.kubePerMin.toFixed(1), r.githubPerMin.toFixed(1), r.dbScansPerMin.toFixed(0), r.dbWritesPerMin.toFixed(0), r.serverCpuPct.toFixed(1), r.machineBusyPct.toFixed(0), `${mib(r.rss.startRss)} / ${mib(r.rss.maxRss)} / ${mib(r.rss.endRss)} / ${mib(r.rss.peak)}`, Math.round(r.startupMs)]),
     ),
     "",
     "Kubernetes requests in the window:",
@@ -66,19 +70,48 @@ function printScale(results: ScaleResult[]): void {
   process.stdout.write(lines.join("\n"));
 }
 
-const out: { date: string; machine: string; revision: string; options: typeof opts; propagation?: PropagationResult; scale?: ScaleResult[] } = {
+const out: { date: string; machine: string; revision: string; options: typeof opts; propagation?: PropagationResult; scale?: ScaleResult[]; foreignEvents?: ForeignEventResult; informerMemory?: InformerMemoryResult[] } = {
   date: new Date().toISOString(),
   machine: machine(),
   revision: revision(),
   options: opts,
 };
-const flags = `; server node flags: ${[...serverNodeFlags(), ...opts.nodeFlags].join(" ") || "none"}`;
+const env = Object.entries(opts.serverEnv).map(([k, v]) => `${k}=${v}`);
+const flags = `; server node flags: ${[...serverNodeFlags(), ...opts.nodeFlags].join(" ") || "none"}${env.length ? `; server env: ${env.join(" ")}` : ""}`;
 process.stdout.write(`## Status benchmarks, ${out.date}\n\n${out.machine}${flags}\n\n${out.revision}\n\n`);
-if (opts.scenario !== "scale") {
+if (opts.scenario === "foreign-events") {
+  const r = (out.foreignEvents = runForeignEvents());
+  process.stdout.write(
+    [
+      `### One event of another team's pod (${r.events} MODIFIED events of ${r.bytesPerEvent} bytes, in process)`,
+      "",
+      row(["Path", "µs per event"]),
+      row(["---", "---:"]),
+      row(["before issue 14: JSON.parse + trimPod (then cached and reported)", r.parseAndTrimUs.toFixed(2)]),
+      row(["now: namespace and resourceVersion read from the bytes, dropped", r.scanUs.toFixed(2)]),
+      "",
+    ].join("\n"),
+  );
+}
+if (opts.scenario === "informer-memory") {
+  out.informerMemory = [];
+  for (const n of opts.sizes) out.informerMemory.push(await runInformerMemory(n, opts.foreignPods, 5, opts.serverEnv));
+  process.stdout.write(
+    [
+      "### The kube adapter alone: RSS of a process that only watches (5 fresh processes each)",
+      "",
+      row(["Stagings", "foreign pods", "RSS MiB after loading", "RSS MiB growth from watching (median; runs)", "V8 heap used MiB", "ready ms"]),
+      row(["---:", "---:", "---:", "---:", "---:", "---:"]),
+      ...out.informerMemory.map((r) => row([r.stagings, r.foreignPods, mib(r.loadedRss), `${mib(r.medianGrowth)} (${r.growth.map(mib).join(", ")})`, mib(r.heapUsed), Math.round(r.readyMs)])),
+      "",
+    ].join("\n"),
+  );
+}
+if (opts.scenario === "all" || opts.scenario === "propagation") {
   out.propagation = await runPropagation(opts);
   printPropagation(out.propagation);
 }
-if (opts.scenario !== "propagation") {
+if (opts.scenario === "all" || opts.scenario === "scale") {
   out.scale = [];
   for (const n of opts.sizes) out.scale.push(await runScale(opts, n));
   printScale(out.scale);

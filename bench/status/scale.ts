@@ -15,7 +15,11 @@ import { benchRepository, installationId, owner, repo, startStatusSystem } from 
 
 export interface ScaleResult {
   stagings: number;
-  otherPods: number;
+  role: "all" | "worker";
+  foreignPods: number;
+  /** Changes made to foreign pods in the window (--foreign-churn), and per second. */
+  foreignChanges: number;
+  foreignChangesPerSec: number;
   seedSeconds: number;
   startupMs: number;
   seconds: number;
@@ -73,18 +77,43 @@ async function seedStaging(kube: KubeApiDouble, db: TestDb, pr: number): Promise
   const state = { checkRun: { id: 9_000_000 + pr, sha, completed: true }, commentId: 8_000_000 + pr, deployment: { id: 7_000_000 + pr, sha } };
   await db.store.updateChannel(report, "github", { reportedVersion: running.staging.statusVersion, reportedAt: new Date(), state });
   await db.store.releaseLease(report);
+  // The namespace as ensureNamespace creates it (labelled as Octostage's, annotated with the staging).
+  kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: id.namespace, labels: { "app.kubernetes.io/managed-by": "octostage" }, annotations: { "octostage.dev/staging-id": sid } } });
   kube.put(webDeployment(id.namespace, id.name));
   for (const suffix of ["x2k4p", "q8m3z"]) kube.put(webPod(id.namespace, id.name, `${id.name}-web-7f9c5d8b6-${suffix}`, "healthy"));
 }
 
-async function seed(kube: KubeApiDouble, db: TestDb, n: number, otherPods: number): Promise<void> {
-  for (let i = 0; i < otherPods; i++) kube.put(realisticPod(`team-${i % 50}`, `api-${i}-7f9c5d8b6-x2k4p`, { app: "api" }));
+const TEAMS = 50;
+const foreignPod = (i: number, ready = true): Record<string, unknown> => realisticPod(`team-${i % TEAMS}`, `api-${i}-7f9c5d8b6-x2k4p`, { app: "api", ready });
+
+async function seed(kube: KubeApiDouble, db: TestDb, n: number, foreignPods: number): Promise<void> {
+  for (let t = 0; t < Math.min(TEAMS, foreignPods); t++) kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: `team-${t}` } });
+  for (let i = 0; i < foreignPods; i++) kube.put(foreignPod(i));
   for (let pr = 1; pr <= n; pr += 10) {
     await Promise.all(Array.from({ length: Math.min(10, n - pr + 1) }, (_, i) => seedStaging(kube, db, pr + i)));
   }
   await sleep(500); // the double's controller marks each Deployment ready ~20 ms after it is put
   const notReady = kube.list("Deployment").filter((d) => d.status?.readyReplicas !== 2).length;
   if (notReady) throw new Error(`${notReady} seeded Deployments are not ready`);
+}
+
+/** Other teams' pods turning unready and ready again, `perSecond` changes a second (in 10 batches a second), round-robin. */
+function churnForeignPods(kube: KubeApiDouble, pods: number, perSecond: number): { stop(): number } {
+  let changes = 0;
+  let carry = 0;
+  const timer = setInterval(() => {
+    carry += perSecond / 10;
+    for (; carry >= 1; carry--, changes++) {
+      const i = changes % pods;
+      kube.put(foreignPod(i, Math.floor(changes / pods) % 2 === 1));
+    }
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return changes;
+    },
+  };
 }
 
 function key(r: { method: string; path: string; query: Record<string, string> }): string {
@@ -94,15 +123,21 @@ function key(r: { method: string; path: string; query: Record<string, string> })
 export async function runScale(opts: StatusBenchOptions, n: number): Promise<ScaleResult> {
   const t0 = performance.now();
   let seedSeconds = 0;
-  const sys = await startStatusSystem(opts.logLevel, opts.nodeFlags, async (kube, db) => {
-    await seed(kube, db, n, opts.otherPods);
-    seedSeconds = (performance.now() - t0) / 1000;
-  });
+  const sys = await startStatusSystem(
+    opts.logLevel,
+    opts.nodeFlags,
+    async (kube, db) => {
+      await seed(kube, db, n, opts.foreignPods);
+      seedSeconds = (performance.now() - t0) / 1000;
+    },
+    opts.role,
+    opts.serverEnv,
+  );
   try {
-    log(`${n} stagings${opts.otherPods ? ` and ${opts.otherPods} other pods` : ""} seeded in ${seedSeconds.toFixed(1)} s; Octostage up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); settling ${opts.settleSeconds} s`);
+    log(`${n} stagings${opts.foreignPods ? ` and ${opts.foreignPods} foreign pods` : ""} seeded in ${seedSeconds.toFixed(1)} s; Octostage (${opts.role}) up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); settling ${opts.settleSeconds} s`);
     await sleep(opts.settleSeconds * 1000);
-    const stagings = await sys.db.db.staging.findMany({ select: { status: true, statusVersion: true, reportedVersion: true } });
-    const off = stagings.filter((s) => s.status !== "running" || s.reportedVersion < s.statusVersion).length;
+    const stagings = await sys.db.db.staging.findMany({ select: { status: true, statusVersion: true, channels: { where: { channel: "github" }, select: { reportedVersion: true } } } });
+    const off = stagings.filter((s) => s.status !== "running" || (s.channels[0]?.reportedVersion ?? 0) < s.statusVersion).length;
     if (off) log(`warning: ${off} stagings are not running and reported after settling`);
     const kube0 = sys.kube.requests.length;
     const gh0 = sys.github.requests.length;
@@ -111,7 +146,9 @@ export async function runScale(opts: StatusBenchOptions, n: number): Promise<Sca
     const stopRss = sampleRss(sys.pid);
     const stopBusy = machineBusy();
     const w0 = performance.now();
+    const churn = opts.foreignPods && opts.foreignChurn ? churnForeignPods(sys.kube, opts.foreignPods, opts.foreignChurn) : undefined;
     await sleep(opts.seconds * 1000);
+    const foreignChanges = churn?.stop() ?? 0;
     const seconds = (performance.now() - w0) / 1000;
     const cpu1 = cpuMs(sys.pid);
     const rss = stopRss();
@@ -122,7 +159,10 @@ export async function runScale(opts: StatusBenchOptions, n: number): Promise<Sca
     for (const r of sys.kube.requests.slice(kube0)) kubeBreakdown[key(r)] = (kubeBreakdown[key(r)] ?? 0) + 1;
     return {
       stagings: n,
-      otherPods: opts.otherPods,
+      role: opts.role,
+      foreignPods: opts.foreignPods,
+      foreignChanges,
+      foreignChangesPerSec: foreignChanges / seconds,
       seedSeconds,
       startupMs: sys.startupMs,
       seconds,

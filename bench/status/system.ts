@@ -93,8 +93,14 @@ async function dropQueueKeys(prefix: string): Promise<void> {
   }
 }
 
-/** `seed` runs after the doubles and the schema exist, before Octostage starts. */
-export async function startStatusSystem(logLevel: string, nodeFlags: string[], seed?: (kube: KubeApiDouble, db: TestDb) => Promise<void>): Promise<StatusSystem> {
+/** The workload informers' collections: Octostage watches each once (and, since issue 14, namespaces). */
+const WORKLOAD_WATCHES = ["/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets", "/api/v1/pods", "/apis/batch/v1/jobs"];
+
+/**
+ * `seed` runs after the doubles and the schema exist, before Octostage starts. `role`
+ * "worker" starts OCTOSTAGE_ROLE=worker (no HTTP server: ready once it watches).
+ */
+export async function startStatusSystem(logLevel: string, nodeFlags: string[], seed?: (kube: KubeApiDouble, db: TestDb) => Promise<void>, role: "all" | "worker" = "all", serverEnv: Record<string, string> = {}): Promise<StatusSystem> {
   const [kube, github, db] = await Promise.all([startKubeApiDouble(), startGitHubDouble(), createTestDb()]);
   const githubTimes = stampPushes(github.requests);
   const helm = createHelmDouble();
@@ -134,9 +140,10 @@ export async function startStatusSystem(logLevel: string, nodeFlags: string[], s
     KUBECONFIG: kube.kubeconfigPath,
     OCTOSTAGE_CONFIG: configPath,
     OCTOSTAGE_QUEUE_PREFIX: prefix,
-    OCTOSTAGE_ROLE: "all",
+    OCTOSTAGE_ROLE: role,
     LOG_LEVEL: logLevel,
     BENCH_STATUS_MEMORY_OUT: memoryPath,
+    ...serverEnv,
   };
   const fd = openSync(logPath, "a");
   const spawnedAt = performance.now();
@@ -178,9 +185,10 @@ export async function startStatusSystem(logLevel: string, nodeFlags: string[], s
     for (const deadline = Date.now() + 60_000; ; await sleep(100)) {
       if (child.exitCode !== null) throw new Error(`Octostage exited with ${child.exitCode} at start-up; see ${logPath}`);
       if (Date.now() > deadline) throw new Error(`Octostage not ready within 60 s; see ${logPath}`);
-      const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false);
-      // The four informers (Deployments, StatefulSets, Pods, Jobs) are watching: the worker side is up.
-      const watching = new Set(kube.requests.filter((r) => r.query.watch).map((r) => r.path)).size >= 4;
+      const ok = role === "worker" || (await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false));
+      // The four workload informers (Deployments, StatefulSets, Pods, Jobs) are watching: the worker side is up.
+      const watched = new Set(kube.requests.filter((r) => r.query.watch).map((r) => r.path));
+      const watching = WORKLOAD_WATCHES.every((path) => watched.has(path));
       if (ok && watching) break;
     }
     return { kube, github, db, githubTimes, webhookUrl: `${base}/api/github/webhooks`, pid: child.pid!, startupMs: performance.now() - spawnedAt, logPath, memory, memoryAfterGc, stop };

@@ -191,6 +191,24 @@ describe("REST protocol", () => {
     expect((await api("DELETE", "/api/v1/namespaces/pr-1")).status).toBe(404);
   });
 
+  it("a label-selected watch sees an object that gains the label as ADDED and one that loses it as DELETED, live and replayed", async () => {
+    const selector = `labelSelector=${encodeURIComponent("app.kubernetes.io/managed-by=octostage")}`;
+    const ns = (labels: Record<string, string>): object => ({ apiVersion: "v1", kind: "Namespace", metadata: { name: "pr-1", labels } });
+    const start = kube.put(ns({}));
+    const live = watchEvents(`/api/v1/namespaces?watch=true&resourceVersion=${start.metadata.resourceVersion}&${selector}`, 3);
+    await expect.poll(() => kube.requests.filter((r) => r.query.watch).length).toBe(1);
+    kube.put(ns({ team: "a" })); // matches neither before nor after: not sent
+    kube.put(ns({ team: "a", "app.kubernetes.io/managed-by": "octostage" }));
+    kube.put(ns({ team: "b", "app.kubernetes.io/managed-by": "octostage" }));
+    const left = kube.put(ns({ team: "b" }));
+    const seen = (events: any[]) => events.map((e) => `${e.type} ${e.object.metadata.labels.team} ${e.object.metadata.resourceVersion}`);
+    const rv = (n: number) => Number(start.metadata.resourceVersion) + n;
+    // DELETED carries the object as it was when it last matched, with the change's resourceVersion (as the watch cache sends it).
+    const expected = [`ADDED a ${rv(2)}`, `MODIFIED b ${rv(3)}`, `DELETED b ${left.metadata.resourceVersion}`];
+    expect(seen(await live)).toEqual(expected);
+    expect(seen(await watchEvents(`/api/v1/namespaces?watch=true&resourceVersion=${start.metadata.resourceVersion}&${selector}`, 3))).toEqual(expected);
+  });
+
   it("answers discovery, version and unknown paths like an API server", async () => {
     expect((await api("GET", "/api")).body).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
     const groups = (await api("GET", "/apis")).body.groups.map((g: any) => g.name);

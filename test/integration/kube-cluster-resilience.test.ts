@@ -38,6 +38,10 @@ afterEach(async () => {
   for (const double of opened.splice(0)) await double.close();
 });
 
+/** A namespace as ensureNamespace makes it: the informers keep only objects of such namespaces. */
+function stagingNamespace(name: string): void {
+  kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "app.kubernetes.io/managed-by": "octostage" } } });
+}
 function deployment(namespace: string, name: string): object {
   return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace }, spec: { replicas: 1, selector: { matchLabels: { app: name } } } };
 }
@@ -55,6 +59,7 @@ describe("resilient informers", () => {
 
   it("restarts with growing backoff after failed lists, then becomes ready", async () => {
     const cluster = await setup();
+    stagingNamespace("pr-1");
     kube.put(deployment("pr-1", "web"));
     kube.failNext("GET", DEPLOYMENTS, 500, 2);
     watch = cluster.watchWorkloads((e) => events.push(e));
@@ -68,6 +73,7 @@ describe("resilient informers", () => {
 
   it("resumes after the server ends every watch, and after connections are reset", async () => {
     const cluster = await setup();
+    stagingNamespace("pr-1");
     watch = cluster.watchWorkloads((e) => events.push(e));
     await watch.ready();
     kube.dropWatches();
@@ -77,14 +83,16 @@ describe("resilient informers", () => {
     kube.put(deployment("pr-1", "after-reset"));
     await expect.poll(() => hasUpsert("after-reset")).toBe(true);
     // The clean end is resumed by client-node itself; the reset is an error, so each informer
-    // (Deployments, StatefulSets, Pods, Jobs) restarts once. The Deployments informer may be back
-    // before the others noticed their reset (CI once saw three of four): wait for all four.
-    await expect.poll(() => delays).toEqual([375, 375, 375, 375]);
+    // (staging namespaces, Deployments, StatefulSets, Pods, Jobs) restarts once. The Deployments
+    // informer may be back before the others noticed their reset (CI once saw three of four):
+    // wait for all five.
+    await expect.poll(() => delays).toEqual([375, 375, 375, 375, 375]);
     expect(watchRequests().filter((p) => DEPLOYMENTS.test(p)).length).toBe(3);
   });
 
   it("relists after a watch answered with HTTP 410 Gone", async () => {
     const cluster = await setup();
+    stagingNamespace("pr-1");
     kube.put(deployment("pr-1", "web"));
     watch = cluster.watchWorkloads((e) => events.push(e));
     await watch.ready();
@@ -97,6 +105,8 @@ describe("resilient informers", () => {
 
   it("relists when its resourceVersion fell out of the server's history (ERROR 410 event)", async () => {
     const cluster = await setup({ historyLimit: 5 });
+    stagingNamespace("pr-1");
+    stagingNamespace("pr-2");
     kube.put(deployment("pr-1", "web"));
     watch = cluster.watchWorkloads((e) => events.push(e));
     await watch.ready();
@@ -122,6 +132,7 @@ describe("resilient informers", () => {
 
   it("uses one cluster-wide watch per kind, however many namespaces hold workloads", async () => {
     const cluster = await setup();
+    for (let i = 0; i < 25; i++) stagingNamespace(`pr-${i}`);
     for (let i = 0; i < 5; i++) kube.put(deployment(`pr-${i}`, "web"));
     watch = cluster.watchWorkloads((e) => events.push(e));
     await watch.ready();
@@ -130,7 +141,7 @@ describe("resilient informers", () => {
       kube.put({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "db", namespace: `pr-${i}` }, spec: { replicas: 1 } });
     }
     await expect.poll(() => events.filter((e) => e.type === "upsert").length).toBeGreaterThanOrEqual(45);
-    expect(watchRequests().sort()).toEqual(["/api/v1/pods", "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets", "/apis/batch/v1/jobs"]);
+    expect(watchRequests().sort()).toEqual(["/api/v1/namespaces", "/api/v1/pods", "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets", "/apis/batch/v1/jobs"]);
     expect(kube.requests.some((r) => r.path.includes("/namespaces/"))).toBe(false);
   });
 

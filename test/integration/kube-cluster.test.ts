@@ -25,6 +25,10 @@ afterEach(async () => {
   await kube.close();
 });
 
+/** A namespace as ensureNamespace makes it: the informers keep only objects of such namespaces. */
+function stagingNamespace(name: string): void {
+  kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "app.kubernetes.io/managed-by": "octostage" } } });
+}
 function deployment(namespace: string, name: string, spec: Record<string, unknown> = {}, status?: object): object {
   return { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace }, spec: { selector: { matchLabels: { app: name } }, template: {}, ...spec }, ...(status ? { status } : {}) };
 }
@@ -44,6 +48,7 @@ function lastUpsert(name: string): WorkloadSnapshot | undefined {
 describe("watchWorkloads", () => {
   it("reports adds, modifications and deletes of Deployments and StatefulSets", async () => {
     kube.setController("manual");
+    stagingNamespace("pr-1");
     kube.put(deployment("pr-1", "web", { replicas: 2 }));
     await startWatch();
     expect(events).toEqual([{ type: "upsert", workload: expect.objectContaining({ kind: "Deployment", namespace: "pr-1", name: "web", desiredReplicas: 2 }) }]);
@@ -58,6 +63,8 @@ describe("watchWorkloads", () => {
 
   it("treats absent zero counts as 0 and serves a namespace from the cache", async () => {
     kube.setController("manual");
+    stagingNamespace("pr-1");
+    stagingNamespace("pr-2");
     kube.put(deployment("pr-1", "web", { replicas: 3 }, { replicas: 3, updatedReplicas: 3, readyReplicas: 0, availableReplicas: 0 }));
     kube.put(statefulSet("pr-2", "db", 1));
     const w = await startWatch();
@@ -71,6 +78,7 @@ describe("watchWorkloads", () => {
   });
 
   it("reports readiness set by the controller, with conditions", async () => {
+    stagingNamespace("pr-1");
     kube.put(deployment("pr-1", "web", { replicas: 2 }));
     await startWatch();
     await expect.poll(() => lastUpsert("web")?.readyReplicas).toBe(2);
@@ -80,6 +88,7 @@ describe("watchWorkloads", () => {
 
 describe("scaleWorkload", () => {
   it("merge-patches the scale subresource and the informer sees the new replica count", async () => {
+    stagingNamespace("pr-1");
     kube.put(deployment("pr-1", "web", { replicas: 1 }));
     kube.put(statefulSet("pr-1", "db", 1));
     await startWatch();

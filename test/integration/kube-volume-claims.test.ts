@@ -96,6 +96,8 @@ describe("pod requests", () => {
   it("come through the pod informer and listPodsAndJobs", async () => {
     kube = await startKubeApiDouble();
     const cluster = createKubeCluster({ kubeConfig: loadKubeConfig(kube.kubeconfigPath), delay: () => sleep(5) });
+    // A staging namespace (the informers keep only objects of namespaces Octostage labelled).
+    kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "pr-1", labels: { "app.kubernetes.io/managed-by": "octostage" } } });
     kube.put(podWithInit("pr-1", "web-7f9c5d8b6-x2k4p"));
     watch = cluster.watchWorkloads(() => undefined);
     await watch.ready();

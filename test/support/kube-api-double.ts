@@ -29,7 +29,9 @@
  * - watch (?watch=true|1): newline-delimited `{type, object}` events, replay after a given
  *   resourceVersion from a bounded history, an `ERROR` event with a 410 Expired Status when the
  *   version is older than that history; label selectors (=, ==, !=, in, notin, exists, !exists)
- *   and fieldSelector metadata.name / metadata.namespace on list and watch;
+ *   and fieldSelector metadata.name / metadata.namespace on list and watch; on a watch, an object
+ *   that starts to match its selectors arrives as ADDED and one that stops matching as DELETED, as
+ *   the API server's watch cache sends them;
  * - server-managed metadata (uid, creationTimestamp, generation bumped on spec changes and on
  *   deletion, a global resourceVersion), spec.replicas defaulted to 1, status ignored on the main
  *   resource of kinds with a status subresource, zero status counts omitted; LIST items carry no
@@ -56,7 +58,7 @@
  * pod termination (pods go at once), server-side apply (415), strategic-merge list merging (lists
  * are replaced), dry-run, consistent snapshots across list pages and expired continue tokens, Table
  * output, protobuf, aggregated discovery, OpenAPI (404), the legacy /api/v1/watch/ paths, watch
- * events for objects leaving a label selector, RBAC role aggregation and bootstrap roles other
+ * bookmarks, RBAC role aggregation and bootstrap roles other
  * than cluster-admin, SubjectAccessReviews, Events (no FailedCreate events), Pod Security on pod
  * updates, its audit mode, exemptions and the warnings for existing pods when a namespace's level
  * is raised. A real StatefulSet controller reports refused pods as events only; here the

@@ -1,15 +1,18 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type KubernetesListObject, type V1Job, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
 import { gib, parseBytes } from "../../domain/cost.ts";
 import type { LimitRangeSpec, PodSecurityLevel } from "../../domain/sandbox.ts";
 import { NamespaceError } from "../../ports/cluster.ts";
 import type { Cluster, JobSnapshot, NamespaceState, PodSnapshot, VolumeClaimSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
-import { startResilientInformer, type Delay, type ListPage, type ResilientInformer } from "./resilient-informer.ts";
+import type { Delay, ResilientInformer } from "./resilient-informer.ts";
 import { isControlledJob, rolloutJobSnapshots, trimJob } from "./job-snapshot.ts";
+import { createKubeTransport } from "./kube-transport.ts";
+import { startNamespaceScope } from "./namespace-scope.ts";
 import { defaultDeployerClusterRole, deployerRules } from "./rbac.ts";
 import { createStagingAccess } from "./staging-access.ts";
 import { podSnapshot, trimPod } from "./pod-snapshot.ts";
+import { startScopedInformer } from "./scoped-informer.ts";
 import { trimWorkload, workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
 export interface KubeClusterOptions {
@@ -25,6 +28,8 @@ export interface KubeClusterOptions {
 
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ["Deployment", "StatefulSet"];
 const MANAGED_BY = "app.kubernetes.io/managed-by";
+/** The namespaces Octostage creates carry this label (ensureNamespace): the only ones it observes. */
+const STAGING_NAMESPACES = `${MANAGED_BY}=octostage`;
 /** The staging a namespace belongs to: Octostage deploys into and deletes only its own. */
 const OWNER_ANNOTATION = "octostage.dev/staging-id";
 
@@ -69,47 +74,45 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
   // client-node's patch calls send application/json-patch+json unless told otherwise.
   const asMergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
-  function listAllNamespaces(kind: WorkloadKind, page: ListPage): Promise<KubernetesListObject<WorkloadObject>> {
-    return kind === "Deployment" ? apps.listDeploymentForAllNamespaces(page) : apps.listStatefulSetForAllNamespaces(page);
-  }
+  const transport = createKubeTransport(options.kubeConfig);
 
   /**
-   * The informers cache every Deployment, StatefulSet, Pod and Job of the cluster, so each
-   * object is trimmed to what its snapshot reads before it is cached (trimPod and friends).
+   * One list+watch of staging namespaces (labelled by Octostage), and one cluster-wide
+   * list+watch per kind (Deployments, StatefulSets, Pods, Jobs) that keeps only the objects of
+   * those namespaces (scoped-informer.ts: other namespaces' objects are dropped unparsed), each
+   * trimmed to what its snapshot reads before it is cached (trimPod and friends).
    */
   function watchWorkloads(onEvent: (event: WorkloadEvent) => void): WorkloadWatch {
-    const common = {
-      watch: new Watch(options.kubeConfig),
+    const timing = {
       logger,
       ...(options.delay ? { delay: options.delay } : {}),
       ...(options.random ? { random: options.random } : {}),
     };
+    const scope = startNamespaceScope({ transport, labelSelector: STAGING_NAMESPACES, ...timing });
+    const common = { transport, scope, ...timing };
     const informers = WORKLOAD_KINDS.map((kind): [WorkloadKind, ResilientInformer<WorkloadObject>] => [
       kind,
-      startResilientInformer<WorkloadObject>({
+      startScopedInformer<WorkloadObject>({
         name: `${kind.toLowerCase()}s`,
         path: COLLECTION_PATHS[kind],
         ...common,
-        list: (page) => listAllNamespaces(kind, page),
         trim: trimWorkload,
         onEvent: (type, obj) =>
           onEvent(type === "delete" ? { type: "delete", workload: workloadRef(kind, obj) } : { type: "upsert", workload: workloadSnapshot(kind, obj) }),
       }),
     ]);
-    const pods = startResilientInformer<V1Pod>({
+    const pods = startScopedInformer<V1Pod>({
       name: "pods",
       path: "/api/v1/pods",
       ...common,
-      list: (page) => core.listPodForAllNamespaces(page),
       trim: trimPod,
       onEvent: (_type, obj) => onEvent({ type: "pod", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" }),
     });
     // Helm hooks (a migration before an upgrade) and a chart's one-off Jobs; Jobs that a controller (a CronJob...) made are not rollouts.
-    const jobs = startResilientInformer<V1Job>({
+    const jobs = startScopedInformer<V1Job>({
       name: "jobs",
       path: "/apis/batch/v1/jobs",
       ...common,
-      list: (page) => batch.listJobForAllNamespaces(page),
       trim: trimJob,
       onEvent: (_type, obj) => {
         if (!isControlledJob(obj)) onEvent({ type: "job", namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
@@ -121,10 +124,11 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
       podsIn: (namespace) => pods.list(namespace).map(podSnapshot),
       jobsIn: (namespace) => rolloutJobSnapshots(jobs.list(namespace)),
       ready: async () => {
-        await Promise.all(all.map((informer) => informer.ready()));
+        await Promise.all([scope.ready(), ...all.map((informer) => informer.ready())]);
       },
       stop: async () => {
         await Promise.all(all.map((informer) => informer.stop()));
+        await scope.stop();
       },
     };
   }

@@ -36,13 +36,13 @@ const read = ["get", "list", "watch"];
 
 export function workerRules(deployerClusterRole: string): DocumentedRule[] {
   return [
-    { why: "Health: cluster-wide watches of workloads (one list+watch per kind, never one per staging).", rule: { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: read } },
+    { why: "Health: cluster-wide watches of workloads (one list+watch per kind, never one per staging; objects outside staging namespaces are dropped unread).", rule: { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: read } },
     { why: "Health: pods name crash loops, OOM kills, image pull errors.", rule: { apiGroups: [""], resources: ["pods"], verbs: read } },
     { why: "Health: Jobs (Helm hooks such as migrations, a chart's one-off Jobs).", rule: { apiGroups: ["batch"], resources: ["jobs"], verbs: read } },
     { why: "Cost: the size of each staging's PersistentVolumeClaims (volumes cost even while a staging is archived).", rule: { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["list"] } },
     {
-      why: "Staging namespaces: created (labelled and annotated with the staging's id, with Pod Security labels), claimed or relabelled (patch), deleted once the staging is deleted. Octostage checks its annotation before touching one; a ValidatingAdmissionPolicy can enforce the label (docs/operators/security.md).",
-      rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "create", "patch", "delete"] },
+      why: "Staging namespaces: created (labelled and annotated with the staging's id, with Pod Security labels), claimed or relabelled (patch), deleted once the staging is deleted; listed and watched by that label, so that health observes only their objects. Octostage checks its annotation before touching one; a ValidatingAdmissionPolicy can enforce the label (docs/operators/security.md).",
+      rule: { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
     },
     { why: "A staging namespace's limits, which its own deployer may not change: the ResourceQuota and LimitRange Octostage sets.", rule: { apiGroups: [""], resources: ["resourcequotas", "limitranges"], verbs: ["get", "create", "update", "patch", "delete"] } },
     { why: "The deployer: its ServiceAccount in each staging namespace...", rule: { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "create"] } },

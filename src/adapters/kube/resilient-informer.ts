@@ -16,7 +16,10 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   name: string;
   /** Collection path to watch, e.g. /apis/apps/v1/deployments (cluster-wide). */
   path: string;
-  watch: Watch;
+  /** Sent with every watch request (the list must apply the same selector itself). */
+  labelSelector?: string;
+  /** client-node's Watch, or anything that streams watch events the same way. */
+  watch: Pick<Watch, "watch">;
   /** Lists one page of the same collection (client-node's list call for `path`, with limit and continue). */
   list: (page: ListPage) => Promise<KubernetesListObject<T>>;
   /** Objects per list page (default 500, as client-go's pager): a list of the whole cluster is never held at once. */
@@ -34,6 +37,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   logger?: Logger;
+  /** Told of every failure, before the restart's backoff. */
+  onError?: (error: KubeError) => void;
 }
 
 export interface ResilientInformer<T extends KubernetesObject> {
@@ -104,13 +109,14 @@ export function startResilientInformer<T extends KubernetesObject>(options: Resi
     return { ...page, metadata: { ...page.metadata, _continue: undefined }, items };
   }
   // Watch events reach the cache through the callback ListWatch gives to watch(): trim them there.
-  const watch: Watch = trim
-    ? ({
+  const watch: Pick<Watch, "watch"> = trim
+    ? {
         watch: (path, query, callback, done) =>
           options.watch.watch(path, query, (phase, obj, raw) => callback(phase, phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? trim(obj as T) : obj, raw), done),
-      } as Watch)
+      }
     : options.watch;
-  const informer = new ListWatch<T>(options.path, watch, list, false, undefined, undefined, { delayFn: delay });
+  // ListWatch only calls watch() of the Watch it is given.
+  const informer = new ListWatch<T>(options.path, watch as Watch, list, false, options.labelSelector, undefined, { delayFn: delay });
   for (const type of ["add", "update", "delete"] as const) {
     informer.on(type, (obj: T) => {
       if (!stopped) options.onEvent(type, obj);
@@ -145,6 +151,7 @@ export function startResilientInformer<T extends KubernetesObject>(options: Resi
     const delayMs = backoffDelay(attempt, options.initialBackoffMs ?? 500, options.maxBackoffMs ?? 30_000, random);
     attempt += 1;
     const error = toKubeError(err, `${options.name} informer`);
+    options.onError?.(error);
     logger.warn({ attempt, delayMs, code: error.code, status: error.status, error: error.message }, "kube informer failed; restarting after backoff");
     await Promise.race([delay(delayMs), woken]);
     await current; // the previous start() must have settled before the informer starts again

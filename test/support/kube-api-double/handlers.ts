@@ -7,7 +7,7 @@ import { levelString, namespacePodSecurity, podSecurityViolations, violatesMessa
 import type { Tokens, UserInfo } from "./rbac.ts";
 import { checkEscalation, validateRbacObject } from "./rbac.ts";
 import type { ApiState, StoredEvent, Watcher } from "./state.ts";
-import { writeEvent } from "./state.ts";
+import { eventFor, writeEvent } from "./state.ts";
 import type { ResourceType } from "./types.ts";
 import { ApiError, apiVersionOf, badRequest, clone, finalizersOf, forbidden, invalid, isObject, keyOf, NAMESPACE, notFound, PVC_PROTECTION, qualified, statusBody, TYPES } from "./types.ts";
 
@@ -276,7 +276,7 @@ function startWatch(state: ApiState, c: Call, res: ServerResponse): void {
   else {
     if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${rv}`);
     const events = state.eventsSince(Number(rv));
-    backlog = events === "expired" ? events : events.filter((e) => matches(e.object));
+    backlog = events === "expired" ? events : events.flatMap((e) => eventFor(matches, e) ?? []);
   }
   res.writeHead(200, { "content-type": "application/json", "cache-control": "no-cache, private" });
   if (backlog === "expired") {

@@ -12,7 +12,24 @@ import { namespacePodSecurity, podSecurityViolations, violatesMessage } from "./
 import type { ResourceType } from "./types.ts";
 import { apiVersionOf, clone, finalizersOf, keyOf, NAMESPACE, PVC_PROTECTION, typeOfKind, timestamp, TYPES } from "./types.ts";
 
-export interface StoredEvent { rv: number; type: "ADDED" | "MODIFIED" | "DELETED"; object: any }
+/** `prev`: the object before this change (MODIFIED and DELETED), for watchers whose selector it matched. */
+export interface StoredEvent { rv: number; type: "ADDED" | "MODIFIED" | "DELETED"; object: any; prev?: any }
+
+/**
+ * What one watcher sees of a change, as the API server's watch cache decides it
+ * (k8s.io/apiserver cacher, cacheWatcher.convertToWatchEvent): an object that starts to match
+ * the watch's selectors arrives as ADDED, one that stops matching as DELETED (its previous
+ * content with the new resourceVersion), one that matches before and after as the change itself;
+ * a change matching neither before nor after is not sent.
+ */
+export function eventFor(matches: (obj: any) => boolean, event: StoredEvent): Pick<StoredEvent, "type" | "object"> | undefined {
+  if (event.type === "DELETED") return matches(event.prev ?? event.object) ? event : undefined;
+  const now = matches(event.object);
+  const before = event.prev !== undefined && matches(event.prev);
+  if (now) return { type: before ? event.type : "ADDED", object: event.object };
+  if (!before) return undefined;
+  return { type: "DELETED", object: { ...event.prev, metadata: { ...event.prev.metadata, resourceVersion: event.object.metadata.resourceVersion } } };
+}
 export interface Watcher { res: ServerResponse; matches: (obj: any) => boolean }
 export interface PodSecurityDenial {
   namespace: string;
@@ -141,10 +158,10 @@ export class ApiState {
     const key = keyOf(type.kind, meta.namespace, meta.name);
     if (meta.deletionTimestamp && finalizersOf(obj).length === 0 && (type.kind !== "Namespace" || !(obj.spec?.finalizers ?? []).length)) {
       this.objects.delete(key);
-      this.emit({ rv, type: "DELETED", object: obj });
+      this.emit({ rv, type: "DELETED", object: obj, prev });
     } else {
       this.objects.set(key, obj);
-      this.emit({ rv, type: prev ? "MODIFIED" : "ADDED", object: obj });
+      this.emit({ rv, type: prev ? "MODIFIED" : "ADDED", object: obj, prev });
       if (runController) this.scheduleController(type, meta.namespace, meta.name);
     }
     this.afterChange(type, obj, prev);
@@ -159,7 +176,7 @@ export class ApiState {
     const rv = ++this.rv;
     this.objects.delete(keyOf(type.kind, obj.metadata.namespace, obj.metadata.name));
     const gone = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
-    this.emit({ rv, type: "DELETED", object: gone });
+    this.emit({ rv, type: "DELETED", object: gone, prev: obj });
     this.afterChange(type, gone, obj);
   }
 
@@ -230,10 +247,13 @@ export class ApiState {
   }
 
   private emit(event: StoredEvent): void {
-    const stored = { ...event, object: clone(event.object) };
+    const stored: StoredEvent = { rv: event.rv, type: event.type, object: clone(event.object), ...(event.prev ? { prev: clone(event.prev) } : {}) };
     this.history.push(stored);
     while (this.history.length > this.historyLimit) this.compactedRv = this.history.shift()!.rv;
-    for (const w of this.watchers) if (w.matches(stored.object)) writeEvent(w.res, stored);
+    for (const w of this.watchers) {
+      const seen = eventFor(w.matches, stored);
+      if (seen) writeEvent(w.res, seen);
+    }
   }
 
   /** What the controllers watch: content of a terminating namespace, PVCs being deleted and the pods using them, namespace labels. */
