@@ -65,6 +65,14 @@ async function accessible(page: Page): Promise<void> {
   expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)).toEqual([]);
 }
 
+/** A form POST from inside the page (its session cookie goes with it), as a script would send it. */
+function postForm(page: Page, path: string, body: string): Promise<{ status: number; text: string }> {
+  return page.evaluate(async ({ path, body }) => {
+    const res = await fetch(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+    return { status: res.status, text: await res.text() };
+  }, { path, body });
+}
+
 /** The page in light and dark, into docs/screenshots (the docs show them). */
 async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(shots, { recursive: true });
@@ -112,10 +120,7 @@ describe("the web dashboard", () => {
     await expect(page.textContent("main")).resolves.toContain("changing it needs write access to octo-org/web on GitHub");
     // The reader's own valid CSRF token, posted by hand: still refused by role.
     const token = await page.locator('meta[name="csrf-token"]').getAttribute("content");
-    const status = await page.evaluate(async (token) => {
-      const res = await fetch("/stagings/web-pr-7/archive", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `_csrf=${encodeURIComponent(token)}` });
-      return { status: res.status, text: await res.text() };
-    }, token ?? "");
+    const status = await postForm(page, "/stagings/web-pr-7/archive", `_csrf=${encodeURIComponent(token ?? "")}`);
     expect(status.status).toBe(403);
     expect(status.text).toContain("needs write access to octo-org/web on GitHub; you have read");
     expect((await sys.app.deps!.store.findByName("web-pr-7"))?.desiredState).toBe("active");
@@ -266,18 +271,11 @@ describe("the web dashboard", () => {
 
   it("refuses a change without the CSRF token, and one from another session's token", async () => {
     const { context, page } = await signIn("wendy");
-    const answers = await page.evaluate(async () => {
-      const post = async (body: string) => {
-        const res = await fetch("/stagings/qa-login/archive", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
-        return { status: res.status, text: await res.text() };
-      };
-      return [await post(""), await post("_csrf=forged-token")];
-    });
+    const answers = [await postForm(page, "/stagings/qa-login/archive", ""), await postForm(page, "/stagings/qa-login/archive", "_csrf=forged-token")];
     for (const a of answers) {
       expect(a.status).toBe(403);
       expect(a.text).toContain("CSRF check failed");
     }
-    // A form posted from another site: no session cookie travels with a cross-site POST (SameSite=Lax).
     expect((await sys.app.deps!.store.findByName("qa-login"))?.desiredState).toBe("active");
     await context.close();
   });

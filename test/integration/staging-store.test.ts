@@ -144,13 +144,13 @@ describe("staging store (real Postgres)", () => {
   });
 });
 
-/** A store whose first change stops right after locking the staging row, until `pause.release()`. */
-function pauseFirstWriter() {
+/** A store whose first change stops at `hook` (after the row lock, or between the fast path's read and write) until `pause.release()`. */
+function pauseFirstWriter(hook: "afterLock" | "afterRead" = "afterLock") {
   const pause = barrier();
   let paused = false;
   const slow = t.storeWith({
     hooks: {
-      afterLock: async () => {
+      [hook]: async () => {
         if (paused) return;
         paused = true;
         await pause.wait();
@@ -209,22 +209,6 @@ describe("one transaction per intent (deterministic interleavings)", () => {
   });
 });
 
-/** A store whose first fast-path change stops between its read and its write, until `pause.release()`. */
-function pauseFirstFastWriter() {
-  const pause = barrier();
-  let paused = false;
-  const store = t.storeWith({
-    hooks: {
-      afterRead: async () => {
-        if (paused) return;
-        paused = true;
-        await pause.wait();
-      },
-    },
-  });
-  return { store, pause };
-}
-
 describe("the intake fast path (read, then one conditional statement)", () => {
   it("a push on an existing staging is one read and one write: delivery, staging and audit entry together", async () => {
     const s = await pushed(t.store, 50, sha(1));
@@ -239,7 +223,7 @@ describe("the intake fast path (read, then one conditional statement)", () => {
 
   it("a row changed between the read and the write: the push is decided again on the row as it is, nothing is lost", async () => {
     const s = await pushed(t.store, 51, sha(1));
-    const { store, pause } = pauseFirstFastWriter();
+    const { slow: store, pause } = pauseFirstWriter("afterRead");
     const push = store.changeStaging(pullRequestChange(51, sha(2), { deliveryId: "fast-2" }));
     await pause.reached();
     // An override committed while the push waits between its read and its write.
@@ -256,7 +240,7 @@ describe("the intake fast path (read, then one conditional statement)", () => {
 
   it("the same delivery twice at once: one change, the other a duplicate", async () => {
     const s = await pushed(t.store, 52, sha(1));
-    const { store, pause } = pauseFirstFastWriter();
+    const { slow: store, pause } = pauseFirstWriter("afterRead");
     const first = store.changeStaging(pullRequestChange(52, sha(2), { deliveryId: "fast-3" }));
     await pause.reached();
     const second = await t.store.changeStaging(pullRequestChange(52, sha(2), { deliveryId: "fast-3" }));

@@ -41,17 +41,22 @@ async function lockStaging(tx: Tx, target: ChangeRequest<unknown>["target"]): Pr
   return rows[0];
 }
 
-export async function loadOverrides(tx: Tx, stagingId: string): Promise<OverrideRecord[]> {
-  const rows = await tx.override.findMany({ where: { stagingId }, orderBy: [{ updatedAt: "asc" }, { id: "asc" }] });
-  return rows.map((r) => ({
-    scope: r.scope === "deployment" ? ("deployment" as const) : ("app" as const),
+/** An Override row (from Prisma, or from the fast path's JSON) as the decisions see it. */
+function toOverride(r: { scope: string; key: string; op: string; value: unknown; actor: string; source: string; updatedAt: Date | string }): OverrideRecord {
+  return {
+    scope: r.scope === "deployment" ? "deployment" : "app",
     key: r.key,
-    op: r.op === "unset" ? ("unset" as const) : ("set" as const),
+    op: r.op === "unset" ? "unset" : "set",
     ...(r.op === "set" ? { value: r.value } : {}),
     actor: r.actor,
     source: r.source,
-    at: r.updatedAt,
-  }));
+    at: new Date(r.updatedAt),
+  };
+}
+
+export async function loadOverrides(tx: Tx, stagingId: string): Promise<OverrideRecord[]> {
+  const rows = await tx.override.findMany({ where: { stagingId }, orderBy: [{ updatedAt: "asc" }, { id: "asc" }] });
+  return rows.map(toOverride);
 }
 
 function inputsOf(s: StagingRecord): StagingInputs {
@@ -153,15 +158,7 @@ async function changeFast<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
   if (row.seen) return { outcome: "duplicate" };
   await hooks.afterRead?.(req.target);
   const current = toStaging(row);
-  const overrides: OverrideRecord[] = row.overridesJson.map((o) => ({
-    scope: o.scope === "deployment" ? ("deployment" as const) : ("app" as const),
-    key: o.key,
-    op: o.op === "unset" ? ("unset" as const) : ("set" as const),
-    ...(o.op === "set" ? { value: o.value } : {}),
-    actor: o.actor,
-    source: o.source,
-    at: new Date(o.updatedAt),
-  }));
+  const overrides = row.overridesJson.map(toOverride);
   const decision = req.decide({ staging: current, overrides });
   if (!decision.change) {
     // Nothing to change, but the delivery is recorded: its redelivery is a duplicate, not work.
