@@ -25,7 +25,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type * as core from "../../app/stagings/service.ts";
 import * as web from "../../app/web/dashboard.ts";
 import type { StagingRow, WebDeps, WebPerson } from "../../app/web/dashboard.ts";
-import { typeBareValue } from "../../domain/command-tokens.ts";
+import { formatValue, typeBareValue } from "../../domain/command-tokens.ts";
 import type { OverrideChange } from "../../domain/intent/inputs.ts";
 import { latestEdits } from "../../domain/overrides.ts";
 import { stagingStatuses } from "../../domain/state-machine.ts";
@@ -119,9 +119,19 @@ function formValues(body: Record<string, unknown>): FormValues {
   };
 }
 
-const changesOf = (v: FormValues): OverrideChange[] => v.overrides.map((o) => ({ scope: "app" as const, key: o.key, op: "set" as const, value: typeBareValue(o.value) }));
+const changesOf = (v: FormValues): OverrideChange[] => v.overrides.map((o) => ({ scope: "app" as const, key: o.key, op: "set" as const, value: formValue(o.value) }));
 
-const formatValue = (value: unknown): string => (typeof value === "string" ? (/^(true|false|null|-?\d[\d.e+-]*)$/i.test(value) ? JSON.stringify(value) : value) : JSON.stringify(value));
+/** A form's value typed as in PR comments: `3` a number, `true` a boolean, `"3"` (quoted) the string 3. */
+function formValue(text: string): unknown {
+  if (/^".*"$/s.test(text)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return typeBareValue(text);
+}
 
 export async function createDashboard(opts: DashboardOptions): Promise<{ handle(req: IncomingMessage, res: ServerResponse): void; close(): Promise<void> }> {
   const { deps } = opts;
@@ -471,7 +481,7 @@ export async function createDashboard(opts: DashboardOptions): Promise<{ handle(
     const b = (req.body ?? {}) as Record<string, unknown>;
     const key = one(b.key).trim();
     if (!key) return reply.send({ problem: null });
-    const out = await web.checkOverride(deps, person(req), one(b.repo), { scope: "app", key, op: "set", value: typeBareValue(one(b.value)) }, one(b.staging) || undefined);
+    const out = await web.checkOverride(deps, person(req), one(b.repo), { scope: "app", key, op: "set", value: formValue(one(b.value)) }, one(b.staging) || undefined);
     if (!out.ok) return reply.code(httpStatus[out.code]).send({ error: out.message });
     return reply.send(out.value);
   });
