@@ -29,6 +29,8 @@ export interface StatusBenchOptions {
   nodeFlags: string[];
   /** Extra environment of the Octostage process, e.g. MALLOC_TRIM_THRESHOLD_=131072. */
   serverEnv: Record<string, string>;
+  /** What the Octostage process runs: the TypeScript sources (as `npm start`) or the JavaScript build (as the image). */
+  build: "sources" | "js";
   /** Also write the results as JSON here. */
   out: string | undefined;
 }
@@ -59,6 +61,9 @@ const usage = `Usage: npm run bench:status -- [options]
                       --node-flags=--max-old-space-size=128)
   --server-env K=V    an environment variable for the Octostage process (repeatable), e.g.
                       --server-env MALLOC_TRIM_THRESHOLD_=131072
+  --build B           sources (node src/main/octostage.ts, as npm start; default) or js
+                      (compiled with tsconfig.build.json and run without the TypeScript
+                      stripper, as the image runs it)
   --out FILE          also write the results as JSON
 `;
 
@@ -88,6 +93,7 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
       "log-level": { type: "string" },
       "node-flags": { type: "string" },
       "server-env": { type: "string", multiple: true },
+      build: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -105,6 +111,8 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
   const role = values.role ?? "all";
   const checkedScenario = scenario as Scenario;
   if (role !== "all" && role !== "worker") throw new Error(`--role must be all or worker, got ${role}`);
+  const build = values.build ?? "sources";
+  if (build !== "sources" && build !== "js") throw new Error(`--build must be sources or js, got ${build}`);
   if (role === "worker" && scenario !== "scale") throw new Error("--role worker needs --scenario scale (propagation sends webhooks to the server)");
   return {
     scenario: checkedScenario,
@@ -127,6 +135,7 @@ export function parseOptions(argv: string[]): StatusBenchOptions {
         return [kv.slice(0, eq), kv.slice(eq + 1)];
       }),
     ),
+    build,
     out: values.out,
   };
 }

@@ -6,6 +6,7 @@ import { webPod } from "./objects.ts";
 import { cpuMs, machineBusy, sampleRss } from "./proc.ts";
 import { summarize } from "./stats.ts";
 import type { Summary } from "./stats.ts";
+import type { Program } from "../../test/support/octostage-process.ts";
 import { installationId, owner, repo, startStatusSystem, webhookSecret } from "./system.ts";
 import type { StatusSystem } from "./system.ts";
 
@@ -114,9 +115,9 @@ async function flip(sys: StatusSystem, targets: Target[], gapMs: number, timeout
   );
 }
 
-export async function runPropagation(opts: StatusBenchOptions): Promise<PropagationResult> {
+export async function runPropagation(opts: StatusBenchOptions, program?: Program): Promise<PropagationResult> {
   const started = performance.now();
-  const sys = await startStatusSystem(opts.logLevel, opts.nodeFlags, undefined, "all", opts.serverEnv);
+  const sys = await startStatusSystem(opts.logLevel, opts.nodeFlags, undefined, "all", opts.serverEnv, program);
   try {
     log(`Octostage up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); creating ${opts.stagings} stagings through webhooks`);
     const targets = await createStagings(sys, opts.stagings);

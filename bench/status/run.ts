@@ -1,6 +1,6 @@
 // Status benchmarks: `npm run bench:status -- [--scenario propagation|scale] [options]`.
 // Method and results: bench/README.md.
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { serverNodeFlags } from "../serve-command.ts";
 import { parseOptions } from "./args.ts";
 import { runForeignEvents } from "./foreign-events.ts";
@@ -13,6 +13,7 @@ import type { PropagationResult } from "./propagation.ts";
 import { runScale } from "./scale.ts";
 import type { ScaleResult } from "./scale.ts";
 import { ms } from "./stats.ts";
+import { buildJs } from "../../test/support/js-build.ts";
 import type { Summary } from "./stats.ts";
 
 const opts = parseOptions(process.argv.slice(2));
@@ -77,7 +78,9 @@ const out: { date: string; machine: string; revision: string; options: typeof op
   options: opts,
 };
 const env = Object.entries(opts.serverEnv).map(([k, v]) => `${k}=${v}`);
-const flags = `; server node flags: ${[...serverNodeFlags(), ...opts.nodeFlags].join(" ") || "none"}${env.length ? `; server env: ${env.join(" ")}` : ""}`;
+// The JavaScript build, once for every run (the image's way: no TypeScript stripper in the process).
+const program = opts.build === "js" ? await buildJs() : undefined;
+const flags = `; runs ${program ? "the JavaScript build" : "the sources"}; server node flags: ${[...(program?.nodeFlags ?? serverNodeFlags()), ...opts.nodeFlags].join(" ") || "none"}${env.length ? `; server env: ${env.join(" ")}` : ""}`;
 process.stdout.write(`## Status benchmarks, ${out.date}\n\n${out.machine}${flags}\n\n${out.revision}\n\n`);
 if (opts.scenario === "foreign-events") {
   const r = (out.foreignEvents = runForeignEvents());
@@ -108,12 +111,13 @@ if (opts.scenario === "informer-memory") {
   );
 }
 if (opts.scenario === "all" || opts.scenario === "propagation") {
-  out.propagation = await runPropagation(opts);
+  out.propagation = await runPropagation(opts, program);
   printPropagation(out.propagation);
 }
 if (opts.scenario === "all" || opts.scenario === "scale") {
   out.scale = [];
-  for (const n of opts.sizes) out.scale.push(await runScale(opts, n));
+  for (const n of opts.sizes) out.scale.push(await runScale(opts, n, program));
   printScale(out.scale);
 }
 if (opts.out) writeFileSync(opts.out, `${JSON.stringify(out, null, 2)}\n`);
+if (program) rmSync(program.dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import type { StatusBenchOptions } from "./args.ts";
 import { realisticPod } from "../../test/support/realistic-pod.ts";
 import { webDeployment, webPod } from "./objects.ts";
 import { cpuMs, machineBusy, dbActivity, sampleRss } from "./proc.ts";
+import type { Program } from "../../test/support/octostage-process.ts";
 import { benchRepository, installationId, owner, repo, startStatusSystem } from "./system.ts";
 
 export interface ScaleResult {
@@ -120,7 +121,7 @@ function key(r: { method: string; path: string; query: Record<string, string> })
   return `${r.method} ${r.path}${r.query.watch ? " (watch)" : ""}`;
 }
 
-export async function runScale(opts: StatusBenchOptions, n: number): Promise<ScaleResult> {
+export async function runScale(opts: StatusBenchOptions, n: number, program?: Program): Promise<ScaleResult> {
   const t0 = performance.now();
   let seedSeconds = 0;
   const sys = await startStatusSystem(
@@ -132,6 +133,7 @@ export async function runScale(opts: StatusBenchOptions, n: number): Promise<Sca
     },
     opts.role,
     opts.serverEnv,
+    program,
   );
   try {
     log(`${n} stagings${opts.foreignPods ? ` and ${opts.foreignPods} foreign pods` : ""} seeded in ${seedSeconds.toFixed(1)} s; Octostage (${opts.role}) up in ${Math.round(sys.startupMs)} ms (pid ${sys.pid}); settling ${opts.settleSeconds} s`);

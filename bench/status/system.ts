@@ -18,6 +18,7 @@ import type { GitHubDouble } from "../../test/support/github-double.ts";
 import { createHelmDouble } from "../../test/support/helm-double.ts";
 import { startKubeApiDouble } from "../../test/support/kube-api-double.ts";
 import type { KubeApiDouble } from "../../test/support/kube-api-double.ts";
+import type { Program } from "../../test/support/octostage-process.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -100,7 +101,15 @@ const WORKLOAD_WATCHES = ["/apis/apps/v1/deployments", "/apis/apps/v1/statefulse
  * `seed` runs after the doubles and the schema exist, before Octostage starts. `role`
  * "worker" starts OCTOSTAGE_ROLE=worker (no HTTP server: ready once it watches).
  */
-export async function startStatusSystem(logLevel: string, nodeFlags: string[], seed?: (kube: KubeApiDouble, db: TestDb) => Promise<void>, role: "all" | "worker" = "all", serverEnv: Record<string, string> = {}): Promise<StatusSystem> {
+export async function startStatusSystem(
+  logLevel: string,
+  nodeFlags: string[],
+  seed?: (kube: KubeApiDouble, db: TestDb) => Promise<void>,
+  role: "all" | "worker" = "all",
+  serverEnv: Record<string, string> = {},
+  /** What runs (default: the sources, as `npm start`); the JavaScript build runs as the image does. */
+  program?: Program,
+): Promise<StatusSystem> {
   const [kube, github, db] = await Promise.all([startKubeApiDouble(), startGitHubDouble(), createTestDb()]);
   const githubTimes = stampPushes(github.requests);
   const helm = createHelmDouble();
@@ -147,7 +156,8 @@ export async function startStatusSystem(logLevel: string, nodeFlags: string[], s
   };
   const fd = openSync(logPath, "a");
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...serverNodeFlags(), ...nodeFlags, "--expose-gc", "--import", "./bench/status/memory-probe.ts", "src/main/octostage.ts"], { cwd: root, env, stdio: ["ignore", fd, fd] });
+  const probe = join(root, "bench/status/memory-probe.mjs");
+  const child = spawn(process.execPath, [...(program?.nodeFlags ?? serverNodeFlags()), ...nodeFlags, "--expose-gc", "--import", probe, program?.entry ?? "src/main/octostage.ts"], { cwd: program?.root ?? root, env, stdio: ["ignore", fd, fd] });
   closeSync(fd);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const stop = async (): Promise<void> => {

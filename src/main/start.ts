@@ -1,15 +1,13 @@
 import { existsSync } from "node:fs";
 import { homedir, hostname } from "node:os";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
 import { Probot } from "probot";
 import type { ProbotOctokit } from "probot";
 import { applyMigrations } from "../adapters/db/migrate.ts";
 import { createDb } from "../adapters/db/prisma.ts";
 import { createStagingStore } from "../adapters/db/staging-store.ts";
-import { createTokenStore } from "../adapters/db/token-store.ts";
 import { createGitHubCodeHost } from "../adapters/github/code-host.ts";
 import { createProbotOctokitClass } from "../adapters/github/octokit.ts";
 import { createHelmCli } from "../adapters/helm/helm-cli.ts";
@@ -20,35 +18,24 @@ import { loadKubeConfig } from "../adapters/kube/kube-config.ts";
 import { KubeError } from "../adapters/kube/kube-error.ts";
 import { createQueues } from "../adapters/queue/bullmq.ts";
 import { createSlackChat } from "../adapters/slack/slack-chat.ts";
-import { createSignedInUser } from "../adapters/github/signed-in-user.ts";
-import { createRedisSessionStore } from "../adapters/web/redis-sessions.ts";
-import { createRepoRoles } from "../app/web/dashboard.ts";
-import { createDashboard, isDashboardPath } from "../entrypoints/web/dashboard.ts";
 import type { AppDeps } from "../app/deps.ts";
 import { errorSummary } from "../app/change-staging.ts";
 import { defaultTiming, sleep } from "../app/timing.ts";
 import type { Timing } from "../app/timing.ts";
-import { hasDashboard, hasGitHubApp, hasSlack } from "../config/env.ts";
+import { hasGitHubApp, hasSlack } from "../config/env.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { Env } from "../config/env.ts";
 import { loadProjectConfig } from "../config/project.ts";
-import { githubApp } from "../entrypoints/github-app.ts";
-import { createApi } from "../entrypoints/http-api/api.ts";
-import { startHttpServer } from "../entrypoints/http-server.ts";
-import { jiraWebhook } from "../entrypoints/jira-webhook.ts";
 import { createJiraClient } from "../adapters/jira/jira-client.ts";
-import type { Middleware } from "../entrypoints/http-server.ts";
-import { setupPages } from "../entrypoints/setup-pages.ts";
-import { createSlackSurface } from "../entrypoints/slack/slack-app.ts";
-import { webhookEndpoint } from "../entrypoints/webhook-endpoint.ts";
 import { systemClock } from "../ports/clock.ts";
 import type { Clock } from "../ports/clock.ts";
 import { createLogger } from "./logger.ts";
+import type { ServerPolling } from "./serve.ts";
 import { startWorker } from "./worker.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
-export interface StartOptions {
+export interface StartOptions extends ServerPolling {
   env: Env;
   /** Tests turn Octokit's throttling off; production keeps retry and throttling on. */
   octokit?: typeof ProbotOctokit;
@@ -56,12 +43,6 @@ export interface StartOptions {
   timing?: Timing;
   /** Where log lines go (default: stdout). */
   logDestination?: DestinationStream;
-  /** How often an API event stream looks for a new status (default 1 s). */
-  apiEventPollMs?: number;
-  /** How often a Slack answer that follows a staging looks at it (default 2 s). */
-  slackFollowPollMs?: number;
-  /** How often the dashboard's live pages look for changes (tests: faster). */
-  dashboardLivePollMs?: number;
   /** The time as use cases see it (tests move it forward to cover weeks of lifecycle policies). */
   clock?: Clock;
 }
@@ -82,7 +63,7 @@ function projectConfigPath(env: Env): { path: string; example: boolean } {
  * The cluster's configuration: KUBECONFIG, else in-cluster, else ~/.kube/config as kubectl
  * and helm would. Missing or broken, start-up stops with a ConfigError saying what to set.
  */
-function kubeConfigFor(env: Env): KubeConfig {
+function kubeConfigFor(env: Env): ReturnType<typeof loadKubeConfig> {
   const home = join(homedir(), ".kube", "config");
   const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
   const path = env.KUBECONFIG ?? (!inCluster && existsSync(home) ? home : undefined);
@@ -119,26 +100,9 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
       { missing: ["APP_ID", "PRIVATE_KEY or PRIVATE_KEY_PATH", "WEBHOOK_SECRET"].filter((n) => !env[n.split(" ")[0] as keyof Env]) },
       "no GitHub App credentials: open the server's / page to register Octostage from app.yml (docs/operators/install.md)",
     );
-    const http = await startHttpServer({
-      port: env.PORT,
-      // Until registered, only the operator's own machine reaches the setup page, unless HOST says otherwise.
-      host: env.HOST ?? "127.0.0.1",
-      logger,
-      readiness: { ...readiness, githubApp: () => Promise.reject(new Error("not registered: open / to register")) },
-      handlers: [
-        setupPages({
-          appYmlPath: resolve(root, "app.yml"),
-          envPath: resolve(root, ".env"),
-          webhookPath: env.WEBHOOK_PATH,
-          ...(env.GHE_HOST ? { gheHost: env.GHE_HOST } : {}),
-          gheProtocol: env.GHE_PROTOCOL,
-          ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
-          port: env.PORT,
-          trustedProxies: env.TRUSTED_PROXIES,
-          logger,
-        }),
-      ],
-    });
+    // Until registered, only the operator's own machine reaches the setup page, unless HOST says otherwise.
+    const { serveSetupPages } = await import("./serve.ts");
+    const http = await serveSetupPages(env, root, logger, readiness);
     logger.info({ url: http.url }, "Octostage is waiting to be registered as a GitHub App");
     return {
       url: http.url,
@@ -187,73 +151,10 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
 
   let url: string | undefined;
   if (serve) {
-    await probot.load(githubApp(intakeDeps));
-    const tokenStore = createTokenStore(db);
-    const api = await createApi({
-      deps: { ...intakeDeps, codeHost, charts },
-      tokens: { tokens: tokenStore, clock },
-      logger,
-      trustedProxies: env.TRUSTED_PROXIES,
-      ...(opts.apiEventPollMs ? { eventPollMs: opts.apiEventPollMs } : {}),
-    });
-    closers.push(() => api.close());
-    // Idempotency keys are kept a day.
-    const prune = setInterval(() => {
-      tokenStore.pruneIdempotent(new Date(Date.now() - 86_400_000)).catch((err: unknown) => logger.warn({ err: errorSummary(err) }, "could not prune idempotency keys"));
-    }, 3_600_000);
-    prune.unref();
-    closers.push(() => Promise.resolve(clearInterval(prune)));
-    // Slack's /octo, buttons and form (docs/operators/slack.md): on this server, or over Socket Mode.
-    const slack = hasSlack(env)
-      ? createSlackSurface({
-          deps: { ...intakeDeps, codeHost, charts },
-          logger,
-          botToken: env.SLACK_BOT_TOKEN,
-          ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
-          ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
-          ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
-          path: env.SLACK_EVENTS_PATH,
-          ...(opts.slackFollowPollMs ? { followPollMs: opts.slackFollowPollMs } : {}),
-        })
-      : undefined;
-    if (slack) {
-      await slack.start();
-      closers.push(() => slack.close());
-    }
-    // The web dashboard (docs/operators/dashboard.md), with the GitHub App's OAuth client.
-    let dashboard: Awaited<ReturnType<typeof createDashboard>> | undefined;
-    if (hasDashboard(env)) {
-      const sessions = createRedisSessionStore({ redisUrl: env.REDIS_URL, prefix: env.OCTOSTAGE_QUEUE_PREFIX });
-      closers.push(() => sessions.close());
-      const githubUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL}://${env.GHE_HOST}` : "https://github.com";
-      dashboard = await createDashboard({
-        deps: { ...intakeDeps, codeHost, charts, roles: createRepoRoles({ codeHost, project, clock, logger }) },
-        logger,
-        sessions,
-        clientId: env.GITHUB_CLIENT_ID,
-        clientSecret: env.GITHUB_CLIENT_SECRET,
-        // Without SESSION_SECRET, one derived from the private key: a new key signs everyone out.
-        sessionSecret: env.SESSION_SECRET ?? createHash("sha256").update(`octostage-session\u0000${env.privateKey}`).digest("hex"),
-        githubUrl,
-        ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
-        signedInUser: createSignedInUser(env.GHE_HOST ? { apiUrl: `${githubUrl}/api/v3` } : {}),
-        demo: env.OCTOSTAGE_DEMO,
-        ...(env.JIRA_BASE_URL ? { jiraUrl: env.JIRA_BASE_URL } : {}),
-        ...(opts.dashboardLivePollMs ? { livePollMs: opts.dashboardLivePollMs } : {}),
-      });
-      closers.push(() => dashboard!.close());
-    }
-    const handlers: Middleware[] = [
-      ...(slack?.middleware ? [slack.middleware] : []),
-      ...(dashboard ? [((req, res, next) => (isDashboardPath((req.url ?? "/").split("?")[0]!) ? dashboard.handle(req, res) : next())) satisfies Middleware] : []),
-      (req, res, next) => ((req.url ?? "").startsWith("/api/v1/") || req.url === "/api/v1" ? api.handle(req, res) : next()),
-      webhookEndpoint({ path: env.WEBHOOK_PATH, secret: env.WEBHOOK_SECRET, receiver: probot, logger, maxBytes: env.WEBHOOK_MAX_BYTES, maxInFlight: env.WEBHOOK_MAX_IN_FLIGHT }),
-      ...(env.JIRA_WEBHOOK_SECRET ? [jiraWebhook({ path: env.JIRA_WEBHOOK_PATH, secret: env.JIRA_WEBHOOK_SECRET, deps: intakeDeps })] : []),
-    ];
-    const http = await startHttpServer({ port: env.PORT, host: env.HOST ?? "0.0.0.0", logger, readiness, handlers });
-    url = http.url;
-    closers.push(() => http.close());
-    logger.info({ url, webhookPath: env.WEBHOOK_PATH, role: env.OCTOSTAGE_ROLE, dashboard: dashboard ? `${url}/` : "off (GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET)", slack: slack ? (env.SLACK_APP_TOKEN ? "socket mode" : env.SLACK_EVENTS_PATH) : "off" }, "Octostage server listening");
+    const { startServer } = await import("./serve.ts");
+    const server = await startServer({ env, opts, root, db, probot, intakeDeps, codeHost, charts, readiness });
+    url = server.url;
+    closers.push(...server.closers);
   }
   if (deps && cluster) {
     // The chart installs the deployer ClusterRole; on a development cluster the worker creates it if it may.

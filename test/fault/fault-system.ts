@@ -26,7 +26,7 @@ import type { HelmCall, HelmDouble } from "../support/helm-double.ts";
 import { startKubeApiDouble } from "../support/kube-api-double.ts";
 import type { KubeApiDouble } from "../support/kube-api-double.ts";
 import { startOctostageProcess } from "../support/octostage-process.ts";
-import type { OctostageProcess } from "../support/octostage-process.ts";
+import type { OctostageProcess, Program } from "../support/octostage-process.ts";
 import { freePort, startPrivateServices } from "../support/private-services.ts";
 import type { PrivateServices } from "../support/private-services.ts";
 import { deliverWebhook, issueCommentPayload, pullRequestPayload } from "../support/webhooks.ts";
@@ -152,6 +152,8 @@ export interface FaultSystemOptions {
    * points at a proxy in front of the double (bench/recovery adds latency that way).
    */
   kubeconfig?: (kube: KubeApiDouble, dir: string) => Promise<string>;
+  /** What the processes run (default: this repository's sources), e.g. the JavaScript build. */
+  program?: Program;
 }
 
 export async function startFaultSystem(options: FaultSystemOptions = {}): Promise<FaultSystem> {
@@ -205,7 +207,7 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
   const human = new Octokit({ auth: "a-person", baseUrl: github.apiUrl });
 
   async function startWorker(name: string): Promise<OctostageProcess> {
-    const w = await startOctostageProcess("worker", env, { name, logPath: join(dir, `${name}-${processes.length}.log`) });
+    const w = await startOctostageProcess("worker", env, { name, logPath: join(dir, `${name}-${processes.length}.log`), ...(options.program ? { program: options.program } : {}) });
     processes.push(w);
     workers.push(w);
     return w;
@@ -214,7 +216,7 @@ export async function startFaultSystem(options: FaultSystemOptions = {}): Promis
   let server: OctostageProcess;
   try {
     // The server first: it applies the migrations, so the workers do not race to.
-    server = await startOctostageProcess("server", { ...env, PORT: String(port) }, { name: "server", logPath: join(dir, "server.log") });
+    server = await startOctostageProcess("server", { ...env, PORT: String(port) }, { name: "server", logPath: join(dir, "server.log"), ...(options.program ? { program: options.program } : {}) });
     processes.push(server);
     const names = Array.from({ length: options.workers ?? 2 }, (_, i) => `worker-${String.fromCharCode(97 + i)}`);
     await Promise.all(names.map((name) => startWorker(name)));

@@ -1,5 +1,5 @@
 /**
- * Octostage as a real process: `node src/main/octostage.ts` with OCTOSTAGE_ROLE=server|worker|all
+ * Octostage as a real process: `node src/main/octostage.ts` (or the JavaScript build's entry) with OCTOSTAGE_ROLE=server|worker|all
  * and the environment given (nothing else is inherited but PATH and HOME). Its stdout and
  * stderr (pino's JSON lines at LOG_LEVEL) are kept in memory and in a file, so a failing test
  * can print them.
@@ -47,14 +47,25 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Extra Node flags. */
   nodeFlags?: string[];
+  /** Runs another tree than this repository's sources, e.g. the JavaScript build (test/support/js-build.ts). */
+  program?: Program;
+}
+
+/** What to run: a directory laid out as this repository and the entry point in it. */
+export interface Program {
+  root: string;
+  entry: string;
+  /** Node flags it always needs. */
+  nodeFlags?: string[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function startOctostageProcess(role: OctostageRole, env: Record<string, string>, options: StartOptions = {}): Promise<OctostageProcess> {
   const name = options.name ?? role;
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), "src/main/octostage.ts"], {
-    cwd: repoRoot,
+  const program = options.program ?? { root: repoRoot, entry: "src/main/octostage.ts" };
+  const child = spawn(process.execPath, [...(program.nodeFlags ?? []), ...(options.nodeFlags ?? []), program.entry], {
+    cwd: program.root,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env, OCTOSTAGE_ROLE: role },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -224,5 +224,5 @@ answers webhook bursts faster (bench/README.md).
 {{- if eq . "worker" }}
 - --max-semi-space-size=4
 {{- end }}
-- src/main/octostage.ts
+- src/main/octostage.js
 {{- end }}

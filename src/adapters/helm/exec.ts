@@ -109,7 +109,8 @@ async function toExecError(err: unknown, req: ProcessRequest): Promise<ExecError
   return new ExecError("spawn_failed", req.file, `could not start ${req.file}${where}: ${detail}`, { cause: err });
 }
 
-const watchdogPath = fileURLToPath(new URL("./watchdog.ts", import.meta.url));
+// Beside this module: watchdog.ts when Node runs the sources, watchdog.js in the image's build (tsconfig.build.json).
+const watchdogPath = fileURLToPath(new URL(`./watchdog${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url));
 
 /**
  * Runs the command under the watchdog (watchdog.ts), which owns the process group: it stops it at
