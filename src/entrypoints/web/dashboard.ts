@@ -122,7 +122,7 @@ function formValues(body: Record<string, unknown>): FormValues {
 const changesOf = (v: FormValues): OverrideChange[] => v.overrides.map((o) => ({ scope: "app" as const, key: o.key, op: "set" as const, value: formValue(o.value) }));
 
 /** A form's value typed as in PR comments: `3` a number, `true` a boolean, `"3"` (quoted) the string 3. */
-function formValue(text: string): unknown {
+export function formValue(text: string): unknown {
   if (/^".*"$/s.test(text)) {
     try {
       return JSON.parse(text) as unknown;
