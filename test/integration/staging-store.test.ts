@@ -252,6 +252,40 @@ describe("the intake fast path (read, then one conditional statement)", () => {
     expect((await t.store.listActions(s.id)).filter((a) => a.deliveryId === "fast-3")).toHaveLength(1);
   });
 
+  it("one process runs the changes of one staging one after another, and other stagings' alongside", async () => {
+    await pushed(t.store, 54, sha(1));
+    await pushed(t.store, 55, sha(1));
+    const pause = barrier();
+    const read: number[] = [];
+    const store = t.storeWith({
+      hooks: {
+        afterRead: async (target) => {
+          const pr = "key" in target ? target.key.prNumber : 0;
+          read.push(pr);
+          if (read.length === 1) await pause.wait();
+        },
+      },
+    });
+    const first = store.changeStaging(pullRequestChange(54, sha(2), { deliveryId: "order-1" }));
+    await pause.reached();
+    const second = store.changeStaging(pullRequestChange(54, sha(3), { deliveryId: "order-2" }));
+    // Another PR's push is not held up by PR 54's...
+    expect(await store.changeStaging(pullRequestChange(55, sha(2), { deliveryId: "order-3" }))).toMatchObject({ outcome: "changed" });
+    // ...while PR 54's second push has not even read the row: it cannot conflict with the first.
+    expect(read).toEqual([54, 55]);
+    pause.release();
+    expect(await first).toMatchObject({ outcome: "changed", staging: { headSha: sha(2) } });
+    expect(await second).toMatchObject({ outcome: "changed", staging: { headSha: sha(3), generation: 3 } });
+    expect(read).toEqual([54, 55, 54]);
+  });
+
+  it("a change that fails does not hold up the next change of its staging", async () => {
+    const s = await pushed(t.store, 56, sha(1));
+    const failing = { ...pullRequestChange(56, sha(2)), decide: () => { throw new Error("a bug in a decision"); } };
+    await expect(t.store.changeStaging(failing)).rejects.toThrow("a bug in a decision");
+    expect(await t.store.changeStaging(pullRequestChange(56, sha(3)))).toMatchObject({ outcome: "changed", staging: { id: s.id, headSha: sha(3) } });
+  });
+
   it("an event that changes nothing still records its delivery: its redelivery is a duplicate", async () => {
     await pushed(t.store, 53, sha(1), { updatedAt: new Date("2026-12-01T10:05:00Z") });
     const stale = await recordPullRequestEvent(t.store, 53, sha(0), { updatedAt: new Date("2026-12-01T10:00:00Z"), deliveryId: "fast-4" });
