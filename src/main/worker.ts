@@ -96,6 +96,8 @@ export async function startWorker(deps: AppDeps, queues: BullQueues, opts: Worke
       ...(opts.reportConcurrency ? { reportConcurrency: opts.reportConcurrency } : {}),
       // Renewed while a reconcile runs: a worker killed mid-run holds up the others this long at most.
       reconcileLockMs: Math.max(10_000, opts.reconcileEveryMs * 2),
+      // The deploy jobs' lock and retries follow the lease this process takes (tests shorten it).
+      deployLeaseMs: deps.timing.deployLeaseMs,
     },
     {
       deploy: (stagingId, log) =>
