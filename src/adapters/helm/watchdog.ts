@@ -29,7 +29,7 @@ export interface WatchdogConfig {
   graceMs: number;
 }
 
-export type StopReason = "timeout" | "lease" | "stop" | "orphaned" | "terminated";
+type StopReason = "timeout" | "lease" | "stop" | "orphaned" | "terminated";
 
 export interface WatchdogStatus {
   exitCode: number | null;
