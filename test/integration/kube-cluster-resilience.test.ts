@@ -1,9 +1,11 @@
-// Informer restarts, 410 handling and the one-watch-per-kind rule, on the real client-node.
+// Informer restarts, 410 handling and the one-watch-per-kind rule, on the ListWatch (list-watch.ts, client-node's semantics).
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiException, CoreV1Api, Watch, type V1Pod } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { createKubeCluster } from "../../src/adapters/kube/kube-cluster.ts";
 import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
+import { KubeApiError } from "../../src/adapters/kube/kube-error.ts";
+import { createKubeTransport, getList, parsedWatch } from "../../src/adapters/kube/kube-transport.ts";
 import { podSnapshot, trimPod } from "../../src/adapters/kube/pod-snapshot.ts";
 import { backoffDelay, startResilientInformer, type ListPage } from "../../src/adapters/kube/resilient-informer.ts";
 import type { Cluster, WorkloadEvent, WorkloadWatch } from "../../src/ports/cluster.ts";
@@ -15,7 +17,7 @@ let kube: KubeApiDouble;
 const opened: KubeApiDouble[] = [];
 let watch: WorkloadWatch | undefined;
 const events: WorkloadEvent[] = [];
-/** Every wait the adapter asked for (restart backoff and client-node reconnect delays). */
+/** Every wait the adapter asked for (restart backoff and the ListWatch's reconnect delays). */
 const delays: number[] = [];
 let gate: Promise<void> | undefined;
 
@@ -169,6 +171,12 @@ describe("resilient informers", () => {
   });
 });
 
+/** A pod informer's list and watch on the double, through the worker's transport. */
+function podsOnTheDouble(): { watch: ReturnType<typeof parsedWatch>; list: (page: ListPage) => ReturnType<typeof getList<V1Pod>> } {
+  const transport = createKubeTransport(loadKubeConfig(kube.kubeconfigPath));
+  return { watch: parsedWatch(transport), list: (page) => getList<V1Pod>(transport, "/api/v1/pods", { limit: page.limit, continue: page._continue }) };
+}
+
 describe("trimmed caches", () => {
   it("a trimming informer caches trimmed objects, from the first list and from watch events", async () => {
     await setup();
@@ -176,8 +184,7 @@ describe("trimmed caches", () => {
     const informer = startResilientInformer<V1Pod>({
       name: "pods",
       path: "/api/v1/pods",
-      watch: new Watch(loadKubeConfig(kube.kubeconfigPath)),
-      list: (page) => loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api).listPodForAllNamespaces(page),
+      ...podsOnTheDouble(),
       trim: trimPod,
       onEvent: () => undefined,
       delay: () => sleep(2),
@@ -204,8 +211,7 @@ describe("trimmed caches", () => {
     const informer = startResilientInformer<V1Pod>({
       name: "pods",
       path: "/api/v1/pods",
-      watch: new Watch(loadKubeConfig(kube.kubeconfigPath)),
-      list: (page) => loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api).listPodForAllNamespaces(page),
+      ...podsOnTheDouble(),
       pageSize: 3,
       trim: trimPod,
       onEvent: () => undefined,
@@ -227,16 +233,16 @@ describe("trimmed caches", () => {
   it("falls back to one whole list when a continue token has expired (410), as client-go's pager does", async () => {
     await setup();
     for (let i = 0; i < 7; i++) kube.put(realisticPod(`team-${i}`, `api-${i}-7f9c5d8b6-aaaaa`));
-    const core = loadKubeConfig(kube.kubeconfigPath).makeApiClient(CoreV1Api);
+    const pods = podsOnTheDouble();
     const asked: ListPage[] = [];
     const informer = startResilientInformer<V1Pod>({
       name: "pods",
       path: "/api/v1/pods",
-      watch: new Watch(loadKubeConfig(kube.kubeconfigPath)),
+      watch: pods.watch,
       list: (page) => {
         asked.push(page);
-        if (page._continue && asked.length === 2) return Promise.reject(new ApiException(410, "Gone", { kind: "Status", code: 410, reason: "Expired", message: "The provided continue parameter is too old" }, {}));
-        return core.listPodForAllNamespaces(page);
+        if (page._continue && asked.length === 2) return Promise.reject(new KubeApiError(410, "Gone", JSON.stringify({ kind: "Status", code: 410, reason: "Expired", message: "The provided continue parameter is too old" })));
+        return pods.list(page);
       },
       pageSize: 3,
       onEvent: () => undefined,

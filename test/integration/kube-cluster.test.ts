@@ -1,9 +1,9 @@
-// The Cluster adapter on the real @kubernetes/client-node against the API server double.
+// The Cluster adapter (its own REST client, kube-transport.ts) against the API server double.
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubeConfig } from "@kubernetes/client-node";
+import { stringify } from "yaml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createKubeCluster } from "../../src/adapters/kube/kube-cluster.ts";
-import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
+import { kubeConnectionFromString, loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
 import { KubeError } from "../../src/adapters/kube/kube-error.ts";
 import type { Cluster, WorkloadEvent, WorkloadSnapshot, WorkloadWatch } from "../../src/ports/cluster.ts";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api-double.ts";
@@ -163,8 +163,12 @@ describe("listWorkloads and deleteNamespace", () => {
     const failed = await cluster.listWorkloads("pr-1").catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(KubeError);
     expect(failed).toMatchObject({ code: "failed", status: 500 });
-    const nowhere = new KubeConfig();
-    nowhere.loadFromClusterAndUser({ name: "gone", server: "http://127.0.0.1:1", skipTLSVerify: true }, { name: "u", token: "t" });
+    const nowhere = kubeConnectionFromString(stringify({
+      clusters: [{ name: "gone", cluster: { server: "http://127.0.0.1:1", "insecure-skip-tls-verify": true } }],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: [{ name: "c", context: { cluster: "gone", user: "u" } }],
+      "current-context": "c",
+    }));
     const offline = createKubeCluster({ kubeConfig: nowhere });
     await expect(offline.listWorkloads("pr-1")).rejects.toMatchObject({ code: "unreachable" });
   });

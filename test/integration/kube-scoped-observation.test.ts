@@ -202,6 +202,7 @@ function gatedTransport(held: (path: string, query: Record<string, unknown>) => 
   const opened = new Promise<void>((r) => (open = r));
   return {
     transport: {
+      request: (request) => real.request(request),
       async get(path, query, read) {
         calls.push(`get ${path}`);
         // The answer is read off the wire now, and handed over once the gate opens.

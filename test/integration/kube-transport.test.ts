@@ -3,10 +3,10 @@
 // lines split exactly as sent, however TCP cuts them.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
+import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { toKubeError } from "../../src/adapters/kube/kube-error.ts";
-import { loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
+import { kubeConnectionFromString, loadKubeConfig } from "../../src/adapters/kube/kube-config.ts";
 import { createKubeTransport, getList } from "../../src/adapters/kube/kube-transport.ts";
 import { startKubeApiDouble, type KubeApiDouble } from "../support/kube-api-double.ts";
 import { realisticPod } from "../support/realistic-pod.ts";
@@ -35,7 +35,7 @@ function watchUntilDone(transport: ReturnType<typeof createKubeTransport>, path:
 }
 
 describe("kube transport", () => {
-  it("GETs a list with the kubeconfig's token, and turns an error answer into client-node's ApiException", async () => {
+  it("GETs a list with the kubeconfig's token, and turns an error answer into a KubeApiError (status and Status body)", async () => {
     kube = await startKubeApiDouble({ rbac: true });
     kube.addToken("reader", { user: "reader" });
     kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "pr-1", labels: { a: "b" } } });
@@ -98,15 +98,20 @@ describe("kube transport", () => {
       });
     });
     await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
-    const kc = new KubeConfig();
-    kc.loadFromClusterAndUser({ name: "c", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }, { name: "u", token: "t" });
-    const transport = createKubeTransport(kc, { inactivityMs: 50 });
+    const kc = kubeConnectionFromString(stringify({
+      clusters: [{ name: "c", cluster: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+      "current-context": "c",
+    }));
+    const transport = createKubeTransport(kc, { inactivityMs: 50, requestInactivityMs: 50 });
     const cut = watchUntilDone(transport, "/cut");
     expect(await cut.done).toBeNull();
     expect(cut.lines).toEqual(['{"type":"ADDED","object":{"metadata":{"name":"a"}}}', '{"type":"ADDED","object":{"metadata":{"name":"b"}}}', '{"type":"MODIFIED","object":{"metadata":{"name":"b"}}}']);
     const quiet = watchUntilDone(transport, "/quiet");
     expect(await quiet.done).toMatchObject({ name: "TimeoutError" });
     await expect(transport.get("/quiet", {}, () => undefined)).rejects.toMatchObject({ name: "TimeoutError" });
+    await expect(transport.request({ method: "DELETE", path: "/quiet" })).rejects.toMatchObject({ name: "TimeoutError" });
   });
 
   it("ends a stream with the handler's error when the handler throws, and once with AbortError when aborted", async () => {

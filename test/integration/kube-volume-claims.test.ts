@@ -1,4 +1,4 @@
-// What the cost estimate reads from the cluster, on the real @kubernetes/client-node against the
+// What the cost estimate reads from the cluster, on the worker's own client (kube-transport.ts) against the
 // API server double: the size of a namespace's PersistentVolumeClaims (with the worker's own
 // RBAC), and each pod's requests, which must survive the trimming of the informer cache.
 import { setTimeout as sleep } from "node:timers/promises";

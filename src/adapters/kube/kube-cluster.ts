@@ -1,13 +1,14 @@
-import { AppsV1Api, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job, type V1Namespace, type V1PersistentVolumeClaim, type V1Pod } from "@kubernetes/client-node";
+import type { V1Deployment, V1Job, V1LimitRange, V1Namespace, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { gib, parseBytes } from "../../domain/cost.ts";
 import type { LimitRangeSpec, PodSecurityLevel } from "../../domain/sandbox.ts";
 import { NamespaceError } from "../../ports/cluster.ts";
 import type { Cluster, JobSnapshot, NamespaceState, PodSnapshot, VolumeClaimSnapshot, WorkloadEvent, WorkloadKind, WorkloadRef, WorkloadSnapshot, WorkloadWatch } from "../../ports/cluster.ts";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
+import type { KubeConnection } from "./kube-config.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
 import type { Delay, ResilientInformer } from "./resilient-informer.ts";
 import { isControlledJob, rolloutJobSnapshots, trimJob } from "./job-snapshot.ts";
-import { createKubeTransport } from "./kube-transport.ts";
+import { createKubeTransport, listItems, MERGE_PATCH, namespaced, scalePath } from "./kube-transport.ts";
 import { startNamespaceScope } from "./namespace-scope.ts";
 import { defaultDeployerClusterRole, deployerRules } from "./rbac.ts";
 import { createStagingAccess } from "./staging-access.ts";
@@ -16,7 +17,8 @@ import { startScopedInformer } from "./scoped-informer.ts";
 import { trimWorkload, workloadRef, workloadSnapshot, type WorkloadObject } from "./workload-snapshot.ts";
 
 export interface KubeClusterOptions {
-  kubeConfig: KubeConfig;
+  /** loadKubeConfig's answer. */
+  kubeConfig: KubeConnection;
   /** The ClusterRole helm's identity is bound to in each staging namespace (rbac.ts). */
   deployerClusterRole?: string;
   logger?: Logger;
@@ -65,16 +67,12 @@ const COLLECTION_PATHS: Record<WorkloadKind, string> = {
   StatefulSet: "/apis/apps/v1/statefulsets",
 };
 
-/** The Cluster port on a real Kubernetes API server through @kubernetes/client-node. */
+/** The Cluster port on a real Kubernetes API server, over the API's REST paths (kube-transport.ts). */
 export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensureDeployerRole(): Promise<"exists" | "created"> } {
-  const apps = options.kubeConfig.makeApiClient(AppsV1Api);
-  const core = options.kubeConfig.makeApiClient(CoreV1Api);
-  const batch = options.kubeConfig.makeApiClient(BatchV1Api);
   const logger = options.logger ?? silentLogger;
-  // client-node's patch calls send application/json-patch+json unless told otherwise.
-  const asMergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-
   const transport = createKubeTransport(options.kubeConfig);
+  const core = (namespace: string, resource: string, name?: string): string => namespaced("/api/v1", namespace, resource, name);
+  const namespacePath = (name: string): string => `/api/v1/namespaces/${encodeURIComponent(name)}`;
 
   /**
    * One list+watch of staging namespaces (labelled by Octostage), and one cluster-wide
@@ -136,13 +134,10 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
   async function listWorkloads(namespace: string): Promise<WorkloadSnapshot[]> {
     try {
       const [deployments, statefulSets] = await Promise.all([
-        apps.listNamespacedDeployment({ namespace }),
-        apps.listNamespacedStatefulSet({ namespace }),
+        listItems<V1Deployment>(transport, namespaced("/apis/apps/v1", namespace, "deployments")),
+        listItems<V1StatefulSet>(transport, namespaced("/apis/apps/v1", namespace, "statefulsets")),
       ]);
-      return [
-        ...deployments.items.map((d) => workloadSnapshot("Deployment", d)),
-        ...statefulSets.items.map((s) => workloadSnapshot("StatefulSet", s)),
-      ];
+      return [...deployments.map((d) => workloadSnapshot("Deployment", d)), ...statefulSets.map((s) => workloadSnapshot("StatefulSet", s))];
     } catch (err) {
       throw toKubeError(err, `list workloads in namespace ${namespace}`);
     }
@@ -150,8 +145,8 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
 
   async function listPodsAndJobs(namespace: string): Promise<{ pods: PodSnapshot[]; jobs: JobSnapshot[] }> {
     try {
-      const [pods, jobs] = await Promise.all([core.listNamespacedPod({ namespace }), batch.listNamespacedJob({ namespace })]);
-      return { pods: pods.items.map(podSnapshot), jobs: rolloutJobSnapshots(jobs.items) };
+      const [pods, jobs] = await Promise.all([listItems<V1Pod>(transport, core(namespace, "pods")), listItems<V1Job>(transport, namespaced("/apis/batch/v1", namespace, "jobs"))]);
+      return { pods: pods.map(podSnapshot), jobs: rolloutJobSnapshots(jobs) };
     } catch (err) {
       throw toKubeError(err, `list pods and jobs in namespace ${namespace}`);
     }
@@ -159,8 +154,8 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
 
   async function listVolumeClaims(namespace: string): Promise<VolumeClaimSnapshot[]> {
     try {
-      const claims = await core.listNamespacedPersistentVolumeClaim({ namespace });
-      return claims.items.map(volumeClaimSnapshot);
+      const claims = await listItems<V1PersistentVolumeClaim>(transport, core(namespace, "persistentvolumeclaims"));
+      return claims.map(volumeClaimSnapshot);
     } catch (err) {
       throw toKubeError(err, `list PersistentVolumeClaims in namespace ${namespace}`);
     }
@@ -169,10 +164,8 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
   async function scaleWorkload(ref: WorkloadRef, replicas: number): Promise<void> {
     const action = `scale ${ref.kind} ${ref.namespace}/${ref.name} to ${replicas}`;
     if (!Number.isInteger(replicas) || replicas < 0) throw new KubeError("failed", `${action}: replicas must be a whole number >= 0`);
-    const request = { name: ref.name, namespace: ref.namespace, body: { spec: { replicas } } };
     try {
-      if (ref.kind === "Deployment") await apps.patchNamespacedDeploymentScale(request, asMergePatch);
-      else await apps.patchNamespacedStatefulSetScale(request, asMergePatch);
+      await transport.request({ method: "PATCH", path: scalePath(ref), body: { spec: { replicas } }, contentType: MERGE_PATCH });
     } catch (err) {
       throw toKubeError(err, action);
     }
@@ -181,7 +174,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
   async function namespaceState(namespace: string): Promise<NamespaceState> {
     let ns: V1Namespace;
     try {
-      ns = await core.readNamespace({ name: namespace });
+      ns = await transport.request<V1Namespace>({ method: "GET", path: namespacePath(namespace) });
     } catch (err) {
       const error = toKubeError(err, `read namespace ${namespace}`);
       if (error.code === "not_found") return { exists: false };
@@ -216,7 +209,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
     }
     if (state.terminating) return;
     try {
-      await core.deleteNamespace({ name: namespace });
+      await transport.request({ method: "DELETE", path: namespacePath(namespace) });
     } catch (err) {
       const error = toKubeError(err, `delete namespace ${namespace}`);
       // 404: already gone. 409: a real API server answers a second delete of a namespace that is
@@ -230,7 +223,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
     const body = { metadata: { name: namespace, labels: { [MANAGED_BY]: "octostage", ...security }, annotations: { [OWNER_ANNOTATION]: stagingId } } };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await core.createNamespace({ body });
+        await transport.request({ method: "POST", path: "/api/v1/namespaces", body });
         return;
       } catch (err) {
         const error = toKubeError(err, `create namespace ${namespace}`);
@@ -253,7 +246,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
       if (state.ownedBy === null || relabel) {
         // Made by an Octostage from before annotations (claim it), or its Pod Security level changed.
         try {
-          await core.patchNamespace({ name: namespace, body: { metadata: { labels: security, annotations: { [OWNER_ANNOTATION]: stagingId } } } }, asMergePatch);
+          await transport.request({ method: "PATCH", path: namespacePath(namespace), body: { metadata: { labels: security, annotations: { [OWNER_ANNOTATION]: stagingId } } }, contentType: MERGE_PATCH });
         } catch (err) {
           throw toKubeError(err, `label namespace ${namespace}`);
         }
@@ -268,10 +261,10 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
     const action = `${hard ? "set" : "remove"} ResourceQuota ${namespace}/${name}`;
     try {
       if (!hard) {
-        await core.deleteNamespacedResourceQuota({ name, namespace });
+        await transport.request({ method: "DELETE", path: core(namespace, "resourcequotas", name) });
         return;
       }
-      await core.createNamespacedResourceQuota({ namespace, body: { metadata: { name }, spec: { hard } } });
+      await transport.request({ method: "POST", path: core(namespace, "resourcequotas"), body: { metadata: { name }, spec: { hard } } });
     } catch (err) {
       const error = toKubeError(err, action);
       if (!hard && error.code === "not_found") return;
@@ -282,7 +275,7 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
       }
       if (!hard || error.code !== "conflict") throw error;
       try {
-        await core.patchNamespacedResourceQuota({ name, namespace, body: { spec: { hard } } }, asMergePatch);
+        await transport.request({ method: "PATCH", path: core(namespace, "resourcequotas", name), body: { spec: { hard } }, contentType: MERGE_PATCH });
       } catch (patchErr) {
         throw toKubeError(patchErr, action);
       }
@@ -295,23 +288,24 @@ export function createKubeCluster(options: KubeClusterOptions): Cluster & { ensu
     const body = spec ? { metadata: { name }, spec: { limits: [{ type: "Container", ...spec }] } } : undefined;
     try {
       if (!body) {
-        await core.deleteNamespacedLimitRange({ name, namespace });
+        await transport.request({ method: "DELETE", path: core(namespace, "limitranges", name) });
         return;
       }
-      await core.createNamespacedLimitRange({ namespace, body });
+      await transport.request({ method: "POST", path: core(namespace, "limitranges"), body });
     } catch (err) {
       const error = toKubeError(err, action);
       if (!body && (error.code === "not_found" || error.code === "forbidden")) return;
       if (!body || error.code !== "conflict") throw error;
       try {
-        await core.replaceNamespacedLimitRange({ name, namespace, body: { ...body, metadata: { ...body.metadata, resourceVersion: (await core.readNamespacedLimitRange({ name, namespace })).metadata?.resourceVersion } } });
+        const current = await transport.request<V1LimitRange>({ method: "GET", path: core(namespace, "limitranges", name) });
+        await transport.request({ method: "PUT", path: core(namespace, "limitranges", name), body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } } });
       } catch (replaceErr) {
         throw toKubeError(replaceErr, action);
       }
     }
   }
 
-  const access = createStagingAccess({ kubeConfig: options.kubeConfig, deployerClusterRole: options.deployerClusterRole ?? defaultDeployerClusterRole });
+  const access = createStagingAccess({ transport, cluster: options.kubeConfig.cluster, deployerClusterRole: options.deployerClusterRole ?? defaultDeployerClusterRole });
 
   return {
     watchWorkloads,

@@ -1,5 +1,3 @@
-import { ApiException } from "@kubernetes/client-node";
-
 export type KubeErrorCode = "not_found" | "unreachable" | "forbidden" | "conflict" | "failed";
 
 /** Every error the kube adapter throws. Branch on `code`, never on `message`. */
@@ -16,6 +14,22 @@ export class KubeError extends Error {
   }
 }
 
+/**
+ * A non-2xx answer of the API server (kube-transport.ts): `code` is the HTTP status and `body`
+ * the answer's text (a Status).
+ */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  readonly code: number;
+  readonly body: string;
+
+  constructor(code: number, statusText: string, body: string) {
+    super(`HTTP-Code: ${code}\nMessage: ${statusText}`);
+    this.code = code;
+    this.body = body;
+  }
+}
+
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"]);
 
 function codeForStatus(status: number): KubeErrorCode {
@@ -26,15 +40,13 @@ function codeForStatus(status: number): KubeErrorCode {
   return "failed";
 }
 
-/** The `message` of a Kubernetes Status body, if the body is one (client-node hands it over as text). */
-function statusMessage(body: unknown): string | undefined {
-  let parsed: unknown = body;
-  if (typeof body === "string") {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return body.slice(0, 300) || undefined;
-    }
+/** The `message` of a Kubernetes Status body, if the body is one. */
+function statusMessage(body: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body.slice(0, 300) || undefined;
   }
   if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") return parsed.message;
   return undefined;
@@ -49,12 +61,12 @@ function isNetworkError(err: unknown): boolean {
   return false;
 }
 
-/** Wraps anything client-node throws into a KubeError; `action` says what was being done ("scale Deployment pr-1/web"). */
+/** Wraps anything a request throws into a KubeError; `action` says what was being done ("scale Deployment pr-1/web"). */
 export function toKubeError(err: unknown, action: string): KubeError {
   if (err instanceof KubeError) return err;
-  if (err instanceof ApiException) {
-    const status = (err as ApiException<unknown>).code;
-    const detail = statusMessage((err as ApiException<unknown>).body) ?? `HTTP ${status}`;
+  if (err instanceof KubeApiError) {
+    const status = err.code;
+    const detail = statusMessage(err.body) ?? `HTTP ${status}`;
     return new KubeError(codeForStatus(status), `${action}: ${detail}`, { status, cause: err });
   }
   const status = (err as { statusCode?: unknown } | undefined)?.statusCode;

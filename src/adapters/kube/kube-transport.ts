@@ -1,32 +1,55 @@
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
-import { ApiException, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1ListMeta } from "@kubernetes/client-node";
+import type { KubernetesListObject, KubernetesObject, V1ListMeta } from "@kubernetes/client-node";
+import type { WorkloadRef } from "../../ports/cluster.ts";
+import type { KubeConnection } from "./kube-config.ts";
+import { KubeApiError } from "./kube-error.ts";
+import type { WatchSource } from "./list-watch.ts";
 
 export type Query = Record<string, string | number | undefined>;
 
 /** Called with each line of a watch stream, before anything parses it (one JSON watch event per line). */
 type LineHandler = (line: Buffer) => void;
 
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+interface JsonRequest {
+  method: Method;
+  /** e.g. /apis/apps/v1/namespaces/pr-1/deployments/web/scale */
+  path: string;
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Of the body; default application/json (a PATCH names its kind: application/merge-patch+json). */
+  contentType?: string;
+}
+
 /**
- * GET requests to the API server that hand over the raw bytes, for the informers: client-node's
- * generated list calls turn every object into model classes and its Watch JSON-parses every
- * event, before the caller can tell whether it wants the object at all (an informer that keeps
- * only staging namespaces drops most of a busy cluster). Authentication, TLS and proxies come
- * from the kubeconfig exactly as for client-node's own calls (KubeConfig.applyToHTTPSOptions).
+ * The worker's HTTP client of the API server (no @kubernetes/client-node at run time: see
+ * kube-config.ts). `request` sends JSON and returns the parsed answer, for every read and write
+ * of the adapter. `get` and `watch` hand over the raw bytes, for the informers: an informer that
+ * keeps only staging namespaces drops most of a busy cluster's objects before parsing them.
+ * Authentication, TLS and proxies come from the KubeConnection.
  */
 export interface KubeTransport {
   /**
+   * Sends one request and returns the parsed JSON answer (undefined for an empty one). Rejects
+   * with a KubeApiError (status `code`, Status text `body`) for a non-2xx answer, or a
+   * TimeoutError after `requestInactivityMs` without data.
+   */
+  request<T>(request: JsonRequest): Promise<T>;
+  /**
    * GETs `path` (a list page) and hands its body to `read`, whose result it returns. `read`
-   * must not keep the buffer or a view of it: it is reused for the next GET. Rejects with an
-   * ApiException carrying the status and the Status body, or a TimeoutError after
+   * must not keep the buffer or a view of it: it is reused for the next GET. Rejects with a
+   * KubeApiError carrying the status and the Status body, or a TimeoutError after
    * `inactivityMs` without data.
    */
   get<T>(path: string, query: Query, read: (body: Buffer) => T): Promise<T>;
   /**
    * Opens `path?watch=true&...` and calls `line` for each line of the stream. `done` is called
-   * once: null when the server ended the stream, else the error (an ApiException for a non-200
+   * once: null when the server ended the stream, else the error (a KubeApiError for a non-200
    * answer, a TimeoutError after `inactivityMs` without data, an AbortError after abort()), as
-   * client-node's Watch does, so client-node's ListWatch can drive it.
+   * client-node's Watch does, so the ListWatch (list-watch.ts) can drive it.
    */
   watch(path: string, query: Query, line: LineHandler, done: (err: unknown) => void): Promise<AbortController>;
 }
@@ -98,60 +121,79 @@ class BodyBuffers {
   }
 }
 
-/** client-node's error for a non-2xx answer: toKubeError and ListWatch (410) read its `code` and `body`. */
-function apiException(res: IncomingMessage, body: Buffer): ApiException<string> {
-  const status = res.statusCode ?? 0;
-  const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]));
-  return new ApiException(status, `HTTP-Code: ${status}\nMessage: ${res.statusMessage ?? ""}`, body.toString("utf8"), headers);
+/** A non-2xx answer: toKubeError and the ListWatch (410) read its `code` and `body`. */
+function apiError(res: IncomingMessage, body: Buffer): KubeApiError {
+  return new KubeApiError(res.statusCode ?? 0, res.statusMessage ?? "", body.toString("utf8"));
 }
 
-export function createKubeTransport(kubeConfig: KubeConfig, options: { inactivityMs?: number } = {}): KubeTransport {
+export function createKubeTransport(connection: KubeConnection, options: { inactivityMs?: number; requestInactivityMs?: number } = {}): KubeTransport {
   // client-node's Watch gives up on a stream after 30 s without data; a quiet informer reconnects.
   const inactivityMs = options.inactivityMs ?? 30_000;
+  // client-node's generated calls (undici) gave up after 300 s without headers or body data.
+  const requestInactivityMs = options.requestInactivityMs ?? 300_000;
   const bodies = new BodyBuffers();
+  const server = connection.cluster.server;
 
-  async function open(path: string, query: Query, signal: AbortSignal): Promise<IncomingMessage> {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error("No currently active cluster");
-    const url = new URL(cluster.server.replace(/\/+$/, "") + path);
+  async function open(method: Method, path: string, query: Query, signal: AbortSignal, body?: { data: string; contentType: string }): Promise<IncomingMessage> {
+    const url = new URL(server + path);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
-    const opts: https.RequestOptions = { method: "GET", headers: { Accept: "application/json" } };
-    await kubeConfig.applyToHTTPSOptions(opts);
+    const opts = await connection.requestOptions();
+    opts.method = method;
+    opts.headers = { ...opts.headers, Accept: "application/json", "User-Agent": "octostage" };
+    if (body) Object.assign(opts.headers, { "Content-Type": body.contentType, "Content-Length": String(Buffer.byteLength(body.data)) });
     const send = url.protocol === "https:" ? https.request : http.request;
     return new Promise((resolve, reject) => {
       const req = send(url, { ...opts, signal }, resolve);
       req.on("error", reject);
-      req.end();
+      req.end(body?.data);
     });
   }
 
+  /** Runs `work` with a signal that aborts (TimeoutError) after `ms` without a call to the reset it is given. */
+  async function withInactivityTimeout<T>(ms: number, work: (signal: AbortSignal, reset: () => void) => Promise<T>): Promise<T> {
+    // A connection that stops sending (half-open TCP) fails instead of holding a caller forever.
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined = undefined;
+    const reset = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(timeoutError()), ms);
+      timer.unref();
+    };
+    try {
+      reset();
+      return await work(controller.signal, reset);
+    } catch (err) {
+      throw controller.signal.aborted ? controller.signal.reason : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   return {
-    async get(path, query, read) {
-      // A connection that stops sending (half-open TCP) fails instead of holding an informer forever.
-      const controller = new AbortController();
-      let timer: NodeJS.Timeout | undefined = undefined;
-      const resetTimer = (): void => {
-        clearTimeout(timer);
-        timer = setTimeout(() => controller.abort(timeoutError()), inactivityMs);
-        timer.unref();
-      };
-      try {
-        resetTimer();
-        const res = await open(path, query, controller.signal);
-        res.on("data", resetTimer);
+    request<T>({ method, path, query = {}, body, contentType = "application/json" }: JsonRequest): Promise<T> {
+      return withInactivityTimeout(requestInactivityMs, async (signal, reset) => {
+        const res = await open(method, path, query, signal, body === undefined ? undefined : { data: JSON.stringify(body), contentType });
+        res.on("data", reset);
+        const text = (await readBody(res)).toString("utf8");
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299) throw new KubeApiError(status, res.statusMessage ?? "", text);
+        return (text.trim() ? JSON.parse(text) : undefined) as T;
+      });
+    },
+
+    get(path, query, read) {
+      return withInactivityTimeout(inactivityMs, async (signal, reset) => {
+        const res = await open("GET", path, query, signal);
+        res.on("data", reset);
         const { buffer, length } = await bodies.read(res);
         try {
           const body = buffer.subarray(0, length);
-          if (res.statusCode !== 200) throw apiException(res, body);
+          if (res.statusCode !== 200) throw apiError(res, body);
           return read(body);
         } finally {
           bodies.release(buffer);
         }
-      } catch (err) {
-        throw controller.signal.aborted ? controller.signal.reason : err;
-      } finally {
-        clearTimeout(timer);
-      }
+      });
     },
 
     async watch(path, query, line, done) {
@@ -178,8 +220,8 @@ export function createKubeTransport(kubeConfig: KubeConfig, options: { inactivit
       };
       try {
         resetTimer();
-        const res = await open(path, { ...query, watch: "true" }, controller.signal);
-        if (res.statusCode !== 200) throw apiException(res, await readBody(res));
+        const res = await open("GET", path, { ...query, watch: "true" }, controller.signal);
+        if (res.statusCode !== 200) throw apiError(res, await readBody(res));
         resetTimer();
         let partial: Buffer | undefined = undefined;
         res.on("data", (chunk: Buffer) => {
@@ -212,10 +254,8 @@ export function createKubeTransport(kubeConfig: KubeConfig, options: { inactivit
   };
 }
 
-type WatchCallback = (phase: string, obj: unknown, watchObj?: unknown) => void;
-
-/** client-node's Watch on the transport: every event parsed and handed over (for small, wanted objects such as namespaces). */
-export function parsedWatch(transport: KubeTransport): { watch(path: string, query: Query, callback: WatchCallback, done: (err: unknown) => void): Promise<AbortController> } {
+/** A Watch on the transport, as client-node's: every event parsed and handed over (for small, wanted objects such as namespaces). */
+export function parsedWatch(transport: KubeTransport): WatchSource {
   return {
     watch: (path, query, callback, done) =>
       transport.watch(
@@ -242,4 +282,22 @@ export function listMeta(raw: Record<string, unknown> | undefined): V1ListMeta {
 export async function getList<T extends KubernetesObject>(transport: KubeTransport, path: string, query: Query): Promise<KubernetesListObject<T>> {
   const page = await transport.get(path, query, (body) => JSON.parse(body.toString("utf8")) as { metadata?: Record<string, unknown>; items?: T[] | null });
   return { metadata: listMeta(page.metadata), items: page.items ?? [] };
+}
+
+/** A JSON merge patch (RFC 7386): what every PATCH of the adapter sends. */
+export const MERGE_PATCH = "application/merge-patch+json";
+
+/** /api/v1 + pr-1 + pods (+ name) → /api/v1/namespaces/pr-1/pods(/name), each segment encoded as client-node encodes it. */
+export function namespaced(prefix: string, namespace: string, resource: string, name?: string): string {
+  return `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource}${name === undefined ? "" : `/${encodeURIComponent(name)}`}`;
+}
+
+/** The scale subresource of a workload. */
+export function scalePath(ref: WorkloadRef): string {
+  return `${namespaced("/apis/apps/v1", ref.namespace, ref.kind === "Deployment" ? "deployments" : "statefulsets", ref.name)}/scale`;
+}
+
+/** The items of a list, in one request. */
+export async function listItems<T>(transport: KubeTransport, path: string): Promise<T[]> {
+  return (await transport.request<{ items?: T[] | null }>({ method: "GET", path })).items ?? [];
 }

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ListWatch, type KubernetesListObject, type KubernetesObject, type Watch } from "@kubernetes/client-node";
+import type { KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
 import { silentLogger, type Logger } from "../../ports/logger.ts";
 import { KubeError, toKubeError } from "./kube-error.ts";
+import { ListWatch, type WatchSource } from "./list-watch.ts";
 
 export type Delay = (ms: number) => Promise<void>;
 export interface ListPage {
@@ -18,9 +19,9 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   path: string;
   /** Sent with every watch request (the list must apply the same selector itself). */
   labelSelector?: string;
-  /** client-node's Watch, or anything that streams watch events the same way. */
-  watch: Pick<Watch, "watch">;
-  /** Lists one page of the same collection (client-node's list call for `path`, with limit and continue). */
+  /** Streams watch events (kube-transport.ts's parsedWatch; client-node's Watch has the same shape). */
+  watch: WatchSource;
+  /** Lists one page of the same collection (a GET of `path` with limit and continue: getList in kube-transport.ts). */
   list: (page: ListPage) => Promise<KubernetesListObject<T>>;
   /** Objects per list page (default 500, as client-go's pager): a list of the whole cluster is never held at once. */
   pageSize?: number;
@@ -59,9 +60,9 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 }
 
 /**
- * client-node's informer (the ListWatch that makeInformer builds) stops for good after any list
- * or watch error except 410 Gone, which it handles by relisting. This starts one and restarts it
- * with exponential backoff and jitter after every error, keeping its cache across restarts.
+ * A ListWatch (list-watch.ts, client-node's semantics) stops for good after any list or watch
+ * error except 410 Gone, which it handles by relisting. This starts one and restarts it with
+ * exponential backoff and jitter after every error, keeping its cache across restarts.
  */
 export function startResilientInformer<T extends KubernetesObject>(options: ResilientInformerOptions<T>): ResilientInformer<T> {
   const delay = options.delay ?? defaultDelay;
@@ -109,14 +110,13 @@ export function startResilientInformer<T extends KubernetesObject>(options: Resi
     return { ...page, metadata: { ...page.metadata, _continue: undefined }, items };
   }
   // Watch events reach the cache through the callback ListWatch gives to watch(): trim them there.
-  const watch: Pick<Watch, "watch"> = trim
+  const watch: WatchSource = trim
     ? {
         watch: (path, query, callback, done) =>
           options.watch.watch(path, query, (phase, obj, raw) => callback(phase, phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? trim(obj as T) : obj, raw), done),
       }
     : options.watch;
-  // ListWatch only calls watch() of the Watch it is given.
-  const informer = new ListWatch<T>(options.path, watch as Watch, list, false, options.labelSelector, undefined, { delayFn: delay });
+  const informer = new ListWatch<T>({ path: options.path, watch, list, ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }), delay });
   for (const type of ["add", "update", "delete"] as const) {
     informer.on(type, (obj: T) => {
       if (!stopped) options.onEvent(type, obj);
