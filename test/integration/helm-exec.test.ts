@@ -182,4 +182,39 @@ describe("runProcess", () => {
     // It was asked to stop (SIGTERM) first, so helm could mark its release failed rather than pending.
     expect(existsSync(`${pidFile}.term`)).toBe(true);
   });
+
+  it("a command stopped because its worker died can still write its last words (helm marks the release failed, not pending)", async () => {
+    const pidFile = path.join(dir, "last-words.pid");
+    // Like helm: on SIGTERM it prints that the release is cancelled, then records the revision as
+    // failed; a write to a broken stdout ends it first (Go's SIGPIPE; here EPIPE → exit 141).
+    const child = [
+      `const fs = require('fs'); fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));`,
+      `process.stdout.on('error', () => process.exit(141));`,
+      `process.on('SIGTERM', () => process.stdout.write('Release "web-pr-1" has been cancelled.\\n'.repeat(2000), (err) => { if (err) process.exit(141); fs.writeFileSync(${JSON.stringify(`${pidFile}.failed`)}, 'x'); process.exit(1); }));`,
+      `setInterval(() => process.stdout.write('still upgrading\\n'), 20)`,
+    ].join(" ");
+    const worker = [
+      `import { runProcess } from ${JSON.stringify(path.resolve("src/adapters/helm/exec.ts"))};`,
+      `await runProcess({ file: process.execPath, argv: ["-e", ${JSON.stringify(child)}], env: {}, timeoutMs: 60_000, redact: [] });`,
+    ].join("\n");
+    const file = path.join(dir, "worker-last-words.ts");
+    writeFileSync(file, worker);
+    const { spawn } = await import("node:child_process");
+    const proc = spawn(process.execPath, ["--no-warnings", file], { stdio: "ignore" });
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const pid = Number((await import("node:fs")).readFileSync(pidFile, "utf8"));
+    proc.kill("SIGKILL");
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+    expect(existsSync(`${pidFile}.failed`)).toBe(true);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * The watchdog between a worker and the process it runs (helm). Started by exec.ts with
- * `node watchdog.ts <config-json>`; it starts the command in a process group of its own with
- * stdout and stderr passed straight through, and stops the whole group (SIGTERM, then SIGKILL
+ * `node watchdog.ts <config-json>`; it starts the command in a process group of its own,
+ * forwards its stdout and stderr to the worker, and stops the whole group (SIGTERM, then SIGKILL
  * after the grace period) when:
  * - the timeout passes ("timeout");
  * - the lease deadline passes without being extended ("lease"): the worker sends
@@ -12,6 +12,14 @@
  * - the watchdog itself gets SIGTERM or SIGINT ("terminated").
  * When the command ends it writes {exitCode, signal, stoppedBy} as JSON on file descriptor 3.
  * It has its own timers, so it does all this even while the worker is stuck.
+ *
+ * The command's output goes through the watchdog's pipes, not the worker's: when the worker dies,
+ * the watchdog keeps reading (and drops) what the command writes while it stops. Helm, stopped,
+ * prints "Release … has been cancelled" before it marks the pending revision failed; writing
+ * that to a dead worker's pipe killed it (SIGPIPE) and left the release `pending-upgrade`, which
+ * the next deploy had to roll back first (bench/README.md, "Recovery after a kill"). Forwarding
+ * goes through fs streams (written from libuv's thread pool), so a worker that stops reading
+ * never blocks the watchdog's timers.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -45,11 +53,41 @@ let leaseDeadline = config.leaseDeadline;
 let timer: NodeJS.Timeout | undefined;
 let done = false;
 
+/** Forwarded output a worker has not read yet past this is dropped (exec.ts keeps 1 MiB of each stream). */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+
+/** The worker's end of stdout or stderr, until writing to it fails (the worker is gone). */
+function forwardTo(fd: 1 | 2): { write(chunk: Buffer): void; close(): Promise<void>; gone(): void } {
+  const out = createWriteStream("", { fd });
+  let open = true;
+  out.on("error", () => (open = false));
+  return {
+    write(chunk) {
+      if (open && out.writableLength < MAX_PENDING_BYTES) out.write(chunk);
+    },
+    gone() {
+      open = false;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        if (!open) return resolve();
+        out.once("error", () => resolve());
+        out.end(() => resolve());
+      }),
+  };
+}
+
+const forwarded = { stdout: forwardTo(1), stderr: forwardTo(2) };
+
 function finish(s: WatchdogStatus): void {
   if (done) return;
   done = true;
   clearTimeout(timer);
-  status.end(`${JSON.stringify(s)}\n`, () => process.exit(0));
+  void Promise.all([forwarded.stdout.close(), forwarded.stderr.close()]).then(() => {
+    // A worker that died cannot read the status either: exit all the same.
+    status.once("error", () => process.exit(0));
+    status.end(`${JSON.stringify(s)}\n`, () => process.exit(0));
+  });
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -63,7 +101,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 let child: ChildProcess;
 try {
-  child = spawn(config.file, config.argv, { cwd: config.cwd, env: process.env, stdio: ["ignore", "inherit", "inherit"], detached: true });
+  child = spawn(config.file, config.argv, { cwd: config.cwd, env: process.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
   finish({ exitCode: null, signal: null, spawnError: { message: e.message, ...(e.code ? { code: e.code } : {}) } });
@@ -87,10 +125,19 @@ child.once("error", (err: NodeJS.ErrnoException) => {
   if (child.pid !== undefined) return;
   finish({ exitCode: null, signal: null, spawnError: { message: err.message, ...(err.code ? { code: err.code } : {}) } });
 });
+// Read as long as the command writes, whether or not anyone is left to forward it to.
+child.stdout?.on("data", (chunk: Buffer) => forwarded.stdout.write(chunk));
+child.stderr?.on("data", (chunk: Buffer) => forwarded.stderr.write(chunk));
 child.once("exit", (exitCode, signal) => {
   // Whatever the command left in its group goes with it.
   signalGroup(child, "SIGKILL");
-  finish({ exitCode, signal, ...(stoppedBy ? { stoppedBy } : {}) });
+  const outcome = { exitCode, signal, ...(stoppedBy ? { stoppedBy } : {}) };
+  // Its output is complete once both pipes closed; something outside its group holding them is not waited for long.
+  const late = setTimeout(() => finish(outcome), 2_000);
+  child.once("close", () => {
+    clearTimeout(late);
+    finish(outcome);
+  });
 });
 
 createInterface({ input: process.stdin })
@@ -102,7 +149,12 @@ createInterface({ input: process.stdin })
       if (!stoppedBy) arm();
     }
   })
-  .on("close", () => stop("orphaned"));
+  .on("close", () => {
+    // The worker is gone: nobody reads the output any more (it is still drained, see above).
+    forwarded.stdout.gone();
+    forwarded.stderr.gone();
+    stop("orphaned");
+  });
 process.on("SIGTERM", () => stop("terminated"));
 process.on("SIGINT", () => stop("terminated"));
 arm();
