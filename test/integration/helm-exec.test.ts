@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -152,21 +152,23 @@ describe("runProcess", () => {
     await expect(running).resolves.toMatchObject({ stoppedBy: "abort", signal: "SIGTERM", timedOut: false });
   });
 
-  it("never outlives its worker: when the worker is killed with SIGKILL, the process group is stopped", async () => {
-    const pidFile = path.join(dir, "orphan.pid");
-    // A "worker" process that runs a long child through runProcess, then is killed -9 by the test.
-    const child = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(`${pidFile}.term`)}, 'x'); process.exit(1); }); setInterval(() => {}, 1000)`;
+  /**
+   * Runs `child` (a Node script that writes its pid to `pidFile`) through runProcess in a
+   * "worker" process, kills that worker with SIGKILL, and waits until the child is gone.
+   */
+  async function killWorkerUnder(name: string, child: (pidFile: string) => string): Promise<string> {
+    const pidFile = path.join(dir, `${name}.pid`);
     const worker = [
       `import { runProcess } from ${JSON.stringify(path.resolve("src/adapters/helm/exec.ts"))};`,
-      `await runProcess({ file: process.execPath, argv: ["-e", ${JSON.stringify(child)}], env: {}, timeoutMs: 60_000, redact: [] });`,
+      `await runProcess({ file: process.execPath, argv: ["-e", ${JSON.stringify(child(pidFile))}], env: {}, timeoutMs: 60_000, redact: [] });`,
     ].join("\n");
-    const file = path.join(dir, "worker.ts");
+    const file = path.join(dir, `${name}-worker.ts`);
     writeFileSync(file, worker);
     const { spawn } = await import("node:child_process");
     const proc = spawn(process.execPath, ["--no-warnings", file], { stdio: "ignore" });
     const deadline = Date.now() + 10_000;
     while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const pid = Number((await import("node:fs")).readFileSync(pidFile, "utf8"));
+    const pid = Number(readFileSync(pidFile, "utf8"));
     expect(pid).toBeGreaterThan(0);
     proc.kill("SIGKILL");
     const alive = () => {
@@ -179,42 +181,30 @@ describe("runProcess", () => {
     };
     while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(alive()).toBe(false);
+    return pidFile;
+  }
+
+  it("never outlives its worker: when the worker is killed with SIGKILL, the process group is stopped", async () => {
+    const pidFile = await killWorkerUnder(
+      "orphan",
+      (pidFile) =>
+        `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(`${pidFile}.term`)}, 'x'); process.exit(1); }); setInterval(() => {}, 1000)`,
+    );
     // It was asked to stop (SIGTERM) first, so helm could mark its release failed rather than pending.
     expect(existsSync(`${pidFile}.term`)).toBe(true);
   });
 
   it("a command stopped because its worker died can still write its last words (helm marks the release failed, not pending)", async () => {
-    const pidFile = path.join(dir, "last-words.pid");
     // Like helm: on SIGTERM it prints that the release is cancelled, then records the revision as
     // failed; a write to a broken stdout ends it first (Go's SIGPIPE; here EPIPE → exit 141).
-    const child = [
-      `const fs = require('fs'); fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));`,
-      `process.stdout.on('error', () => process.exit(141));`,
-      `process.on('SIGTERM', () => process.stdout.write('Release "web-pr-1" has been cancelled.\\n'.repeat(2000), (err) => { if (err) process.exit(141); fs.writeFileSync(${JSON.stringify(`${pidFile}.failed`)}, 'x'); process.exit(1); }));`,
-      `setInterval(() => process.stdout.write('still upgrading\\n'), 20)`,
-    ].join(" ");
-    const worker = [
-      `import { runProcess } from ${JSON.stringify(path.resolve("src/adapters/helm/exec.ts"))};`,
-      `await runProcess({ file: process.execPath, argv: ["-e", ${JSON.stringify(child)}], env: {}, timeoutMs: 60_000, redact: [] });`,
-    ].join("\n");
-    const file = path.join(dir, "worker-last-words.ts");
-    writeFileSync(file, worker);
-    const { spawn } = await import("node:child_process");
-    const proc = spawn(process.execPath, ["--no-warnings", file], { stdio: "ignore" });
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const pid = Number((await import("node:fs")).readFileSync(pidFile, "utf8"));
-    proc.kill("SIGKILL");
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(alive()).toBe(false);
+    const pidFile = await killWorkerUnder("last-words", (pidFile) =>
+      [
+        `const fs = require('fs'); fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));`,
+        `process.stdout.on('error', () => process.exit(141));`,
+        `process.on('SIGTERM', () => process.stdout.write('Release "web-pr-1" has been cancelled.\\n'.repeat(2000), (err) => { if (err) process.exit(141); fs.writeFileSync(${JSON.stringify(`${pidFile}.failed`)}, 'x'); process.exit(1); }));`,
+        `setInterval(() => process.stdout.write('still upgrading\\n'), 20)`,
+      ].join(" "),
+    );
     expect(existsSync(`${pidFile}.failed`)).toBe(true);
   });
 });
