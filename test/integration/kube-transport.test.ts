@@ -2,7 +2,7 @@
 // errors as client-node reports them (so ListWatch and toKubeError understand them), and watch
 // lines split exactly as sent, however TCP cuts them.
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { toKubeError } from "../../src/adapters/kube/kube-error.ts";
@@ -113,6 +113,26 @@ describe("kube transport", () => {
     await expect(transport.get("/quiet", {}, () => undefined)).rejects.toMatchObject({ name: "TimeoutError" });
     await expect(transport.request({ method: "DELETE", path: "/quiet" })).rejects.toMatchObject({ name: "TimeoutError" });
   });
+
+  it("gives up on an API server that accepts the connection but never completes the TLS handshake", async () => {
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const kc = kubeConnectionFromString(stringify({
+        clusters: [{ name: "c", cluster: { server: `https://127.0.0.1:${(silent.address() as AddressInfo).port}` } }],
+        users: [{ name: "u", user: { token: "t" } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+        "current-context": "c",
+      }));
+      // The inactivity timeouts are far away: only the connect timeout can end these.
+      const transport = createKubeTransport(kc, { inactivityMs: 60_000, requestInactivityMs: 60_000, connectTimeoutMs: 100 });
+      await expect(transport.request({ method: "GET", path: "/api/v1/namespaces/pr-1" })).rejects.toMatchObject({ name: "TimeoutError" });
+      await expect(transport.get("/api/v1/pods", {}, () => undefined)).rejects.toMatchObject({ name: "TimeoutError" });
+      expect(toKubeError(await transport.request({ method: "GET", path: "/api/v1/namespaces/pr-1" }).catch((e: unknown) => e), "read Namespace pr-1").code).toBe("unreachable");
+    } finally {
+      silent.close();
+    }
+  }, 10_000);
 
   it("ends a stream with the handler's error when the handler throws, and once with AbortError when aborted", async () => {
     kube = await startKubeApiDouble();

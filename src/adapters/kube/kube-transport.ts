@@ -126,11 +126,14 @@ function apiError(res: IncomingMessage, body: Buffer): KubeApiError {
   return new KubeApiError(res.statusCode ?? 0, res.statusMessage ?? "", body.toString("utf8"));
 }
 
-export function createKubeTransport(connection: KubeConnection, options: { inactivityMs?: number; requestInactivityMs?: number } = {}): KubeTransport {
+export function createKubeTransport(connection: KubeConnection, options: { inactivityMs?: number; requestInactivityMs?: number; connectTimeoutMs?: number } = {}): KubeTransport {
   // client-node's Watch gives up on a stream after 30 s without data; a quiet informer reconnects.
   const inactivityMs = options.inactivityMs ?? 30_000;
   // client-node's generated calls (undici) gave up after 300 s without headers or body data.
   const requestInactivityMs = options.requestInactivityMs ?? 300_000;
+  // ...and after 10 s without a connection (TCP and TLS): an API server that accepts and never
+  // completes the handshake (a stuck load balancer, an upgrade) fails a deploy's call in seconds.
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const bodies = new BodyBuffers();
   const server = connection.cluster.server;
 
@@ -145,6 +148,14 @@ export function createKubeTransport(connection: KubeConnection, options: { inact
     return new Promise((resolve, reject) => {
       const req = send(url, { ...opts, signal }, resolve);
       req.on("error", reject);
+      req.on("socket", (socket) => {
+        // A kept-alive socket is connected already; a new one has connectTimeoutMs to be ready.
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => req.destroy(timeoutError()), connectTimeoutMs);
+        timer.unref();
+        socket.once(url.protocol === "https:" ? "secureConnect" : "connect", () => clearTimeout(timer));
+        socket.once("close", () => clearTimeout(timer));
+      });
       req.end(body?.data);
     });
   }
