@@ -63,12 +63,15 @@ function projectConfigPath(env: Env): { path: string; example: boolean } {
  * The cluster's configuration: KUBECONFIG, else in-cluster, else ~/.kube/config as kubectl
  * and helm would. Missing or broken, start-up stops with a ConfigError saying what to set.
  */
-function kubeConfigFor(env: Env): ReturnType<typeof loadKubeConfig> {
+async function kubeConfigFor(env: Env): Promise<ReturnType<typeof loadKubeConfig>> {
   const home = join(homedir(), ".kube", "config");
   const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST);
   const path = env.KUBECONFIG ?? (!inCluster && existsSync(home) ? home : undefined);
   try {
-    return loadKubeConfig(path);
+    const connection = loadKubeConfig(path);
+    // A kubeconfig for client-node (exec plugins and the like) is read by it now, not at the first request.
+    await connection.ready();
+    return connection;
   } catch (err) {
     if (err instanceof KubeError) throw new ConfigError("Kubernetes configuration", [`KUBECONFIG: ${err.message}`]);
     throw err;
@@ -133,7 +136,7 @@ export async function startOctostage(opts: StartOptions): Promise<Octostage> {
   // Chart keys and values.schema.json checks, for the API (server) and PR comments (worker): `helm pull`, cached.
   const charts = createChartCatalog({ helm, checker: createAjvChecker(), clock });
   // Only workers talk to the cluster and run helm; a server-only process needs neither.
-  const cluster = env.OCTOSTAGE_ROLE === "server" ? undefined : createKubeCluster({ kubeConfig: kubeConfigFor(env), logger, deployerClusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE });
+  const cluster = env.OCTOSTAGE_ROLE === "server" ? undefined : createKubeCluster({ kubeConfig: await kubeConfigFor(env), logger, deployerClusterRole: env.OCTOSTAGE_DEPLOYER_CLUSTERROLE });
   const deps: AppDeps | undefined =
     !cluster
       ? undefined

@@ -2,7 +2,7 @@
 // once a minute, as client-node and client-go do), client certificates and CAs as data or files,
 // insecure-skip-tls-verify and tls-server-name, against a real TLS server that echoes who called;
 // clear errors; and which kubeconfigs go to client-node's KubeConfig instead.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -163,6 +163,20 @@ describe("a kubeconfig file, without client-node", () => {
     expect(await whoami(connection)).toMatchObject({ authorization: "Bearer token-2" });
   });
 
+  it("notices a rotated CA file within a minute (the same check covers client certificate and key files)", async () => {
+    // Not the CA yet: the server's own certificate, which cannot verify it.
+    const ca = await file("ca.crt", SERVER_DNS_CERT, "ca-rotated");
+    let now = 1_000_000;
+    const connection = loadKubeConfig(await kubeconfigFile(config({ server: ipServer.url, "certificate-authority": "ca.crt" }, { token: "t" }), "ca-rotated"), { now: () => now });
+    await expect(whoami(connection)).rejects.toThrow(/self-signed|unable to (get|verify)|certificate/i);
+    await writeFile(ca, CA_CERT);
+    await utimes(ca, new Date(Date.now() + 5_000), new Date(Date.now() + 5_000));
+    now += 30_000;
+    await expect(whoami(connection)).rejects.toThrow(/self-signed|unable to (get|verify)|certificate/i);
+    now += TOKEN_FILE_MAX_AGE_MS;
+    expect(await whoami(connection)).toMatchObject({ authorization: "Bearer t" });
+  });
+
   it("presents the user's client certificate and key, given as data", async () => {
     const connection = loadKubeConfig(await kubeconfigFile(config({ server: ipServer.url, "certificate-authority-data": b64(CA_CERT) }, { "client-certificate-data": b64(CLIENT_CERT), "client-key-data": b64(CLIENT_KEY) })));
     expect(await whoami(connection)).toEqual({ authorization: null, clientCN: "alice", clientAuthorized: true });
@@ -250,12 +264,39 @@ describe("which kubeconfigs go to client-node", () => {
     expect(connection.cluster.server).toBe(c.server);
   });
 
-  it("several files in KUBECONFIG, merged as client-node merges them (a later current-context wins)", async () => {
+  it("several files in KUBECONFIG, merged as kubectl and helm merge them: the first current-context and the first entry of a name win", async () => {
     const first = await kubeconfigFile(config({ server: ipServer.url, "insecure-skip-tls-verify": true }, { token: "t" }));
-    const second = await kubeconfigFile({ clusters: [{ name: "d", cluster: { server: "https://other:6443" } }], contexts: [{ name: "other", context: { cluster: "d", user: "u" } }], "current-context": "other" });
+    // Two kubeadm-style files name their entries alike; the second's must not replace the first's.
+    const second = await kubeconfigFile({
+      clusters: [{ name: "c", cluster: { server: "https://other:6443" } }, { name: "d", cluster: { server: "https://d:6443" } }],
+      users: [{ name: "u", user: { token: "second" } }],
+      contexts: [{ name: "other", context: { cluster: "d", user: "u" } }],
+      "current-context": "other",
+    });
+    const connection = loadKubeConfig(`${first}${delimiter}${second}`);
+    expect(connection.via).toBe("native");
+    expect(connection.cluster.server).toBe(ipServer.url);
+    expect(await whoami(connection)).toMatchObject({ authorization: "Bearer t" });
+    // A file without current-context leaves the choice to the next one.
+    const third = await kubeconfigFile({ clusters: [{ name: "e", cluster: { server: "https://e:6443" } }] });
+    expect(loadKubeConfig(`${third}${delimiter}${second}`).cluster.server).toBe("https://d:6443");
+  });
+
+  it("several files whose context needs client-node: client-node gets the same merge", async () => {
+    const first = await kubeconfigFile({ ...config({ server: ipServer.url, "insecure-skip-tls-verify": true }, { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "true" } }) });
+    const second = await kubeconfigFile({ clusters: [{ name: "c", cluster: { server: "https://other:6443" } }], "current-context": "other" });
     const connection = loadKubeConfig(`${first}${delimiter}${second}`);
     expect(connection.via).toBe("client-node");
-    expect(connection.cluster.server).toBe("https://other:6443");
+    expect(connection.cluster.server).toBe(ipServer.url);
+  });
+
+  it("a kubeconfig for client-node that client-node cannot read fails ready() (start-up) with the reason, not every request later", async () => {
+    const exec = { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "true" } };
+    const broken = { ...config(cluster, exec), clusters: [{ name: "c", cluster }, { name: "no-server", cluster: {} }] };
+    const connection = kubeConnectionFromString(stringify(broken));
+    expect(connection.via).toBe("client-node");
+    await expect(connection.ready()).rejects.toMatchObject({ code: "failed", message: expect.stringMatching(/^the kubeconfig could not be read: .*server/) as unknown });
+    await expect(kubeConnectionFromString(stringify(config(cluster, exec))).ready()).resolves.toBeUndefined();
   });
 
   it("keeps the token, certificate and CA kinds native", () => {

@@ -8,13 +8,13 @@
  * username/password, impersonation, proxy-url, several files in KUBECONFIG) is handed to
  * client-node's KubeConfig, imported on the first request, so it works as it always did.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { isIPv6 } from "node:net";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { KubeError } from "./kube-error.ts";
 
 const SERVICE_ACCOUNT_ROOT = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -55,6 +55,12 @@ export interface KubeConnection {
    * to it). Reads a token file again when its copy is a minute old.
    */
   requestOptions(): Promise<KubeRequestOptions>;
+  /**
+   * Resolves once the connection can authenticate: at once when native; the fallback loads
+   * client-node and the kubeconfig into it (start-up calls this, so a kubeconfig client-node
+   * cannot read stops the worker with a clear error instead of failing every request).
+   */
+  ready(): Promise<void>;
 }
 
 export interface LoadKubeConfigOptions {
@@ -66,10 +72,13 @@ export interface LoadKubeConfigOptions {
   readFile?: (path: string) => Buffer;
   /** Clock for the token file's age, in ms (injectable for tests). */
   now?: () => number;
+  /** A file's modification time in ms, to notice a rotated CA, certificate or key (injectable for tests). */
+  mtimeMs?: (path: string) => number;
 }
 
 interface Io {
   readFile: (path: string) => Buffer;
+  mtimeMs: (path: string) => number;
   now: () => number;
 }
 
@@ -131,19 +140,32 @@ function withAbsolutePaths(raw: RawConfig, dir: string | undefined): RawConfig {
   };
 }
 
-/** As client-node merges the files of KUBECONFIG: a later file's current-context wins, names must not repeat. */
+/**
+ * As kubectl and helm merge the files of KUBECONFIG (client-go's loading rules): the first file to
+ * set current-context wins, and of two entries with one name the first file's is kept. (helm gets
+ * the same KUBECONFIG: both must act on the same cluster.)
+ */
 function merge(configs: RawConfig[]): RawConfig {
   const merged: RawConfig = { clusters: [], users: [], contexts: [], currentContext: undefined };
   for (const config of configs) {
-    merged.currentContext = config.currentContext ?? merged.currentContext;
+    merged.currentContext ??= config.currentContext;
     for (const key of ["clusters", "users", "contexts"] as const) {
-      for (const entry of config[key]) {
-        if (merged[key].some((e) => e.name === entry.name)) throw new Error(`Duplicate ${key.slice(0, -1)}: ${entry.name}`);
-        merged[key].push(entry);
-      }
+      for (const entry of config[key]) if (!merged[key].some((e) => e.name === entry.name)) merged[key].push(entry);
     }
   }
   return merged;
+}
+
+/** The merged configuration as one kubeconfig document (for client-node, when the fallback needs it). */
+function toKubeconfigText(raw: RawConfig): string {
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: raw.clusters.map((c) => ({ name: c.name, cluster: c.body })),
+    users: raw.users.map((u) => ({ name: u.name, user: u.body })),
+    contexts: raw.contexts.map((c) => ({ name: c.name, context: c.body })),
+    ...(raw.currentContext ? { "current-context": raw.currentContext } : {}),
+  });
 }
 
 function endpoint(cluster: Raw): ClusterEndpoint | undefined {
@@ -193,10 +215,45 @@ function plainHttpRefused(server: string): string {
   return `the API server ${server} is plain HTTP: set insecure-skip-tls-verify: true on its cluster to allow that (client-node refuses it otherwise)`;
 }
 
-/** A connection this module authenticates: one keep-alive agent with the TLS settings, a token read again when it is a minute old. */
+/**
+ * A connection this module authenticates: one keep-alive agent with the TLS settings, a token read
+ * again when it is a minute old, and the agent made again when a CA, certificate or key file has
+ * changed (checked once a minute: a cluster CA rotated, a certificate renewed by cert-manager or a
+ * Vault agent). The old agent's connections (watches) end by themselves; it is closed 5 minutes later.
+ */
 function nativeConnection(cluster: ClusterEndpoint, user: NativeUser, io: Io): KubeConnection {
   let agent: http.Agent | undefined = undefined;
   let fileToken: { value: string; readAt: number } | undefined = undefined;
+  const tlsFiles = [cluster.caFile, user.certFile, user.keyFile].filter((f): f is string => f !== undefined);
+  let tlsFilesSeen: { stamp: string; at: number } | undefined = undefined;
+  const stampOf = (): string =>
+    tlsFiles
+      .map((f) => {
+        try {
+          return String(io.mtimeMs(f));
+        } catch {
+          return "?";
+        }
+      })
+      .join(",");
+
+  function currentAgent(): http.Agent {
+    const now = io.now();
+    if (agent && tlsFiles.length > 0 && tlsFilesSeen && now - tlsFilesSeen.at > TOKEN_FILE_MAX_AGE_MS) {
+      const stamp = stampOf();
+      if (stamp !== tlsFilesSeen.stamp) {
+        const old = agent;
+        setTimeout(() => old.destroy(), 300_000).unref();
+        agent = undefined;
+      }
+      tlsFilesSeen = { stamp, at: now };
+    }
+    if (!agent) {
+      tlsFilesSeen = { stamp: stampOf(), at: now };
+      agent = makeAgent();
+    }
+    return agent;
+  }
 
   function makeAgent(): http.Agent {
     if (cluster.server.startsWith("http:")) {
@@ -228,9 +285,10 @@ function nativeConnection(cluster: ClusterEndpoint, user: NativeUser, io: Io): K
   return {
     cluster,
     via: "native",
+    ready: () => Promise.resolve(),
     requestOptions() {
       try {
-        agent ??= makeAgent();
+        const agent = currentAgent();
         const bearer = token();
         const headers: Record<string, string> = {};
         if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -242,13 +300,17 @@ function nativeConnection(cluster: ClusterEndpoint, user: NativeUser, io: Io): K
   };
 }
 
-/** A connection client-node's KubeConfig authenticates (imported, and `load`ed, on the first request). */
-function clientNodeConnection(cluster: ClusterEndpoint, load: (kc: KubeConfig) => void): KubeConnection {
+/** A connection client-node's KubeConfig authenticates (imported, and `load`ed, on the first request or by ready()). */
+function clientNodeConnection(cluster: ClusterEndpoint, source: string, load: (kc: KubeConfig) => void): KubeConnection {
   let loaded: Promise<KubeConfig> | undefined = undefined;
   const kubeConfig = (): Promise<KubeConfig> => {
     loaded ??= import("@kubernetes/client-node").then(({ KubeConfig }) => {
       const kc = new KubeConfig();
-      load(kc);
+      try {
+        load(kc);
+      } catch (err) {
+        throw new KubeError("failed", `${source} could not be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
       return kc;
     });
     loaded.catch(() => (loaded = undefined)); // a file that could not be read is read again next time
@@ -262,6 +324,7 @@ function clientNodeConnection(cluster: ClusterEndpoint, load: (kc: KubeConfig) =
       await (await kubeConfig()).applyToHTTPSOptions(opts);
       return opts;
     },
+    ready: async () => void (await kubeConfig()),
   };
 }
 
@@ -289,14 +352,14 @@ function connectionOf(raw: RawConfig, source: string, io: Io, load: (kc: KubeCon
     throw new KubeError("failed", `${source} has no current context with a cluster (${why}): set current-context (kubectl config use-context NAME)`);
   }
   const user = raw.users.find((u) => u.name === context?.user)?.body ?? {};
-  if (needsClientNode(clusterEntry.body, user)) return clientNodeConnection(cluster, load);
+  if (needsClientNode(clusterEntry.body, user)) return clientNodeConnection(cluster, source, load);
   if (cluster.server.startsWith("http:") && !cluster.skipTLSVerify) throw new KubeError("failed", `${source}: ${plainHttpRefused(cluster.server)}`);
   return nativeConnection(cluster, nativeUser(user), io);
 }
 
 /** A kubeconfig given as text (a staging deployer's, made by staging-access.ts). Relative paths in it are relative to the current directory. */
-export function kubeConnectionFromString(text: string, options: Pick<LoadKubeConfigOptions, "readFile" | "now"> = {}): KubeConnection {
-  const io: Io = { readFile: options.readFile ?? readFileSync, now: options.now ?? Date.now };
+export function kubeConnectionFromString(text: string, options: Pick<LoadKubeConfigOptions, "readFile" | "now" | "mtimeMs"> = {}): KubeConnection {
+  const io: Io = { readFile: options.readFile ?? readFileSync, now: options.now ?? Date.now, mtimeMs: options.mtimeMs ?? ((path) => statSync(path).mtimeMs) };
   let raw: RawConfig;
   try {
     raw = readRaw(text);
@@ -318,31 +381,21 @@ function loadFiles(files: string[], source: string, io: Io, fileExists: (path: s
   } catch (err) {
     throw new KubeError("failed", `${source} could not be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  // Several files: client-node merges them (as its loadFromDefault does with KUBECONFIG).
-  const load = (kc: KubeConfig): void => {
-    kc.loadFromFile(files[0]!);
-    for (const file of files.slice(1)) {
-      const other = new (kc.constructor as new () => KubeConfig)();
-      other.loadFromFile(file);
-      kc.mergeConfig(other);
-    }
-  };
-  if (files.length > 1) {
-    const native = connectionOf(raw, source, io, load);
-    return native.via === "client-node" ? native : clientNodeConnection(native.cluster, load);
-  }
+  // The fallback reads the one file as it is, or several merged here as kubectl merges them
+  // (client-node's own merge lets a later file win, and refuses a name twice).
+  const load = (kc: KubeConfig): void => (files.length === 1 ? kc.loadFromFile(files[0]!) : kc.loadFromString(toKubeconfigText(raw)));
   return connectionOf(raw, source, io, load);
 }
 
 /**
  * Loads the Kubernetes connection: the kubeconfig file when a path is given (the KUBECONFIG
- * setting; several files separated by ':' are merged as client-node merges them), otherwise the
+ * setting; several files separated by ':' are merged as kubectl merges them), otherwise the
  * in-cluster service account. Throws a KubeError (code "failed") that says what to configure.
  */
 export function loadKubeConfig(kubeconfigPath?: string, options: LoadKubeConfigOptions = {}): KubeConnection {
   const env = options.env ?? process.env;
   const fileExists = options.fileExists ?? existsSync;
-  const io: Io = { readFile: options.readFile ?? readFileSync, now: options.now ?? Date.now };
+  const io: Io = { readFile: options.readFile ?? readFileSync, now: options.now ?? Date.now, mtimeMs: options.mtimeMs ?? ((path) => statSync(path).mtimeMs) };
   if (kubeconfigPath) {
     const files = !fileExists(kubeconfigPath) && kubeconfigPath.includes(delimiter) ? kubeconfigPath.split(delimiter).filter(Boolean) : [kubeconfigPath];
     return loadFiles(files, `kubeconfig file ${kubeconfigPath}`, io, fileExists);
