@@ -101,11 +101,13 @@ COPY --from=deps /app/src ./src
 
 # HOME must be writable (helm keeps its cache and config there): the user's home in the image,
 # an emptyDir in the chart. NODE_ENV is left unset, as in the test suite.
-# MALLOC_TRIM_THRESHOLD_: glibc gives freed memory back to the system above 128 KiB instead of
-# keeping it after a large free (list pages of a busy cluster; bench/README.md, "Scoped
-# observation"; docs/operators/install.md, "Memory").
+# glibc's malloc, for a long-running process with few threads (docs/operators/install.md,
+# "Memory"; measured in bench/README.md, "Worker memory"): MALLOC_TRIM_THRESHOLD_ gives freed
+# memory back to the system above 128 KiB instead of keeping it after a large free (list pages
+# of a busy cluster), MALLOC_ARENA_MAX=2 keeps helper threads from each growing an arena of their own.
 ENV HOME=/home/octostage \
-    MALLOC_TRIM_THRESHOLD_=131072
+    MALLOC_TRIM_THRESHOLD_=131072 \
+    MALLOC_ARENA_MAX=2
 
 USER 10001:10001
 
