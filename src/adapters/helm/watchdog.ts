@@ -117,8 +117,11 @@ function stop(reason: StopReason): void {
 
 function arm(): void {
   clearTimeout(timer);
-  const next = Math.min(config.timeoutAt, leaseDeadline ?? Number.POSITIVE_INFINITY);
-  timer = setTimeout(() => stop(Date.now() >= config.timeoutAt ? "timeout" : "lease"), Math.max(0, next - Date.now()));
+  // The reason is the deadline the timer is set for (a timer may fire a millisecond before
+  // Date.now() reaches it: asking the clock then called a timeout a lease expiry).
+  const reason: StopReason = config.timeoutAt <= (leaseDeadline ?? Number.POSITIVE_INFINITY) ? "timeout" : "lease";
+  const next = reason === "timeout" ? config.timeoutAt : leaseDeadline!;
+  timer = setTimeout(() => stop(reason), Math.max(0, next - Date.now()));
 }
 
 child.once("error", (err: NodeJS.ErrnoException) => {
