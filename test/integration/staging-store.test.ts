@@ -286,6 +286,31 @@ describe("the intake fast path (read, then one conditional statement)", () => {
     expect(await t.store.changeStaging(pullRequestChange(56, sha(3)))).toMatchObject({ outcome: "changed", staging: { id: s.id, headSha: sha(3) } });
   });
 
+  it("reads and writes times as Prisma does whatever the process's time zone (the fast path runs on node-postgres directly)", async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      const s = await pushed(t.store, 57, sha(1), { updatedAt: new Date("2026-12-01T10:00:00.123Z") });
+      const out = await recordPullRequestEvent(t.store, 57, sha(2), { updatedAt: new Date("2026-12-01T11:30:00.456Z"), deliveryId: "fast-tz" });
+      expect(out.outcome).toBe("changed");
+      const fast = out.outcome === "changed" ? out.staging : undefined;
+      const stored = (await t.store.get(s.id))!;
+      expect(stored.prUpdatedAt?.toISOString()).toBe("2026-12-01T11:30:00.456Z");
+      // What the fast path hands back is what Prisma reads: every time, the bigint, the JSON.
+      expect(fast).toEqual(stored);
+      expect(typeof stored.installationId === "bigint" || typeof stored.installationId === "number").toBe(true);
+      // Its read of the row too: the next push on the fast path keeps the earlier times as they were.
+      const again = await recordPullRequestEvent(t.store, 57, sha(3), { updatedAt: new Date("2026-12-01T12:00:00.789Z"), deliveryId: "fast-tz-2" });
+      const after = (await t.store.get(s.id))!;
+      expect(again.outcome === "changed" ? again.staging : undefined).toEqual(after);
+      expect(after.statusChangedAt.getTime()).toBe(stored.statusChangedAt.getTime());
+      expect(after.lastActivityAt.getTime()).toBeGreaterThanOrEqual(stored.lastActivityAt.getTime());
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it("an event that changes nothing still records its delivery: its redelivery is a duplicate", async () => {
     await pushed(t.store, 53, sha(1), { updatedAt: new Date("2026-12-01T10:05:00Z") });
     const stale = await recordPullRequestEvent(t.store, 53, sha(0), { updatedAt: new Date("2026-12-01T10:00:00Z"), deliveryId: "fast-4" });

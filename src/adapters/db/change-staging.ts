@@ -11,6 +11,7 @@ import type { Staging } from "../../generated/prisma/client.ts";
 import type { StagingInputs } from "../../domain/intent/inputs.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { ChangeOutcome, ChangeRequest, Lease, OverrideRecord, StagingRecord, StagingSnapshot } from "../../ports/store.ts";
+import { poolOf, prismaTypes } from "./prisma.ts";
 import type { Db } from "./prisma.ts";
 import { toStaging } from "./records.ts";
 
@@ -132,6 +133,55 @@ function changedColumns(current: StagingRecord | null, inputs: StagingInputs, sp
 
 type FastRow = Staging & { rowVersion: string; overridesJson: { scope: string; key: string; op: string; value: unknown; actor: string; source: string; updatedAt: string }[] };
 
+// The fast path's two statements, prepared once per connection (node-postgres named statements)
+// and run on the pool under Prisma's client: Prisma's runtime building the statements and mapping
+// every column back cost more CPU than the statements themselves (bench/README.md, "Where intake
+// stands"). Rows come back typed as Prisma types them (prismaTypes); every parameter is cast.
+const FAST_READ = {
+  name: "octostage-intake-read",
+  text: `
+    SELECT s.*, s.xmin::text AS "rowVersion",
+      COALESCE((SELECT json_agg(json_build_object('scope', o."scope", 'key', o."key", 'op', o."op", 'value', o."value", 'actor', o."actor", 'source', o."source",
+                                                  'updatedAt', to_char(o."updatedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) ORDER BY o."updatedAt", o."id")
+                FROM "Override" o WHERE o."stagingId" = s."id"), '[]'::json) AS "overridesJson",
+      $1::text IS NOT NULL AND EXISTS (SELECT 1 FROM "WebhookDelivery" d WHERE d."id" = $1::text) AS "seen"
+    FROM "Staging" s
+    WHERE s."repoOwner" = $2::text AND s."repoName" = $3::text AND s."prNumber" = $4::int`,
+};
+
+const FAST_WRITE = {
+  name: "octostage-intake-write",
+  text: `
+    WITH u AS (
+      UPDATE "Staging" SET
+        "desiredState" = $1::text, "headSha" = $2::text, "headRef" = $3::text, "headFromFork" = $4::boolean,
+        "headChangedAt" = $5::timestamp(3), "prUpdatedAt" = $6::timestamp(3), "approvedSha" = $7::text, "approvedBy" = $8::text,
+        "skipReason" = $9::text, "imageTag" = $10::text, "follow" = $11::boolean, "keepUntil" = $12::timestamp(3), "keepLabel" = $13::boolean,
+        "archivedAt" = $14::timestamp(3), "lastActivityAt" = $15::timestamp(3), "noticeAt" = NULL, "noticePolicy" = NULL,
+        "desiredSpec" = $16::jsonb, "url" = $17::text,
+        "statusVersion" = "statusVersion" + 1,
+        "generation" = "generation" + $18::int,
+        "retryAt" = CASE WHEN $19::boolean THEN NULL ELSE "retryAt" END,
+        "attempts" = CASE WHEN $19::boolean THEN 0 ELSE "attempts" END,
+        "updatedAt" = $20::timestamp(3)
+      WHERE "id" = $21::uuid AND xmin::text = $22::text
+      RETURNING *
+    ),
+    d AS (
+      INSERT INTO "WebhookDelivery" ("id", "event") SELECT $23::text, $24::text FROM u WHERE $23::text IS NOT NULL
+      ON CONFLICT DO NOTHING RETURNING "id"
+    ),
+    a AS (
+      INSERT INTO "Action" ("id", "stagingId", "kind", "actor", "actorName", "source", "detail", "generation", "state", "deliveryId", "createdAt")
+      SELECT $25::uuid, u."id", $26::text, $27::text, $28::text, $29::text, $30::jsonb, u."generation", $31::text, $23::text, $20::timestamp(3)
+      FROM u RETURNING "id"
+    )
+    SELECT u.* FROM u, a`,
+};
+
+/** A DateTime parameter as Prisma stores it: UTC, the zone dropped by the timestamp cast. */
+const utc = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
 /**
  * The hot path of intake (issue 14): a pull request event on an existing staging in two
  * statements and no interactive transaction. One read (the row, its row version `xmin` and its
@@ -141,19 +191,14 @@ type FastRow = Staging & { rowVersion: string; overridesJson: { scope: string; k
  * command, a worker's write) makes the update match nothing: the locking path then decides again
  * on the row as it is. Delivery ids stay exact: a delivery is recorded only with its change, and
  * a redelivery finds it (ON CONFLICT) and is a duplicate. Events that create a staging or edit
- * overrides take the locking path.
+ * overrides take the locking path, and so does a client without its pool.
  */
 async function changeFast<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks: ChangeHooks): Promise<ChangeOutcome<R> | undefined> {
-  if (!("key" in req.target) || hooks.afterLock) return undefined;
+  const pool = poolOf(db);
+  if (!pool || !("key" in req.target) || hooks.afterLock) return undefined;
   const { key } = req.target;
-  const rows = await db.$queryRaw<FastRow[]>`
-    SELECT s.*, s.xmin::text AS "rowVersion",
-      COALESCE((SELECT json_agg(json_build_object('scope', o."scope", 'key', o."key", 'op', o."op", 'value', o."value", 'actor', o."actor", 'source', o."source", 'updatedAt', o."updatedAt") ORDER BY o."updatedAt", o."id")
-                FROM "Override" o WHERE o."stagingId" = s."id"), '[]'::json) AS "overridesJson",
-      ${req.deliveryId ?? null}::text IS NOT NULL AND EXISTS (SELECT 1 FROM "WebhookDelivery" d WHERE d."id" = ${req.deliveryId ?? ""}) AS "seen"
-    FROM "Staging" s
-    WHERE s."repoOwner" = ${key.repoOwner} AND s."repoName" = ${key.repoName} AND s."prNumber" = ${key.prNumber}`;
-  const row = rows[0] as (FastRow & { seen: boolean }) | undefined;
+  const rows = await pool.query<FastRow & { seen: boolean }>({ ...FAST_READ, values: [req.deliveryId ?? null, key.repoOwner, key.repoName, key.prNumber], types: prismaTypes });
+  const row = rows.rows[0];
   if (!row) return undefined;
   if (row.seen) return { outcome: "duplicate" };
   await hooks.afterRead?.(req.target);
@@ -174,34 +219,23 @@ async function changeFast<R>(db: Db, clock: Clock, req: ChangeRequest<R>, hooks:
   const c = changedColumns(current, inputs, spec, action, now);
   const bump = decision.bumpGeneration === true;
   const actionId = randomUUID();
-  const written = await db.$queryRaw<Staging[]>`
-    WITH u AS (
-      UPDATE "Staging" SET
-        "desiredState" = ${c.desiredState}, "headSha" = ${c.headSha}, "headRef" = ${c.headRef}, "headFromFork" = ${c.headFromFork},
-        "headChangedAt" = ${c.headChangedAt}, "prUpdatedAt" = ${c.prUpdatedAt}, "approvedSha" = ${c.approvedSha}, "approvedBy" = ${c.approvedBy},
-        "skipReason" = ${c.skipReason}, "imageTag" = ${c.imageTag}, "follow" = ${c.follow}, "keepUntil" = ${c.keepUntil}, "keepLabel" = ${c.keepLabel},
-        "archivedAt" = ${c.archivedAt}, "lastActivityAt" = ${c.lastActivityAt ?? current.lastActivityAt}, "noticeAt" = NULL, "noticePolicy" = NULL,
-        "desiredSpec" = ${JSON.stringify(spec)}::jsonb, "url" = ${c.url},
-        "statusVersion" = "statusVersion" + 1,
-        "generation" = "generation" + ${bump ? 1 : 0},
-        "retryAt" = CASE WHEN ${bump} THEN NULL ELSE "retryAt" END,
-        "attempts" = CASE WHEN ${bump} THEN 0 ELSE "attempts" END,
-        "updatedAt" = ${now}
-      WHERE "id" = ${current.id}::uuid AND xmin::text = ${row.rowVersion}
-      RETURNING *
-    ),
-    d AS (
-      INSERT INTO "WebhookDelivery" ("id", "event") SELECT ${req.deliveryId ?? null}, ${req.event} FROM u WHERE ${req.deliveryId ?? null}::text IS NOT NULL
-      ON CONFLICT DO NOTHING RETURNING "id"
-    ),
-    a AS (
-      INSERT INTO "Action" ("id", "stagingId", "kind", "actor", "actorName", "source", "detail", "generation", "state", "deliveryId", "createdAt")
-      SELECT ${actionId}::uuid, u."id", ${action.kind}, ${action.actor.id}, ${action.actor.name}, ${action.actor.source},
-             ${action.detail === undefined ? null : JSON.stringify(action.detail)}::jsonb, u."generation", ${bump ? "queued" : "skipped"}, ${req.deliveryId ?? null}, ${now}
-      FROM u RETURNING "id"
-    )
-    SELECT u.* FROM u, a`;
-  const out = written[0];
+  const written = await pool.query<Staging>({
+    ...FAST_WRITE,
+    values: [
+      c.desiredState, c.headSha, c.headRef, c.headFromFork,
+      utc(c.headChangedAt), utc(c.prUpdatedAt), c.approvedSha, c.approvedBy,
+      c.skipReason, c.imageTag, c.follow, utc(c.keepUntil), c.keepLabel,
+      utc(c.archivedAt), utc(c.lastActivityAt ?? current.lastActivityAt),
+      JSON.stringify(spec), c.url,
+      bump ? 1 : 0, bump, utc(now),
+      current.id, row.rowVersion,
+      req.deliveryId ?? null, req.event,
+      actionId, action.kind, action.actor.id, action.actor.name, action.actor.source,
+      action.detail === undefined ? null : JSON.stringify(action.detail), bump ? "queued" : "skipped",
+    ],
+    types: prismaTypes,
+  });
+  const out = written.rows[0];
   // Changed since it was read: decide again under the row lock.
   if (!out) return undefined;
   return { outcome: "changed", result: decision.result, staging: toStaging(out), actionId, created: false };

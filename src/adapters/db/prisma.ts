@@ -1,4 +1,5 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "../../generated/prisma/client.ts";
 
 export type Db = PrismaClient;
@@ -19,12 +20,38 @@ export function connectionFor(databaseUrl: string, schema?: string): { connectio
   };
 }
 
+const pools = new WeakMap<Db, pg.Pool>();
+
 /** A Prisma client over node-postgres (no native engine). */
 export function createDb(databaseUrl: string, schema?: string): Db {
   const conn = connectionFor(databaseUrl, schema);
-  const adapter = new PrismaPg(
-    { connectionString: conn.connectionString, max: 10, ...(conn.options ? { options: conn.options } : {}) },
-    conn.schema ? { schema: conn.schema } : undefined,
-  );
-  return new PrismaClient({ adapter });
+  // Our pool, handed to Prisma's adapter (which ends it on $disconnect): the intake's hot path
+  // queries it directly (change-staging.ts), on the same connections.
+  const pool = new pg.Pool({ connectionString: conn.connectionString, max: 10, ...(conn.options ? { options: conn.options } : {}) });
+  const adapter = new PrismaPg(pool, { ...(conn.schema ? { schema: conn.schema } : {}), disposeExternalPool: true });
+  const client = new PrismaClient({ adapter });
+  pools.set(client, pool);
+  return client;
 }
+
+/** The node-postgres pool under a client made by createDb. */
+export function poolOf(db: Db): pg.Pool | undefined {
+  return pools.get(db);
+}
+
+const TIMESTAMP = 1114;
+const INT8 = 20;
+
+/**
+ * Column types as Prisma maps them, for rows read with poolOf(db) directly: `timestamp(3)` (how
+ * Prisma stores DateTime: UTC, no zone) to a Date in UTC whatever the process's TZ, `int8` to a
+ * bigint; everything else as node-postgres parses it (json and jsonb to values).
+ */
+export const prismaTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number): ((value: string) => unknown) => {
+    if (oid === TIMESTAMP) return (value) => new Date(`${value.replace(" ", "T")}Z`);
+    if (oid === INT8) return (value) => BigInt(value);
+    // Queries here use the text format only.
+    return pg.types.getTypeParser(oid, "text") as (value: string) => unknown;
+  }) as pg.CustomTypesConfig["getTypeParser"],
+};
