@@ -1,5 +1,10 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFile, readdir } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import pg from "pg";
 import { expect, test } from "vitest";
 import { applyMigrations, initialMigrationSql } from "../../src/adapters/db/migrate.ts";
@@ -108,5 +113,34 @@ test("the migrations build exactly the tables, columns, indexes and keys schema.
   } finally {
     await admin.end();
     await Promise.all([migrated.drop(), fresh.drop()]);
+  }
+});
+
+test("a start with every migration applied asks PostgreSQL once and never loads the schema engine; a new migration still gets applied", async () => {
+  const t = await createTestDb();
+  const dir = await mkdtemp(join(tmpdir(), "migrations-"));
+  try {
+    // Up to date (createTestDb migrated it): in a fresh process, nothing resolves the engine.
+    const script = `
+      import { registerHooks } from "node:module";
+      let engine = false;
+      registerHooks({ resolve(specifier, context, next) { if (specifier.startsWith("@prisma/schema-engine-wasm")) engine = true; return next(specifier, context); } });
+      const { applyMigrations } = await import(${JSON.stringify(pathToFileURL(resolve("src/adapters/db/migrate.ts")).href)});
+      const applied = await applyMigrations({ databaseUrl: process.env.URL_UNDER_TEST, migrationsDir: process.env.DIR_UNDER_TEST || undefined });
+      console.log(JSON.stringify({ applied, engine }));`;
+    const run = async (migrationsDir = ""): Promise<{ applied: string[]; engine: boolean }> => {
+      const { stdout } = await promisify(execFile)(process.execPath, ["--no-warnings", "--input-type=module", "-e", script], { env: { ...process.env, URL_UNDER_TEST: t.url, DIR_UNDER_TEST: migrationsDir } });
+      return JSON.parse(stdout.trim().split("\n").at(-1)!) as { applied: string[]; engine: boolean };
+    };
+    expect(await run()).toEqual({ applied: [], engine: false });
+    // One migration more than the database has: the engine applies it, then the check is quiet again.
+    await cp("prisma/migrations", dir, { recursive: true });
+    await mkdir(join(dir, "29991231000000_extra"));
+    await writeFile(join(dir, "29991231000000_extra", "migration.sql"), `CREATE TABLE "Extra" ("id" INTEGER PRIMARY KEY);\n`);
+    expect(await run(dir)).toEqual({ applied: ["29991231000000_extra"], engine: true });
+    expect(await run(dir)).toEqual({ applied: [], engine: false });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await t.drop();
   }
 });

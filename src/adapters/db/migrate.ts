@@ -3,8 +3,7 @@ import { join, resolve } from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
-import { SchemaEngine } from "@prisma/schema-engine-wasm";
-import type { MigrationList } from "@prisma/schema-engine-wasm";
+import type { MigrationList, SchemaEngine } from "@prisma/schema-engine-wasm";
 import { connectionFor } from "./prisma.ts";
 
 /**
@@ -37,7 +36,9 @@ async function openEngine(opts: MigrateOptions): Promise<OpenEngine> {
   // Our own pool, ended afterwards: the engine's advisory lock must not outlive the run.
   const pool = new pg.Pool({ connectionString: conn.connectionString, max: 2, ...(conn.options ? { options: conn.options } : {}) });
   const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool, conn.schema ? { schema: conn.schema } : undefined));
-  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, datamodel]] }, () => undefined, adapter);
+  // Loaded only when there is something to do: the engine's Wasm stays in the process for good (about 13 MB of RSS).
+  const { SchemaEngine: Engine } = await import("@prisma/schema-engine-wasm");
+  const engine = await Engine.new({ datamodels: [[schemaPath, datamodel]] }, () => undefined, adapter);
   return { engine, close: () => pool.end() };
 }
 
@@ -95,8 +96,31 @@ async function withMigrationLock<T>(opts: MigrateOptions, fn: () => Promise<T>):
   }
 }
 
+/**
+ * Whether `_prisma_migrations` records every migration directory as applied (finished, not rolled
+ * back): the usual start of a process, answered with one query and without the schema engine.
+ * Anything else (no table yet, a failed or missing migration, an error) is left to the engine.
+ */
+async function allApplied(opts: MigrateOptions): Promise<boolean> {
+  const names = (await readdir(opts.migrationsDir ?? defaultMigrationsDir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
+  const conn = connectionFor(opts.databaseUrl, opts.schema);
+  const client = new pg.Client({ connectionString: conn.connectionString, ...(conn.options ? { options: conn.options } : {}) });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ migration_name: string }>(`SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`);
+    const applied = new Set(rows.map((r) => r.migration_name));
+    return names.every((n) => applied.has(n));
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** Applies every migration not yet applied; returns the names it applied. */
 export async function applyMigrations(opts: MigrateOptions): Promise<string[]> {
+  if (await allApplied(opts)) return [];
   return withMigrationLock(opts, async () => {
     const open = await openEngine(opts);
     try {
