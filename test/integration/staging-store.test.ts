@@ -311,6 +311,22 @@ describe("the intake fast path (read, then one conditional statement)", () => {
     }
   });
 
+  it("keeps working when a migration adds a column under its prepared statements (a rolling update's old pods)", async () => {
+    const own = await createTestDb();
+    try {
+      await pushed(own.store, 58, sha(1));
+      // Two pushes in a row: one connection of the pool prepares the fast path's statements and keeps them.
+      expect((await recordPullRequestEvent(own.store, 58, sha(2))).outcome).toBe("changed");
+      expect((await recordPullRequestEvent(own.store, 58, sha(3))).outcome).toBe("changed");
+      // A newer release's migration, while this process runs.
+      await own.db.$executeRawUnsafe(`ALTER TABLE "Staging" ADD COLUMN "addedLater" INTEGER`);
+      const out = await recordPullRequestEvent(own.store, 58, sha(4));
+      expect(out).toMatchObject({ outcome: "changed", staging: { headSha: sha(4) } });
+    } finally {
+      await own.drop();
+    }
+  });
+
   it("an event that changes nothing still records its delivery: its redelivery is a duplicate", async () => {
     await pushed(t.store, 53, sha(1), { updatedAt: new Date("2026-12-01T10:05:00Z") });
     const stale = await recordPullRequestEvent(t.store, 53, sha(0), { updatedAt: new Date("2026-12-01T10:00:00Z"), deliveryId: "fast-4" });

@@ -137,10 +137,16 @@ type FastRow = Staging & { rowVersion: string; overridesJson: { scope: string; k
 // and run on the pool under Prisma's client: Prisma's runtime building the statements and mapping
 // every column back cost more CPU than the statements themselves (bench/README.md, "Where intake
 // stands"). Rows come back typed as Prisma types them (prismaTypes); every parameter is cast.
+// The staging's columns by name, as this release's Prisma schema has them, never `*`: a prepared
+// statement's result must not change shape, and a newer release's migration adding a column while
+// this process runs (a rolling update) would otherwise fail it ("cached plan must not change
+// result type") on every connection that had prepared it.
+const stagingColumns = (alias: string): string => Object.values(Prisma.StagingScalarFieldEnum).map((c) => `${alias}"${c}"`).join(", ");
+
 const FAST_READ = {
   name: "octostage-intake-read",
   text: `
-    SELECT s.*, s.xmin::text AS "rowVersion",
+    SELECT ${stagingColumns("s.")}, s.xmin::text AS "rowVersion",
       COALESCE((SELECT json_agg(json_build_object('scope', o."scope", 'key', o."key", 'op', o."op", 'value', o."value", 'actor', o."actor", 'source', o."source",
                                                   'updatedAt', to_char(o."updatedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) ORDER BY o."updatedAt", o."id")
                 FROM "Override" o WHERE o."stagingId" = s."id"), '[]'::json) AS "overridesJson",
@@ -165,7 +171,7 @@ const FAST_WRITE = {
         "attempts" = CASE WHEN $19::boolean THEN 0 ELSE "attempts" END,
         "updatedAt" = $20::timestamp(3)
       WHERE "id" = $21::uuid AND xmin::text = $22::text
-      RETURNING *
+      RETURNING ${stagingColumns("")}
     ),
     d AS (
       INSERT INTO "WebhookDelivery" ("id", "event") SELECT $23::text, $24::text FROM u WHERE $23::text IS NOT NULL
@@ -176,7 +182,7 @@ const FAST_WRITE = {
       SELECT $25::uuid, u."id", $26::text, $27::text, $28::text, $29::text, $30::jsonb, u."generation", $31::text, $23::text, $20::timestamp(3)
       FROM u RETURNING "id"
     )
-    SELECT u.* FROM u, a`,
+    SELECT ${stagingColumns("u.")} FROM u, a`,
 };
 
 /** A DateTime parameter as Prisma stores it: UTC, the zone dropped by the timestamp cast. */
