@@ -113,10 +113,12 @@ USER 10001:10001
 
 # Smoke test: every module the app loads at start resolves with the pruned node_modules (no
 # connection is made; start.js only declares functions), including the Prisma query compiler
-# that the generated client imports lazily.
+# that the generated client imports lazily and the schema engine migrate.ts imports only when a
+# migration is pending.
 RUN node --input-type=module -e " \
       await import('./src/main/start.js'); \
       await import('./src/main/serve.js'); \
+      await import('@prisma/schema-engine-wasm'); \
       await import('@prisma/client/runtime/query_compiler_fast_bg.postgresql.mjs'); \
       await import('@prisma/client/runtime/query_compiler_fast_bg.postgresql.wasm-base64.mjs'); \
     " \

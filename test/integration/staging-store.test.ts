@@ -4,7 +4,9 @@ import { decideOverrides } from "../../src/domain/intent/commands.ts";
 import { pullRequestSpec } from "../../src/app/desired-spec.ts";
 import { LeaseLostError } from "../../src/ports/store.ts";
 import type { Lease } from "../../src/ports/store.ts";
-import { createTestDb } from "../support/db.ts";
+import pg from "pg";
+import { createDb, poolOf } from "../../src/adapters/db/prisma.ts";
+import { createTestDb, testDatabaseUrl } from "../support/db.ts";
 import type { TestDb } from "../support/db.ts";
 import { pullRequestChange, pushed, recordPullRequestEvent, sha, testProject } from "../support/builders.ts";
 import { barrier, untilWaitingForRowLock } from "../support/interleave.ts";
@@ -324,6 +326,24 @@ describe("the intake fast path (read, then one conditional statement)", () => {
       expect(out).toMatchObject({ outcome: "changed", staging: { headSha: sha(4) } });
     } finally {
       await own.drop();
+    }
+  });
+
+  it("an idle connection dropped before Prisma ever connected does not end the process; the next query connects again", async () => {
+    const db = createDb(t.url);
+    try {
+      const pool = poolOf(db)!;
+      // The fast path's pool used before any Prisma query (a server whose first use is a webhook).
+      const pid = (await pool.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+      const admin = new pg.Client({ connectionString: testDatabaseUrl });
+      await admin.connect();
+      await admin.query("select pg_terminate_backend($1)", [pid]);
+      await admin.end();
+      // The pool hears the idle connection die ('error') and drops it; unheard, that error ended the process.
+      await waitFor("the pool to drop the dead connection", () => pool.totalCount === 0 || undefined, 5_000);
+      expect((await pool.query<{ one: number }>("select 1 as one")).rows[0]!.one).toBe(1);
+    } finally {
+      await db.$disconnect();
     }
   });
 

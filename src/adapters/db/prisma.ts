@@ -28,6 +28,10 @@ export function createDb(databaseUrl: string, schema?: string): Db {
   // Our pool, handed to Prisma's adapter (which ends it on $disconnect): the intake's hot path
   // queries it directly (change-staging.ts), on the same connections.
   const pool = new pg.Pool({ connectionString: conn.connectionString, max: 10, ...(conn.options ? { options: conn.options } : {}) });
+  // An idle connection that drops (a restart, a failover) is an 'error' on the pool: the pool
+  // forgets it, and the next query fails or connects again. Prisma listens only once it has
+  // connected; the fast path may use the pool before that, and an unheard 'error' ends the process.
+  pool.on("error", () => undefined);
   const adapter = new PrismaPg(pool, { ...(conn.schema ? { schema: conn.schema } : {}), disposeExternalPool: true });
   const client = new PrismaClient({ adapter });
   pools.set(client, pool);
